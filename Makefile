@@ -1,0 +1,71 @@
+# The README's commands. `make run` serves the site; `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format install install-dev assets db browser bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+install: $(VENV)/.installed node_modules/.package-lock.json
+install-dev: $(VENV)/.installed-dev node_modules/.package-lock.json
+
+db: install
+	$(BIN)/python -m clinic.ensure_db
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py load_clinic_content
+	$(BIN)/python manage.py create_staff_groups
+
+## Serve the site on http://127.0.0.1:8000 with the mail worker beside it.
+run: export DEBUG ?= true
+run: db
+	@echo
+	@echo "The site runs on http://$(HOST):$(PORT)/ (Ctrl-C stops it and the mail worker)."
+	@echo "Make a staff login with: $(BIN)/python manage.py createsuperuser"
+	@echo
+	@trap 'kill 0' EXIT; \
+	$(BIN)/python manage.py mail_worker & \
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## Install Debian's Chromium for the browser tests when it is missing (needs root).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## Lint, check migrations, and run the whole suite (browser tests included) on PostgreSQL.
+test: install-dev browser lint
+	$(BIN)/python -m clinic.ensure_db
+	DJANGO_SETTINGS_MODULE=clinic.test_settings $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest --create-db $(PYTEST_ARGS)
+
+bench: install-dev
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles

@@ -1,0 +1,5 @@
+from django.shortcuts import render
+
+
+def request_create(request):
+    return render(request, "appointments/request_form.html")

@@ -1,0 +1,38 @@
+"""Pages that belong to the site as a whole rather than to one app."""
+
+from django.db import connection
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+
+@require_safe
+def home(request):
+    return render(request, "home.html")
+
+
+@require_safe
+def privacy(request):
+    return render(request, "privacy.html")
+
+
+@require_safe
+def robots_txt(request):
+    return render(request, "robots.txt", content_type="text/plain")
+
+
+@never_cache
+@require_safe
+def healthz(request):
+    """Liveness and readiness for a load balancer: 200 when PostgreSQL answers, 503 when not."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:
+        return HttpResponse("database unavailable\n", status=503, content_type="text/plain")
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
+def server_error(request):
+    return render(request, "500.html", status=500)
