@@ -16,7 +16,9 @@ GOOD_KEY = "k" * 64
 
 
 def production_env(**overrides):
-    env = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    env = {
+        key: value for key, value in os.environ.items() if key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}
+    }
     env.update(DJANGO_SETTINGS_MODULE="clinic.settings", DEBUG="false")
     env.update(overrides)
     return {key: value for key, value in env.items() if value is not None}
@@ -62,7 +64,11 @@ def free_port():
 def collected_static(tmp_path):
     env = production_env(SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="127.0.0.1", STATIC_ROOT=str(tmp_path))
     subprocess.run(
-        [PYTHON, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True, timeout=120
+        [PYTHON, "manage.py", "collectstatic", "--no-input", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=120,
     )
     return env, tmp_path
 
@@ -72,7 +78,14 @@ def test_collected_static_files_are_served_with_far_future_cache_headers(collect
     hashed = next(static_root.glob("clinic/css/clinic.*.css"))
     port = free_port()
     server = subprocess.Popen(
-        [str(Path(PYTHON).parent / "gunicorn"), "clinic.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        [
+            str(Path(PYTHON).parent / "gunicorn"),
+            "clinic.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
