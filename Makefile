@@ -31,7 +31,6 @@ db: install
 	$(BIN)/python -m clinic.ensure_db
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py load_clinic_content
-	$(BIN)/python manage.py create_staff_groups
 
 ## Serve the site on http://127.0.0.1:8000 with the mail worker beside it.
 run: export DEBUG ?= true
