@@ -3,12 +3,9 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from two_factor.urls import urlpatterns as two_factor_urls
 
 from . import views
-
-admin.site.site_header = settings.CLINIC_NAME
-admin.site.site_title = settings.CLINIC_NAME
-admin.site.index_title = "Staff workspace"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,7 +14,11 @@ urlpatterns = [
     path("consultation/", include("appointments.urls")),
     path("robots.txt", views.robots_txt, name="robots_txt"),
     path("healthz", views.healthz, name="healthz"),
+    # Staff log in, enrol a second factor and print backup codes under the admin's address.
+    path(settings.ADMIN_URL, include(two_factor_urls)),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
 
+handler400 = "clinic.views.bad_request"
+handler403 = "clinic.views.permission_denied"
 handler500 = "clinic.views.server_error"

@@ -34,5 +34,18 @@ def healthz(request):
     return HttpResponse("ok\n", content_type="text/plain")
 
 
+def bad_request(request, exception=None):
+    return render(request, "400.html", status=400)
+
+
+def permission_denied(request, exception=None):
+    return render(request, "403.html", status=403)
+
+
+def csrf_failure(request, reason=""):
+    # The reason is for developers; the person sees what to do next.
+    return render(request, "403_csrf.html", status=403)
+
+
 def server_error(request):
     return render(request, "500.html", status=500)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 GOOD_KEY = "k" * 64
 
@@ -108,3 +108,17 @@ def test_collected_static_files_are_served_with_far_future_cache_headers(collect
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_deploy_check_is_clean_with_production_variables():
+    env = production_env(SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="clinic.example")
+    result = subprocess.run(
+        [PYTHON, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

@@ -1,0 +1,24 @@
+"""The staff workspace: Django's admin, opened only to staff who passed two-factor login."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
+from two_factor.admin import AdminSiteOTPRequiredMixin
+
+
+class ClinicAdminSite(AdminSiteOTPRequiredMixin, admin.AdminSite):
+    site_header = settings.CLINIC_NAME
+    site_title = settings.CLINIC_NAME
+    index_title = _("Staff workspace")
+
+    def login(self, request, extra_context=None):
+        # A staff member who gave the right password but has no second factor yet is
+        # sent to enrol one; everybody else goes through the two-factor login.
+        user = request.user
+        if user.is_active and user.is_staff and not user.is_verified():
+            from django_otp import user_has_device
+
+            if not user_has_device(user):
+                return redirect("two_factor:setup")
+        return super().login(request, extra_context)
