@@ -12,13 +12,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
-GOOD_KEY = "k" * 64
+GOOD_KEY = "pK7vQ2mX9zR4tW8yB3nF6hJ1cL5sD0gA-eU_iO2pK7vQ2mX9zR4tW8yB3nF6hJ1c"
+# Variables the test run sets for itself that a production server would not have.
+TEST_ONLY = {
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_COOKIES",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+}
 
 
 def production_env(**overrides):
-    env = {
-        key: value for key, value in os.environ.items() if key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}
-    }
+    env = {key: value for key, value in os.environ.items() if key not in TEST_ONLY}
     env.update(DJANGO_SETTINGS_MODULE="clinic.settings", DEBUG="false")
     env.update(overrides)
     return {key: value for key, value in env.items() if value is not None}
@@ -62,7 +69,13 @@ def free_port():
 
 @pytest.fixture
 def collected_static(tmp_path):
-    env = production_env(SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="127.0.0.1", STATIC_ROOT=str(tmp_path))
+    # As behind the clinic's load balancer, which terminates TLS and says so in a header.
+    env = production_env(
+        SECRET_KEY=GOOD_KEY,
+        ALLOWED_HOSTS="127.0.0.1",
+        STATIC_ROOT=str(tmp_path),
+        TRUST_X_FORWARDED_PROTO="true",
+    )
     subprocess.run(
         [PYTHON, "manage.py", "collectstatic", "--no-input", "-v0"],
         cwd=ROOT,
@@ -96,7 +109,9 @@ def test_collected_static_files_are_served_with_far_future_cache_headers(collect
         response = None
         for _ in range(100):
             try:
-                request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+                request = urllib.request.Request(
+                    url, headers={"Accept-Encoding": "gzip", "X-Forwarded-Proto": "https"}
+                )
                 response = urllib.request.urlopen(request, timeout=5)
                 break
             except OSError:
