@@ -1,0 +1,82 @@
+"""Run the site as production runs it (gunicorn, production settings) for tests that need it."""
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+SECRET_KEY = "pK7vQ2mX9zR4tW8yB3nF6hJ1cL5sD0gA-eU_iO2pK7vQ2mX9zR4tW8yB3nF6hJ1c"
+# Variables the test run sets for itself that a production server would not have.
+TEST_ONLY = {
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_COOKIES",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+}
+
+
+def production_env(**overrides):
+    """The environment a production server gets: this one minus test-only variables, plus overrides."""
+    env = {key: value for key, value in os.environ.items() if key not in TEST_ONLY}
+    env.update(DJANGO_SETTINGS_MODULE="clinic.settings", DEBUG="false")
+    env.update(overrides)
+    return {key: value for key, value in env.items() if value is not None}
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url, headers=None, timeout=10):
+    """GET a URL; return (status, headers, body) for every status, errors included."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+@contextlib.contextmanager
+def gunicorn(env, workers=1):
+    """Serve the site with gunicorn on a free loopback port; yield its base URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(Path(PYTHON).parent / "gunicorn"),
+            "clinic.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None:
+                    raise RuntimeError("gunicorn exited: " + server.stderr.read().decode()[-2000:]) from None
+                time.sleep(0.05)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
