@@ -6,4 +6,6 @@ app_name = "appointments"
 
 urlpatterns = [
     path("", views.request_create, name="request_create"),
+    path("received/<str:token>/", views.request_received, name="request_received"),
+    path("status/<str:signed>/", views.request_status, name="request_status"),
 ]

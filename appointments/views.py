@@ -1,5 +1,143 @@
-from django.shortcuts import render
+"""The patient's pages: the request form, its confirmation, and the signed status page."""
+
+import logging
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+from django_ratelimit.core import is_ratelimited
+
+from .forms import SLUG_RE, TOKEN_RE, ConsultationRequestForm
+from .models import ConsultationRequest, new_token
+from .services import consultation_request_cancel_by_patient, consultation_request_create
+
+logger = logging.getLogger(__name__)
+
+Status = ConsultationRequest.Status
+
+# What each status means to the patient, in plain words; staff-only states read as "closed".
+PATIENT_STATUS_TEXT = {
+    Status.NEW: _("Received. Our front desk will contact you within one working day."),
+    Status.CONTACTED: _("In progress. We have been in touch with you and will arrange your consultation."),
+    Status.SCHEDULED: _("Booked. Your consultation’s date and time are in the e-mail we sent you."),
+    Status.COMPLETED: _("Completed. Your consultation has taken place."),
+    Status.DECLINED: _("Closed. Please call us if you have any questions."),
+    Status.CANCELLED_BY_PATIENT: _("Cancelled by you. You are welcome to send a new request at any time."),
+    Status.CANCELLED_BY_STAFF: _("Cancelled by the clinic. Please call us if you did not expect this."),
+    Status.SPAM: _("Closed. Please call us if you have any questions."),
+}
 
 
+def _attempt_rate(group, request):
+    return settings.CONSULTATION_ATTEMPT_RATE_LIMIT
+
+
+def _request_rate(group, request):
+    return settings.CONSULTATION_RATE_LIMIT
+
+
+def _private(response):
+    """Pages reached by an unguessable link stay out of caches and search engines."""
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def too_many_requests(request):
+    response = render(request, "429.html", status=429)
+    response["Retry-After"] = "600"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
 def request_create(request):
-    return render(request, "appointments/request_form.html")
+    if request.method == "POST":
+        return _request_create_post(request)
+    source = request.GET.get("from", "")
+    form = ConsultationRequestForm(
+        initial={"form_token": new_token(), "source_article": source if SLUG_RE.match(source) else ""}
+    )
+    return _render_form(request, form)
+
+
+def _request_create_post(request):
+    # Every POST counts towards a loose limit; only new requests count towards the strict one.
+    if is_ratelimited(
+        request, group="appointments.request_create.post", key="ip", rate=_attempt_rate, increment=True
+    ):
+        return too_many_requests(request)
+    form = ConsultationRequestForm(request.POST)
+    if form.is_spam():
+        logger.info("Consultation request form: honeypot filled in, nothing saved")
+        return _private(render(request, "appointments/request_thanks.html"))
+
+    token = request.POST.get("form_token", "")
+    if TOKEN_RE.match(token):
+        existing = ConsultationRequest.objects.filter(form_token=token).only("confirmation_token").first()
+        if existing is not None:
+            return redirect(existing)
+
+    if not form.is_valid():
+        return _render_form(request, form, status=200)
+    if is_ratelimited(
+        request, group="appointments.request_create", key="ip", rate=_request_rate, increment=True
+    ):
+        return too_many_requests(request)
+    consultation_request, _created = consultation_request_create(
+        form_token=form.cleaned_data["form_token"],
+        answers=form.answers(),
+        source_article_slug=form.cleaned_data["source_article"],
+    )
+    return redirect(consultation_request)
+
+
+def _render_form(request, form, status=200):
+    context = {
+        "form": form,
+        "show_crisis_help": form.is_bound and form.reports_self_harm(),
+        "honeypot": form[ConsultationRequestForm.HONEYPOT_FIELD],
+    }
+    return render(request, "appointments/request_form.html", context, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def request_received(request, token):
+    consultation_request = get_object_or_404(
+        ConsultationRequest.objects.only("reference", "is_urgent", "created_at"), confirmation_token=token
+    )
+    return _private(
+        render(request, "appointments/request_received.html", {"consultation_request": consultation_request})
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def request_status(request, signed):
+    try:
+        consultation_request = ConsultationRequest.objects.get_by_status_signature(signed)
+    except signing.SignatureExpired:
+        return _private(render(request, "appointments/status_link_expired.html", status=410))
+    except (signing.BadSignature, ConsultationRequest.DoesNotExist):
+        raise Http404 from None
+
+    error = None
+    if request.method == "POST":
+        try:
+            consultation_request_cancel_by_patient(consultation_request=consultation_request)
+        except ValidationError as exc:
+            error = exc.messages[0]
+        else:
+            return redirect(request.path)
+
+    context = {
+        "consultation_request": consultation_request,
+        "status_text": PATIENT_STATUS_TEXT[consultation_request.status],
+        "can_cancel": consultation_request.can_move_to(Status.CANCELLED_BY_PATIENT),
+        "error": error,
+    }
+    return _private(render(request, "appointments/request_status.html", context))

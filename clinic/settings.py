@@ -264,3 +264,15 @@ LOGGING = {
 
 # The staff workspace's address: configurable, so it can be moved off the well-known path.
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
+
+# Consultation requests: the per-client limits (counted in the shared cache, keyed by a hash
+# of the client's address, never the address itself), and how long a patient's status link works.
+CONSULTATION_RATE_LIMIT = env.str("CONSULTATION_RATE_LIMIT", default="5/10m")
+CONSULTATION_ATTEMPT_RATE_LIMIT = env.str("CONSULTATION_ATTEMPT_RATE_LIMIT", default="30/10m")
+CONSULTATION_STATUS_LINK_MAX_AGE = env.int("CONSULTATION_STATUS_LINK_MAX_AGE", default=180 * 24 * 3600)
+
+# The e-mail outbox worked by `manage.py mail_worker`: retries back off from 5 s to 15 min.
+OUTBOX_POLL_INTERVAL_SECONDS = env.float("OUTBOX_POLL_INTERVAL_SECONDS", default=5.0)
+OUTBOX_BACKOFF_BASE_SECONDS = 5
+OUTBOX_BACKOFF_MAX_SECONDS = 15 * 60
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=60)

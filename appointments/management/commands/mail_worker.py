@@ -1,0 +1,54 @@
+"""Deliver the e-mails queued in the PostgreSQL outbox, retrying failures with backoff."""
+
+import signal
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from appointments.emails import outbound_email_send_due
+
+
+class Command(BaseCommand):
+    help = "Send queued e-mails from the outbox; run beside the web server (make run starts it)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="Send everything due now, then exit.")
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=settings.OUTBOX_POLL_INTERVAL_SECONDS,
+            help="Seconds to wait between polls when nothing is due (default: %(default)s).",
+        )
+        parser.add_argument(
+            "--batch",
+            type=int,
+            default=100,
+            help="Messages to handle before polling again (default: %(default)s).",
+        )
+
+    def handle(self, *args, once, interval, batch, **options):
+        self.stopping = False
+        if not once:
+            signal.signal(signal.SIGTERM, self._stop)
+            signal.signal(signal.SIGINT, self._stop)
+            self.stdout.write(f"Mail worker polling the outbox every {interval:g}s (Ctrl-C stops it).")
+        while not self.stopping:
+            close_old_connections()
+            report = outbound_email_send_due(limit=batch)
+            if (report.handled or once) and options["verbosity"] >= 1:
+                self.stdout.write(f"Sent {report.sent}, deferred {report.deferred}, failed {report.failed}.")
+            if report.handled >= batch:
+                continue
+            if once:
+                break
+            self._sleep(interval)
+
+    def _stop(self, signum, frame):
+        self.stopping = True
+
+    def _sleep(self, seconds):
+        deadline = time.monotonic() + seconds
+        while not self.stopping and time.monotonic() < deadline:
+            time.sleep(min(0.2, deadline - time.monotonic()))

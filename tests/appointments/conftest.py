@@ -1,0 +1,85 @@
+"""Helpers for the consultation request tests: a complete, valid set of answers."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from appointments.models import new_token
+
+FORM_URL = "/consultation/"
+
+# Distinctive answers: if any of these turns up in an e-mail, a health detail has leaked.
+SCREENING_MARKERS = {
+    "concern_other": "Zebrafinch-concern-marker",
+    "treatments_other": "Quokka-treatment-marker",
+    "current_medications": "Lamotrigine-200mg-marker",
+    "medical_history_other": "Narwhal-history-marker",
+    "insurance_carrier": "Axolotl-insurance-marker",
+    "heard_about_other": "Pangolin-heard-marker",
+}
+
+
+def answers(**overrides):
+    """A POST body for a complete, valid, non-urgent request; keyword arguments replace answers."""
+    data = {
+        "first_name": "Maria",
+        "last_name": "Okonkwo-Lindqvist",
+        "email": "maria@example.com",
+        "phone": "(212) 555-0199",
+        "contact_method": "phone",
+        "contact_times": ["morning", "evening"],
+        "voicemail_ok": "on",
+        "date_of_birth": "1985-03-27",
+        "state": "NY",
+        "concern": "other",
+        "concern_other": SCREENING_MARKERS["concern_other"],
+        "episode": "depressive",
+        "self_harm_thoughts": "no",
+        "antidepressant_trials": "3+",
+        "treatments_tried": ["tried_mood_stabilisers", "tried_therapy"],
+        "treatments_other": SCREENING_MARKERS["treatments_other"],
+        "current_medications": SCREENING_MARKERS["current_medications"],
+        "medical_history": ["high_blood_pressure", "seizures"],
+        "medical_history_other": SCREENING_MARKERS["medical_history_other"],
+        "modality": "telehealth",
+        "treatment_preference": "iv",
+        "payment": "insurance",
+        "insurance_carrier": SCREENING_MARKERS["insurance_carrier"],
+        "heard_about": "other",
+        "heard_about_other": SCREENING_MARKERS["heard_about_other"],
+        "consent_privacy": "on",
+        "consent_contact": "on",
+        "consent_not_emergency": "on",
+        "source_article": "",
+        "form_token": new_token(),
+        "website": "",
+    }
+    for name, value in overrides.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    return data
+
+
+def phq9(*scores):
+    return {f"phq9_{n}": str(score) for n, score in enumerate(scores, start=1)}
+
+
+def reference_in(html):
+    match = re.search(r"KC-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}", html)
+    return match.group(0) if match else None
+
+
+@pytest.fixture
+def submit(client, django_capture_on_commit_callbacks):
+    """POST answers to the form (running the after-commit callbacks); return the response."""
+
+    def post(data=None, follow=False, **overrides):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(
+                reverse("appointments:request_create"), data or answers(**overrides), follow=follow
+            )
+
+    return post
