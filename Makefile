@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev assets db browser bench clean
+.PHONY: run test lint format install install-dev db browser bench backup restore-drill clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,14 @@ test: install-dev browser lint
 
 bench: install-dev
 	$(BIN)/python bench/run_all.py
+
+## Back up the database to backups/clinic-<time>.dump, and prove a backup restores.
+backup: install
+	mkdir -p backups
+	$(BIN)/python -m clinic.backup dump backups/clinic-$$(date -u +%Y%m%dT%H%M%SZ).dump
+
+restore-drill: install
+	$(BIN)/python -m clinic.backup drill
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles
