@@ -1,0 +1,52 @@
+"""Every public page is valid HTML by the Nu Html Checker (npm vnu-jar)."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+VNU = Path(__file__).resolve().parents[1] / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+
+PAGES = {
+    "home": ("/", 200),
+    "privacy": ("/privacy/", 200),
+    "not_found": ("/no-such-page/", 404),
+}
+
+
+def validate(documents):
+    """Run the checker once over {name: html}; return its error messages by document name."""
+    folder = documents.pop("__folder__")
+    paths = []
+    for name, html in documents.items():
+        path = folder / f"{name}.html"
+        path.write_text(html, encoding="utf-8")
+        paths.append(str(path))
+    result = subprocess.run(
+        ["java", "-jar", str(VNU), "--errors-only", "--format", "json", *paths],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    messages = json.loads(result.stderr or '{"messages": []}')["messages"]
+    errors = {}
+    for message in messages:
+        name = Path(message.get("url", "unknown")).stem
+        errors.setdefault(name, []).append(f"line {message.get('lastLine')}: {message['message']}")
+    return errors
+
+
+@pytest.mark.django_db
+def test_public_pages_are_valid_html(client, tmp_path):
+    documents = {"__folder__": tmp_path}
+    for name, (path, status) in PAGES.items():
+        response = client.get(path)
+        assert response.status_code == status, path
+        documents[name] = response.content.decode()
+    assert validate(documents) == {}
+
+
+def test_the_checker_reports_errors(tmp_path):
+    errors = validate({"__folder__": tmp_path, "broken": "<!doctype html><title>x</title><p><div></p>"})
+    assert errors["broken"]
