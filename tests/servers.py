@@ -49,9 +49,9 @@ def get(url, headers=None, timeout=10):
 
 
 @contextlib.contextmanager
-def gunicorn(env, workers=1):
-    """Serve the site with gunicorn on a free loopback port; yield its base URL."""
-    port = free_port()
+def gunicorn(env, workers=1, port=None, extra_args=()):
+    """Serve the site with gunicorn on a loopback port (a free one by default); yield its base URL."""
+    port = port or free_port()
     server = subprocess.Popen(
         [
             str(Path(PYTHON).parent / "gunicorn"),
@@ -60,6 +60,7 @@ def gunicorn(env, workers=1):
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
+            *extra_args,
         ],
         cwd=ROOT,
         env=env,
@@ -80,3 +81,14 @@ def gunicorn(env, workers=1):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def collectstatic(env, static_root):
+    """Collect static files with hashed, compressed names, as a deploy does."""
+    subprocess.run(
+        [PYTHON, "manage.py", "collectstatic", "--no-input", "-v0"],
+        cwd=ROOT,
+        env={**env, "STATIC_ROOT": str(static_root)},
+        check=True,
+        timeout=300,
+    )

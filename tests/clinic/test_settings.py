@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from tests.servers import PYTHON, ROOT, get, gunicorn, production_env
+from tests.servers import PYTHON, ROOT, collectstatic, get, gunicorn, production_env
 from tests.servers import SECRET_KEY as GOOD_KEY
 
 
@@ -47,13 +47,7 @@ def collected_static(tmp_path):
         STATIC_ROOT=str(tmp_path),
         TRUST_X_FORWARDED_PROTO="true",
     )
-    subprocess.run(
-        [PYTHON, "manage.py", "collectstatic", "--no-input", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=120,
-    )
+    collectstatic(env, tmp_path)
     return env, tmp_path
 
 
