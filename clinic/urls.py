@@ -2,8 +2,11 @@
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap as sitemap_view
 from django.urls import include, path
 from two_factor.urls import urlpatterns as two_factor_urls
+
+from education.sitemaps import SITEMAPS
 
 from . import views
 
@@ -13,6 +16,7 @@ urlpatterns = [
     path("learn/", include("education.urls")),
     path("consultation/", include("appointments.urls")),
     path("robots.txt", views.robots_txt, name="robots_txt"),
+    path("sitemap.xml", sitemap_view, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("healthz", views.healthz, name="healthz"),
     # Staff log in, enrol a second factor and print backup codes under the admin's address.
     path(settings.ADMIN_URL, include(two_factor_urls)),

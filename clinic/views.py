@@ -1,15 +1,22 @@
 """Pages that belong to the site as a whole rather than to one app."""
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+
+from education.models import Article
+
+FEATURED_ARTICLES = 3
 
 
 @require_safe
 def home(request):
-    return render(request, "home.html")
+    featured_articles = Article.objects.published().latest_first()[:FEATURED_ARTICLES]
+    return render(request, "home.html", {"featured_articles": featured_articles})
 
 
 @require_safe
@@ -19,7 +26,8 @@ def privacy(request):
 
 @require_safe
 def robots_txt(request):
-    return render(request, "robots.txt", content_type="text/plain")
+    sitemap_url = settings.CLINIC_SITE_URL.rstrip("/") + reverse("sitemap")
+    return render(request, "robots.txt", {"sitemap_url": sitemap_url}, content_type="text/plain")
 
 
 @never_cache

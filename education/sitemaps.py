@@ -1,0 +1,54 @@
+"""The site's sitemap: the public articles and the pages that stand on their own."""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.sitemaps import Sitemap
+from django.db.models import Max
+from django.urls import reverse
+
+from .models import Article
+
+
+class ClinicSitemap(Sitemap):
+    """Addresses on the clinic's canonical host (``CLINIC_SITE_URL``), whatever host was asked."""
+
+    def get_protocol(self, protocol=None):
+        return urlsplit(settings.CLINIC_SITE_URL).scheme or "https"
+
+    def get_domain(self, site=None):
+        return urlsplit(settings.CLINIC_SITE_URL).netloc
+
+
+class ArticleSitemap(ClinicSitemap):
+    changefreq = "monthly"
+    priority = 0.8
+
+    def items(self):
+        return Article.objects.published().latest_first().only("slug", "updated_at")
+
+    def lastmod(self, item):
+        return item.updated_at
+
+
+class PageSitemap(ClinicSitemap):
+    """Home, the library and the privacy notice. Home and the library change with the articles."""
+
+    changefreq = "weekly"
+    priority = 0.6
+
+    def items(self):
+        return ["home", "education:article_list", "privacy"]
+
+    def location(self, item):
+        return reverse(item)
+
+    def lastmod(self, item):
+        if item == "privacy":
+            return None
+        if not hasattr(self, "_articles_updated"):
+            self._articles_updated = Article.objects.published().aggregate(latest=Max("updated_at"))["latest"]
+        return self._articles_updated
+
+
+SITEMAPS = {"pages": PageSitemap, "articles": ArticleSitemap}

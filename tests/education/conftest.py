@@ -1,0 +1,88 @@
+"""Fixtures for the education library's tests."""
+
+import html
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_static.models import StaticDevice
+
+from education.services import clinic_content_load
+
+SEED_TEXT = Path(__file__).resolve().parents[2].parent / "shared" / "seeds" / "000_b807563c3c8d149a.txt"
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    """A client logged in as a superuser who has passed the second factor."""
+    user = django_user_model.objects.create_superuser(
+        "editor", "editor@clinic.example", "an editor's passphrase"
+    )
+    device = StaticDevice.objects.create(user=user, name="backup", confirmed=True)
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def seed_article(db):
+    """The clinic's own article, loaded as `make run` loads it."""
+    (result,) = clinic_content_load()
+    return result.article
+
+
+class _TextExtractor(HTMLParser):
+    """The text a reader sees inside one element (by id or tag), without scripts and styles."""
+
+    def __init__(self, *, root_tag, root_id=None, skip_ids=()):
+        super().__init__(convert_charrefs=True)
+        self.root_tag, self.root_id, self.skip_ids = root_tag, root_id, set(skip_ids)
+        self.depth = 0
+        self.skip_depth = 0
+        self.parts = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if self.depth == 0:
+            if tag == self.root_tag and (self.root_id is None or attrs.get("id") == self.root_id):
+                self.depth = 1
+            return
+        if tag in {"br", "img", "hr", "meta", "link", "input"}:
+            return
+        self.depth += 1
+        if self.skip_depth or tag in {"script", "style"} or attrs.get("id") in self.skip_ids:
+            self.skip_depth += 1
+        # Block boundaries separate words, as the browser shows them.
+        self.parts.append(" ")
+
+    def handle_endtag(self, tag):
+        if self.depth == 0 or tag in {"br", "img", "hr", "meta", "link", "input"}:
+            return
+        self.depth -= 1
+        if self.skip_depth:
+            self.skip_depth -= 1
+        self.parts.append(" ")
+
+    def handle_data(self, data):
+        if self.depth and not self.skip_depth:
+            self.parts.append(data)
+
+
+def visible_text(page_html, *, root_tag="main", root_id=None, skip_ids=()):
+    """The whitespace-normalised text of one element of a page."""
+    parser = _TextExtractor(root_tag=root_tag, root_id=root_id, skip_ids=skip_ids)
+    parser.feed(page_html)
+    return normalise(html.unescape("".join(parser.parts)))
+
+
+def normalise(text):
+    return " ".join(text.split())
+
+
+def split_sentences(text):
+    """Split prose into sentences: after . ! ? followed by whitespace."""
+    return [s for s in re.split(r"(?<=[.!?])\s+", normalise(text)) if s]
