@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev db browser bench backup restore-drill clean
+.PHONY: run test lint format install install-dev db browser bench backup restore-drill observatory clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,8 +63,9 @@ test: install-dev browser lint
 	DJANGO_SETTINGS_MODULE=clinic.test_settings $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest --create-db $(PYTEST_ARGS)
 
-bench: install-dev
-	$(BIN)/python bench/run_all.py
+## Mozilla HTTP Observatory rules, offline, against the production-configured server (needs root: ports 80 and 443).
+observatory: install-dev
+	$(BIN)/python bench/observatory.py
 
 ## Back up the database to backups/clinic-<time>.dump, and prove a backup restores.
 backup: install
