@@ -76,10 +76,10 @@ def reference_in(html):
 def submit(client, django_capture_on_commit_callbacks):
     """POST answers to the form (running the after-commit callbacks); return the response."""
 
-    def post(data=None, follow=False, **overrides):
+    def post(data=None, *, follow=False, **extra):
         with django_capture_on_commit_callbacks(execute=True):
             return client.post(
-                reverse("appointments:request_create"), data or answers(**overrides), follow=follow
+                reverse("appointments:request_create"), data or answers(), follow=follow, **extra
             )
 
     return post

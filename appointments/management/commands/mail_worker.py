@@ -5,7 +5,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from appointments.emails import outbound_email_send_due
 
@@ -35,7 +35,10 @@ class Command(BaseCommand):
             signal.signal(signal.SIGINT, self._stop)
             self.stdout.write(f"Mail worker polling the outbox every {interval:g}s (Ctrl-C stops it).")
         while not self.stopping:
-            close_old_connections()
+            # A long-lived process drops connections that are broken or past CONN_MAX_AGE
+            # (but never one inside a transaction, as a test's is).
+            if not connection.in_atomic_block:
+                close_old_connections()
             report = outbound_email_send_due(limit=batch)
             if (report.handled or once) and options["verbosity"] >= 1:
                 self.stdout.write(f"Sent {report.sent}, deferred {report.deferred}, failed {report.failed}.")

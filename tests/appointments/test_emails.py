@@ -1,0 +1,220 @@
+"""The outbox: what each e-mail says (and never says), queueing once, retries with backoff."""
+
+import datetime
+import smtplib
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+
+from appointments.emails import outbound_email_enqueue, outbound_email_send_due, retry_delay
+from appointments.models import ConsultationRequest, OutboundEmail
+
+from .conftest import SCREENING_MARKERS, answers, phq9
+
+pytestmark = pytest.mark.django_db
+
+HEALTH_WORDS = [
+    "bipolar",
+    "depress",
+    "PHQ",
+    "blood pressure",
+    "seizure",
+    "psychosis",
+    "pregnan",
+    "self-harm",
+    "harming yourself",
+    "telehealth",
+    "insurance",
+    "iv infusion",
+    "1985",
+]
+
+
+@pytest.fixture
+def urgent_request(submit):
+    submit(
+        answers(
+            concern="bipolar_depression",
+            episode="mixed",
+            self_harm_thoughts="yes",
+            medical_history=["psychosis_history", "pregnant_or_breastfeeding"],
+            **phq9(3, 3, 3, 3, 3, 3, 3, 3, 3),
+        )
+    )
+    return ConsultationRequest.objects.get()
+
+
+def mails(consultation_request):
+    patient = OutboundEmail.objects.get(
+        dedupe_key=f"consultation-request:{consultation_request.pk}:acknowledgement"
+    )
+    staff = OutboundEmail.objects.get(
+        dedupe_key=f"consultation-request:{consultation_request.pk}:staff-alert"
+    )
+    return patient, staff
+
+
+def test_patient_mail_has_name_reference_next_steps_phone_and_status_link(urgent_request):
+    patient, _staff = mails(urgent_request)
+    assert patient.to == "maria@example.com"
+    assert patient.status == OutboundEmail.Status.PENDING
+    assert urgent_request.reference in patient.subject
+    assert "Dear Maria," in patient.body
+    assert urgent_request.reference in patient.body
+    assert "What happens next" in patient.body
+    assert "(555) 010-0100" in patient.body
+    assert "http://127.0.0.1:8000" + urgent_request.get_status_url() in patient.body
+    assert "&amp;" not in patient.body and "&#" not in patient.body
+
+
+def test_staff_alert_has_reference_urgency_and_admin_link_only(urgent_request, settings):
+    _patient, staff = mails(urgent_request)
+    assert staff.to == settings.CLINIC_STAFF_EMAIL
+    assert staff.subject == f"URGENT: New consultation request {urgent_request.reference}"
+    assert (
+        f"http://127.0.0.1:8000/admin/appointments/consultationrequest/{urgent_request.pk}/change/"
+        in staff.body
+    )
+    assert "URGENT" in staff.body
+    for personal in ["Maria", "Okonkwo", "maria@example.com", "212", "+1212"]:
+        assert personal not in staff.subject + staff.body
+
+
+def test_routine_staff_alert_says_routine(submit):
+    submit(answers())
+    _patient, staff = mails(ConsultationRequest.objects.get())
+    assert not staff.subject.startswith("URGENT")
+    assert "Urgency: routine" in staff.body
+
+
+def test_neither_mail_carries_any_screening_answer(urgent_request, submit):
+    submit(answers())
+    for consultation_request in ConsultationRequest.objects.all():
+        for email in mails(consultation_request):
+            text = (email.subject + "\n" + email.body + "\n" + email.ics).lower()
+            for marker in SCREENING_MARKERS.values():
+                assert marker.lower() not in text
+            for word in HEALTH_WORDS:
+                assert word.lower() not in text, (email.dedupe_key, word)
+            for flag in consultation_request.get_flags_display():
+                assert str(flag).lower() not in text
+
+
+def test_the_sent_message_carries_no_screening_answer_either(urgent_request):
+    outbound_email_send_due()
+    assert len(mail.outbox) == 2
+    for message in mail.outbox:
+        raw = message.message().as_string().lower()
+        for marker in SCREENING_MARKERS.values():
+            assert marker.lower() not in raw
+        for word in HEALTH_WORDS:
+            assert word.lower() not in raw
+
+
+def test_a_message_is_queued_once_per_dedupe_key():
+    first = outbound_email_enqueue(dedupe_key="k1", to="a@example.com", subject="s", body="b")
+    second = outbound_email_enqueue(dedupe_key="k1", to="a@example.com", subject="changed", body="b")
+    assert first.pk == second.pk
+    assert OutboundEmail.objects.get().subject == "s"
+
+
+def test_worker_sends_due_mail_once_and_marks_it_sent(submit):
+    submit(answers())
+    call_command("mail_worker", "--once", verbosity=0)
+    call_command("mail_worker", "--once", verbosity=0)
+    assert len(mail.outbox) == 2
+    assert {tuple(m.to) for m in mail.outbox} == {("maria@example.com",), ("frontdesk@clinic.example",)}
+    assert set(OutboundEmail.objects.values_list("status", flat=True)) == {"sent"}
+    assert all(email.sent_at and email.attempts == 1 for email in OutboundEmail.objects.all())
+    assert mail.outbox[0].extra_headers["Message-ID"].startswith("<outbox-")
+
+
+def test_backoff_doubles_from_five_seconds_and_stops_at_fifteen_minutes():
+    assert [retry_delay(n).total_seconds() for n in range(1, 10)] == [5, 10, 20, 40, 80, 160, 320, 640, 900]
+    assert retry_delay(40).total_seconds() == 900
+
+
+class Down:
+    """An e-mail backend whose server refuses every connection."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise smtplib.SMTPConnectError(421, b"maria@example.com is not reachable")
+
+    def close(self):
+        pass
+
+    def open(self):
+        pass
+
+
+def test_a_failure_is_deferred_with_backoff_and_records_only_the_error_class(settings, monkeypatch):
+    settings.EMAIL_BACKEND = f"{__name__}.Down"
+    outbound_email_enqueue(dedupe_key="k", to="maria@example.com", subject="s", body="b")
+    before = timezone.now()
+    report = outbound_email_send_due()
+    assert (report.sent, report.deferred, report.failed) == (0, 1, 0)
+    email = OutboundEmail.objects.get()
+    assert email.status == "pending" and email.attempts == 1
+    assert email.last_error == "SMTPConnectError"
+    assert (
+        before + datetime.timedelta(seconds=4)
+        < email.next_attempt_at
+        < before + datetime.timedelta(seconds=7)
+    )
+    # Not due yet: the next run leaves it alone.
+    assert outbound_email_send_due().handled == 0
+
+
+def test_a_message_fails_for_good_after_the_last_attempt(settings):
+    settings.EMAIL_BACKEND = f"{__name__}.Down"
+    settings.OUTBOX_MAX_ATTEMPTS = 3
+    outbound_email_enqueue(dedupe_key="k", to="maria@example.com", subject="s", body="b")
+    for _ in range(3):
+        OutboundEmail.objects.update(next_attempt_at=timezone.now())
+        outbound_email_send_due()
+    email = OutboundEmail.objects.get()
+    assert email.status == "failed" and email.attempts == 3
+
+
+def test_a_calendar_attachment_is_sent_when_queued():
+    outbound_email_enqueue(
+        dedupe_key="k", to="a@example.com", subject="s", body="b", ics="BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+    )
+    outbound_email_send_due()
+    (message,) = mail.outbox
+    filename, content, mimetype = message.attachments[0]
+    assert filename == "invitation.ics" and mimetype == "text/calendar" and "VCALENDAR" in content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_locked_by_one_worker_is_skipped_by_another():
+    import threading
+
+    from django.db import connection, transaction
+
+    outbound_email_enqueue(dedupe_key="k", to="a@example.com", subject="s", body="b")
+    locked = threading.Event()
+    release = threading.Event()
+
+    def hold_lock():
+        with transaction.atomic():
+            OutboundEmail.objects.select_for_update().get(dedupe_key="k")
+            locked.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    locked.wait(10)
+    try:
+        assert outbound_email_send_due().handled == 0
+    finally:
+        release.set()
+        holder.join()
+    assert outbound_email_send_due().sent == 1
+    assert len(mail.outbox) == 1
