@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev db browser bench backup restore-drill observatory clean
+.PHONY: run test lint format install install-dev db browser bench backup restore-drill observatory lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ test: install-dev browser lint
 	$(BIN)/python -m clinic.ensure_db
 	DJANGO_SETTINGS_MODULE=clinic.test_settings $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest --create-db $(PYTEST_ARGS)
+
+## Lighthouse (mobile) scores and transfer sizes of the main pages, against the production server.
+lighthouse: install-dev
+	$(BIN)/python bench/lighthouse.py
 
 ## Mozilla HTTP Observatory rules, offline, against the production-configured server (needs root: ports 80 and 443).
 observatory: install-dev

@@ -1,0 +1,88 @@
+"""Lighthouse (mobile preset) against the production-configured server.
+
+    make lighthouse        (or: .venv/bin/python bench/lighthouse.py [PATH ...])
+
+Serves the site as production does (gunicorn, DEBUG off, collected and compressed static files)
+on loopback, with the clinic's content loaded into a scratch database, and reports performance,
+accessibility, best practices and SEO, plus each page's total transfer size.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.scratch import scratch_database  # noqa: E402
+from tests.servers import ROOT, SECRET_KEY, collectstatic, gunicorn, production_env  # noqa: E402
+
+BENCH = ROOT / "bench"
+LIGHTHOUSE = BENCH / "node_modules" / ".bin" / "lighthouse"
+PAGES = ["/", "/learn/ketamine-for-bipolar-disorder/", "/consultation/"]
+CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
+CHROME_FLAGS = (
+    "--headless=new --no-sandbox --disable-gpu --disable-background-networking "
+    "--disable-component-update --disable-sync --no-first-run"
+)
+
+
+def install_lighthouse():
+    if not LIGHTHOUSE.exists():
+        subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=BENCH, check=True)
+
+
+def audit(url, folder):
+    output = folder / "report.json"
+    subprocess.run(
+        [
+            str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={output}",
+            f"--only-categories={','.join(CATEGORIES)}", f"--chrome-flags={CHROME_FLAGS}",
+        ],
+        env={**os.environ, "CHROME_PATH": "/usr/bin/chromium"},
+        check=True,
+        timeout=300,
+    )  # fmt: skip
+    report = json.loads(output.read_text())
+    scores = {name: round(report["categories"][name]["score"] * 100) for name in CATEGORIES}
+    transfer = report["audits"]["total-byte-weight"]["numericValue"]
+    failing = [
+        audit_id
+        for category in CATEGORIES
+        for ref in report["categories"][category]["auditRefs"]
+        if ref["weight"] and (audit_id := ref["id"]) and (report["audits"][audit_id]["score"] or 0) < 1
+    ]
+    return scores, transfer, failing
+
+
+def main(paths):
+    install_lighthouse()
+    with tempfile.TemporaryDirectory() as tmp, scratch_database() as database_url:
+        folder = Path(tmp)
+        env = production_env(
+            SECRET_KEY=SECRET_KEY,
+            ALLOWED_HOSTS="127.0.0.1",
+            DATABASE_URL=database_url,
+            STATIC_ROOT=str(folder / "static"),
+            # Plain HTTP on loopback: TLS belongs to the load balancer in front of production.
+            SECURE_SSL_REDIRECT="false",
+        )
+        collectstatic(env, folder / "static")
+        rows = []
+        with gunicorn(env, workers=2) as base:
+            for path in paths:
+                scores, transfer, failing = audit(base + path, folder)
+                rows.append((path, scores, transfer, failing))
+    print(f"{'page':42} {'perf':>5} {'a11y':>5} {'best':>5} {'seo':>5} {'transfer':>10}")
+    for path, scores, transfer, failing in rows:
+        values = " ".join(f"{scores[name]:5d}" for name in CATEGORIES)
+        print(f"{path:42} {values} {transfer / 1024:8.1f} KB")
+        if failing:
+            print(f"    below 100: {', '.join(failing)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:] or PAGES))
