@@ -374,7 +374,7 @@ class ConsultationRequestForm(forms.Form):
                 coerce=int,
                 empty_value=None,
                 required=False,
-                widget=forms.RadioSelect(attrs={"class": "phq9-option"}),
+                widget=forms.RadioSelect,
                 error_messages={"invalid_choice": CHOOSE_LISTED},
             )
         # The link opens a new tab so that reading the notice never loses the answers given so far.
