@@ -11,6 +11,11 @@ from .models import Article
 FEED_SIZE = 20
 
 
+def _absolute(path):
+    """Links on the clinic's canonical host, as the sitemap and the pages' canonical URLs."""
+    return settings.CLINIC_SITE_URL.rstrip("/") + path
+
+
 class LatestArticlesFeed(Feed):
     feed_type = Atom1Feed
     description = _("New and updated articles about ketamine treatment, for patients and families.")
@@ -19,16 +24,19 @@ class LatestArticlesFeed(Feed):
         return _("Articles from %(clinic)s") % {"clinic": settings.CLINIC_NAME}
 
     def link(self):
-        return reverse("education:article_list")
+        return _absolute(reverse("education:article_list"))
 
     def feed_url(self):
-        return reverse("education:feed")
+        return _absolute(reverse("education:feed"))
 
     def author_name(self):
         return settings.CLINIC_NAME
 
     def items(self):
         return Article.objects.published().latest_first()[:FEED_SIZE]
+
+    def item_link(self, item):
+        return _absolute(item.get_absolute_url())
 
     def item_title(self, item):
         return item.title

@@ -1,0 +1,84 @@
+"""What search engines and feed readers get: sitemap, robots.txt and the Atom feed."""
+
+import datetime
+import xml.etree.ElementTree as ET
+
+import pytest
+from django.utils import timezone
+
+from .factories import ArticleFactory
+
+pytestmark = pytest.mark.django_db
+
+SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+ATOM_NS = {"a": "http://www.w3.org/2005/Atom"}
+
+
+def parse_xml(content):
+    return ET.fromstring(content)  # noqa: S314 - the site's own sitemap and feed, not outside input
+
+
+def sitemap_entries(client):
+    response = client.get("/sitemap.xml")
+    assert response.status_code == 200
+    root = parse_xml(response.content)
+    return {
+        url.findtext("s:loc", namespaces=SITEMAP_NS): url.findtext("s:lastmod", namespaces=SITEMAP_NS)
+        for url in root.findall("s:url", SITEMAP_NS)
+    }
+
+
+def test_sitemap_lists_public_articles_and_pages_with_lastmod(client):
+    article = ArticleFactory(slug="public-article")
+    ArticleFactory(slug="draft-article", draft=True)
+    ArticleFactory(slug="scheduled-article", scheduled=True)
+    entries = sitemap_entries(client)
+    site = "http://127.0.0.1:8000"
+    assert set(entries) == {
+        f"{site}/",
+        f"{site}/learn/",
+        f"{site}/privacy/",
+        f"{site}/learn/public-article/",
+    }
+    assert entries[f"{site}/learn/public-article/"] == article.updated_at.date().isoformat()
+    assert entries[f"{site}/learn/"] == article.updated_at.date().isoformat()
+
+
+def test_sitemap_uses_the_clinics_address_whatever_host_asked(client, settings):
+    settings.CLINIC_SITE_URL = "https://www.clinic.example"
+    ArticleFactory(slug="public-article")
+    assert "https://www.clinic.example/learn/public-article/" in sitemap_entries(client)
+
+
+def test_robots_names_the_sitemap_and_keeps_staff_and_patient_pages_out(client):
+    body = client.get("/robots.txt").content.decode()
+    assert "Sitemap: http://127.0.0.1:8000/sitemap.xml" in body.splitlines()
+    assert "Disallow: /admin/" in body
+    assert "Disallow: /consultation/" in body
+
+
+def test_feed_is_atom_with_the_public_articles_newest_first(client):
+    now = timezone.now()
+    ArticleFactory(title="Older article", published_at=now - datetime.timedelta(days=5))
+    ArticleFactory(title="Newer article", published_at=now - datetime.timedelta(days=1))
+    ArticleFactory(title="Draft article", draft=True)
+    ArticleFactory(title="Scheduled article", scheduled=True)
+    response = client.get("/learn/feed/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/atom+xml")
+    root = parse_xml(response.content)
+    assert root.tag == "{http://www.w3.org/2005/Atom}feed"
+    assert root.findtext("a:id", namespaces=ATOM_NS) == "http://127.0.0.1:8000/learn/"
+    titles = [entry.findtext("a:title", namespaces=ATOM_NS) for entry in root.findall("a:entry", ATOM_NS)]
+    assert titles == ["Newer article", "Older article"]
+    entry = root.find("a:entry", ATOM_NS)
+    assert entry.findtext("a:summary", namespaces=ATOM_NS) == "A short summary for lists and search engines."
+    assert entry.findtext("a:updated", namespaces=ATOM_NS)
+    assert entry.findtext("a:published", namespaces=ATOM_NS)
+
+
+def test_feed_links_point_at_the_articles(client):
+    ArticleFactory(slug="linked-article")
+    root = parse_xml(client.get("/learn/feed/").content)
+    (entry,) = root.findall("a:entry", ATOM_NS)
+    assert entry.find("a:link", ATOM_NS).get("href") == "http://127.0.0.1:8000/learn/linked-article/"
