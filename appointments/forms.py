@@ -343,8 +343,10 @@ class ConsultationRequestForm(forms.Form):
             "legend": _("How you have been feeling (optional)"),
             "intro": _(
                 "These nine questions are the PHQ-9, a questionnaire clinicians use. Answer all nine, or "
-                "leave them all blank and talk it through with us instead. Over the last 2 weeks, how often "
-                "have you been bothered by any of the following problems?"
+                "leave them all blank and talk it through with us instead."
+            ),
+            "question": _(
+                "Over the last 2 weeks, how often have you been bothered by any of the following problems?"
             ),
             "fields": PHQ9_FIELDS,
         },
@@ -472,7 +474,7 @@ class ConsultationRequestForm(forms.Form):
             yield {**section, "fields": [self[name] for name in section["fields"]]}
 
     def error_links(self):
-        """(anchor id, message) for each error, in the order the fields appear on the page."""
+        """(anchor id, message) for each distinct error, in the order the fields appear on the page."""
         links = [("form-top", error) for error in self.non_field_errors()]
         for section in self.SECTIONS:
             for name in section["fields"]:
@@ -482,7 +484,9 @@ class ConsultationRequestForm(forms.Form):
                     if isinstance(bound.field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
                         anchor = f"{bound.auto_id}_0"
                     links.extend((anchor, error) for error in self.errors[name])
-        return links
+        # One link for a message that several fields share (the unanswered PHQ-9 items).
+        seen = set()
+        return [(anchor, error) for anchor, error in links if not (error in seen or seen.add(error))]
 
     def answers(self):
         """The cleaned answers as ``ConsultationRequest`` field values."""

@@ -197,3 +197,12 @@ def test_each_error_links_to_its_field_id(submit):
     assert 'aria-describedby="id_first_name_error"' in html
     assert 'aria-invalid="true"' in html
     assert "<title>Error: Request a consultation" in html
+
+
+def test_the_summary_links_once_to_the_first_unanswered_phq9_item(submit):
+    html = submit(answers(**phq9(1, 2, 3))).content.decode()
+    summary = html[
+        html.index('class="error-summary"') : html.index("</ul>", html.index('class="error-summary"'))
+    ]
+    assert summary.count("you answered 3 of the 9") == 1
+    assert 'href="#id_phq9_4_0"' in summary
