@@ -1,6 +1,7 @@
 """The site's URL map. Public paths are stable: e-mails and search engines link to them."""
 
 from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap as sitemap_view
 from django.urls import include, path
@@ -22,6 +23,10 @@ urlpatterns = [
     path(settings.ADMIN_URL, include(two_factor_urls)),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
+
+if settings.DEBUG:
+    # Uploaded article images in development; production serves them from its storage.
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 handler400 = "clinic.views.bad_request"
 handler403 = "clinic.views.permission_denied"

@@ -320,6 +320,7 @@ class Article(models.Model):
 
     @property
     def is_public(self):
+        """``published()`` for one article already in memory (the tests hold the two together)."""
         return (
             self.status == self.Status.PUBLISHED
             and self.published_at is not None

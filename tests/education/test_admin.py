@@ -208,3 +208,43 @@ def test_a_typo_fixed_in_the_admin_is_live_at_once(staff_client, seed_article):
     html = Client().get(seed_article.get_absolute_url()).content.decode()
     assert "has you covered!" in html
     assert "got you covered!" not in html
+
+
+def test_an_uploaded_image_needs_alt_text(staff_client, settings, tmp_path):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    settings.MEDIA_ROOT = tmp_path
+    buffer = io.BytesIO()
+    Image.new("RGB", (30, 20), "teal").save(buffer, format="PNG")
+    article = ArticleFactory(slug="needs-alt")
+    url = f"/admin/education/article/{article.pk}/change/"
+    form = staff_client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and name != "topics"}
+    data.update(
+        {
+            "published_at_0": article.published_at.strftime("%Y-%m-%d"),
+            "published_at_1": article.published_at.strftime("%H:%M:%S"),
+            "last_reviewed": article.last_reviewed.isoformat(),
+            "next_review_due": article.next_review_due.isoformat(),
+            "faqs-TOTAL_FORMS": "0",
+            "faqs-INITIAL_FORMS": "0",
+            "faqs-MIN_NUM_FORMS": "0",
+            "faqs-MAX_NUM_FORMS": "1000",
+        }
+    )
+    data.pop("hero_image", None)
+    data.pop("faq_image", None)
+    upload = SimpleUploadedFile("room.png", buffer.getvalue(), content_type="image/png")
+    response = staff_client.post(url, {**data, "hero_image": upload, "hero_image_alt": ""})
+    assert response.status_code == 200
+    assert "Describe the hero image for people who cannot see it." in response.content.decode()
+
+    upload = SimpleUploadedFile("room.png", buffer.getvalue(), content_type="image/png")
+    response = staff_client.post(url, {**data, "hero_image": upload, "hero_image_alt": "A quiet room"})
+    assert response.status_code == 302
+    article.refresh_from_db()
+    assert article.hero_image.name.startswith("education/articles/room")
+    assert (tmp_path / article.hero_image.name).exists()

@@ -422,3 +422,51 @@ def test_structured_data_cannot_be_broken_out_of(client):
     page = next(node for node in data["@graph"] if node["@type"] == "MedicalWebPage")
     assert page["name"] == "</script><script>alert(1)</script>"
     assert "<script>alert(1)" not in html
+
+
+def test_hero_image_shows_with_its_alt_text_and_is_shared(client):
+    ArticleFactory(
+        slug="with-image",
+        hero_image="education/articles/calm-room.jpg",
+        hero_image_alt="A calm treatment room with a reclining chair",
+        hero_image_credit="Photo by Someone from Pexels",
+    )
+    html = client.get("/learn/with-image/").content.decode()
+    assert (
+        '<img src="/media/education/articles/calm-room.jpg" alt="A calm treatment room with a reclining chair">'
+        in html
+    )
+    assert (
+        '<meta property="og:image" content="http://127.0.0.1:8000/media/education/articles/calm-room.jpg">'
+        in html
+    )
+    assert '<meta name="twitter:card" content="summary_large_image">' in html
+    (data,) = json_ld(html)
+    page = next(node for node in data["@graph"] if node["@type"] == "MedicalWebPage")
+    assert page["primaryImageOfPage"]["url"] == "http://127.0.0.1:8000/media/education/articles/calm-room.jpg"
+
+
+def test_article_without_an_image_has_no_empty_figure(client, article):
+    html = client.get("/learn/ketamine-and-mood/").content.decode()
+    assert "<figure" not in html
+    assert "og:image" not in html
+
+
+def test_staff_preview_of_a_scheduled_article_says_when_it_goes_live(staff_client):
+    article = ArticleFactory(slug="coming-soon", scheduled=True)
+    html = staff_client.get(article.get_absolute_url()).content.decode()
+    assert "This article is scheduled: the public sees it from" in html
+
+
+def test_is_public_agrees_with_published():
+    now = timezone.now()
+    articles = [
+        ArticleFactory(),
+        ArticleFactory(draft=True),
+        ArticleFactory(scheduled=True),
+        ArticleFactory(status=Article.Status.DRAFT, published_at=now - datetime.timedelta(days=1)),
+        ArticleFactory(published_at=now - datetime.timedelta(seconds=1)),
+    ]
+    public = set(Article.objects.published().values_list("pk", flat=True))
+    assert {article.pk for article in articles if article.is_public} == public
+    assert len(public) == 2
