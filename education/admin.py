@@ -3,6 +3,7 @@
 import datetime
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.html import format_html
@@ -132,11 +133,26 @@ class ArticleAdmin(admin.ModelAdmin):
             '<a href="{}" target="_blank" rel="noopener">{}</a>', obj.get_absolute_url(), label
         )
 
+    def _apply(self, request, queryset, service):
+        """Run ``service`` on each article; report the ones whose content stops it."""
+        done = 0
+        for article in queryset:
+            try:
+                service(article=article)
+            except ValidationError as error:
+                self.message_user(
+                    request,
+                    _("“%(title)s” was left as it was: %(problems)s")
+                    % {"title": article.title, "problems": " ".join(error.messages)},
+                    messages.ERROR,
+                )
+            else:
+                done += 1
+        return done
+
     @admin.action(description=_("Publish the selected articles"), permissions=["change"])
     def publish(self, request, queryset):
-        for article in queryset:
-            article_publish(article=article)
-        count = len(queryset)
+        count = self._apply(request, queryset, article_publish)
         self.message_user(
             request,
             ngettext("%(count)d article published.", "%(count)d articles published.", count)
@@ -146,9 +162,7 @@ class ArticleAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Unpublish the selected articles"), permissions=["change"])
     def unpublish(self, request, queryset):
-        for article in queryset:
-            article_unpublish(article=article)
-        count = len(queryset)
+        count = self._apply(request, queryset, article_unpublish)
         self.message_user(
             request,
             ngettext("%(count)d article unpublished.", "%(count)d articles unpublished.", count)

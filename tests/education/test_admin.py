@@ -248,3 +248,20 @@ def test_an_uploaded_image_needs_alt_text(staff_client, settings, tmp_path):
     article.refresh_from_db()
     assert article.hero_image.name.startswith("education/articles/room")
     assert (tmp_path / article.hero_image.name).exists()
+
+
+def test_publishing_an_article_that_fails_validation_says_why(staff_client):
+    broken = ArticleFactory(draft=True, slug="broken")
+    # A slug the library reserves, set behind the model's back as an old row might have it.
+    Article.objects.filter(pk=broken.pk).update(slug="feed")
+    fine = ArticleFactory(draft=True, slug="fine")
+    response = staff_client.post(
+        CHANGELIST, {"action": "publish", "_selected_action": [broken.pk, fine.pk]}, follow=True
+    )
+    html = response.content.decode()
+    assert "was left as it was: “feed” is taken by another page of the library." in html
+    assert "1 article published." in html
+    broken.refresh_from_db()
+    fine.refresh_from_db()
+    assert broken.status == Article.Status.DRAFT
+    assert fine.is_public
