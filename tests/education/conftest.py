@@ -11,7 +11,8 @@ from django_otp.plugins.otp_static.models import StaticDevice
 
 from education.services import clinic_content_load
 
-SEED_TEXT = Path(__file__).resolve().parents[2].parent / "shared" / "seeds" / "000_b807563c3c8d149a.txt"
+# The clinic's article exactly as the clinic supplied it: the page must carry every sentence.
+SEED_TEXT = Path(__file__).resolve().parent / "data" / "clinic-article-ketamine-for-bipolar-disorder.txt"
 
 
 @pytest.fixture
