@@ -49,14 +49,25 @@ def _render(template, context):
 
 
 def outbound_email_enqueue(
-    *, dedupe_key: str, to: str, subject: str, body: str, ics: str = ""
+    *,
+    dedupe_key: str,
+    to: str,
+    subject: str,
+    body: str,
+    ics: str = "",
+    consultation_request: ConsultationRequest | None = None,
 ) -> OutboundEmail:
     """Queue one message; a message already queued under ``dedupe_key`` is left as it is."""
-    email = OutboundEmail(dedupe_key=dedupe_key, to=to, subject=subject, body=body, ics=ics)
+    fields = {
+        "to": to,
+        "subject": subject,
+        "body": body,
+        "ics": ics,
+        "consultation_request": consultation_request,
+    }
+    email = OutboundEmail(dedupe_key=dedupe_key, **fields)
     email.full_clean(exclude=["next_attempt_at"], validate_unique=False)
-    email, _created = OutboundEmail.objects.get_or_create(
-        dedupe_key=dedupe_key, defaults={"to": to, "subject": subject, "body": body, "ics": ics}
-    )
+    email, _created = OutboundEmail.objects.get_or_create(dedupe_key=dedupe_key, defaults=fields)
     return email
 
 
@@ -89,6 +100,7 @@ def consultation_request_emails_enqueue(*, consultation_request_id: int) -> None
         subject, body = _render("patient_acknowledgement", patient_context)
         outbound_email_enqueue(
             dedupe_key=f"consultation-request:{consultation_request.pk}:acknowledgement",
+            consultation_request=consultation_request,
             to=consultation_request.email,
             subject=subject,
             body=body,
@@ -96,6 +108,7 @@ def consultation_request_emails_enqueue(*, consultation_request_id: int) -> None
         subject, body = _render("staff_alert", staff_context)
         outbound_email_enqueue(
             dedupe_key=f"consultation-request:{consultation_request.pk}:staff-alert",
+            consultation_request=consultation_request,
             to=settings.CLINIC_STAFF_EMAIL,
             subject=subject,
             body=body,
@@ -115,10 +128,32 @@ def consultation_request_cancelled_email_enqueue(*, consultation_request_id: int
     )
     outbound_email_enqueue(
         dedupe_key=f"consultation-request:{consultation_request.pk}:cancelled-by-patient",
+        consultation_request=consultation_request,
         to=settings.CLINIC_STAFF_EMAIL,
         subject=subject,
         body=body,
     )
+
+
+def consultation_request_emails_recover(*, older_than: timedelta = timedelta(minutes=1)) -> int:
+    """Queue the e-mails of recent requests that have none, and return how many requests that was.
+
+    The e-mails are queued right after a request commits; a process that dies in between
+    would leave a saved request without them. The worker calls this now and then to close
+    that gap; the dedupe keys make a second queueing harmless.
+    """
+    now = timezone.now()
+    orphans = (
+        ConsultationRequest.objects.filter(created_at__range=(now - timedelta(days=7), now - older_than))
+        .exclude(outbound_emails__dedupe_key__endswith=":acknowledgement")
+        .values_list("pk", flat=True)
+    )
+    count = 0
+    for pk in orphans:
+        consultation_request_emails_enqueue(consultation_request_id=pk)
+        logger.warning("Queued the missing e-mails of consultation request %s", pk)
+        count += 1
+    return count
 
 
 def _message(email, connection):

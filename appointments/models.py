@@ -5,6 +5,7 @@ import secrets
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core import signing
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -391,6 +392,21 @@ class ConsultationRequest(models.Model):
     def get_absolute_url(self):
         return reverse("appointments:request_received", kwargs={"token": self.confirmation_token})
 
+    def clean(self):
+        # The cross-field rules of the check constraints, with messages, so that full_clean()
+        # can skip validating each constraint by a query of its own.
+        errors = {}
+        answered = [answer is not None for answer in self.phq9_answers]
+        if any(answered) and not all(answered):
+            errors[NON_FIELD_ERRORS] = [_("Answer all nine PHQ-9 questions, or none of them.")]
+        for name in ["consent_privacy", "consent_contact", "consent_not_emergency"]:
+            if getattr(self, name) is not True:
+                errors[name] = [_("This consent is required.")]
+        if (self.self_harm_thoughts or (self.phq9_9 or 0) > 0) and not self.is_urgent:
+            errors["is_urgent"] = [_("A request reporting thoughts of self-harm must be urgent.")]
+        if errors:
+            raise ValidationError(errors)
+
     def get_status_url(self):
         """The patient's own page for this request, behind a signed, expiring link."""
         signed = status_link_signer().sign(self.confirmation_token)
@@ -424,6 +440,14 @@ class OutboundEmail(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
+    consultation_request = models.ForeignKey(
+        ConsultationRequest,
+        verbose_name=_("consultation request"),
+        related_name="outbound_emails",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
     dedupe_key = models.CharField(
         _("dedupe key"),
         max_length=200,

@@ -2,7 +2,6 @@
 
 import logging
 from collections.abc import Mapping
-from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -51,6 +50,20 @@ def consultation_request_flags(*, consultation_request: ConsultationRequest) -> 
     return [str(flag) for flag, applies in FLAG_RULES if applies(consultation_request)]
 
 
+def _queue_emails(pk):
+    def queue_consultation_request_emails():
+        emails.consultation_request_emails_enqueue(consultation_request_id=pk)
+
+    return queue_consultation_request_emails
+
+
+def _queue_cancelled_email(pk):
+    def queue_cancelled_email():
+        emails.consultation_request_cancelled_email_enqueue(consultation_request_id=pk)
+
+    return queue_cancelled_email
+
+
 def consultation_request_create(
     *, form_token: str, answers: Mapping[str, Any], source_article_slug: str = ""
 ) -> tuple[ConsultationRequest, bool]:
@@ -69,8 +82,9 @@ def consultation_request_create(
     consultation_request.is_urgent = consultation_request_is_urgent(consultation_request=consultation_request)
     consultation_request.flags = consultation_request_flags(consultation_request=consultation_request)
     consultation_request.reference = new_reference()
-    # Uniqueness is the database's job (a second query could not close the race anyway).
-    consultation_request.full_clean(validate_unique=False)
+    # Uniqueness is the database's job (a second query could not close the race anyway), and
+    # clean() checks in Python what the check constraints enforce in PostgreSQL.
+    consultation_request.full_clean(validate_unique=False, validate_constraints=False)
 
     with transaction.atomic():
         for attempt in range(1, REFERENCE_ATTEMPTS + 1):
@@ -89,12 +103,10 @@ def consultation_request_create(
                 consultation_request.pk = None
                 consultation_request.reference = new_reference()
                 consultation_request.confirmation_token = new_token()
-        transaction.on_commit(
-            partial(
-                emails.consultation_request_emails_enqueue, consultation_request_id=consultation_request.pk
-            ),
-            robust=True,
-        )
+        # Robust: a failure to queue the e-mails must not fail the patient's saved request
+        # (the mail worker queues any that are missing). A named function, not a partial:
+        # Django logs a robust callback's failure by its __qualname__.
+        transaction.on_commit(_queue_emails(consultation_request.pk), robust=True)
     logger.info("Consultation request %s saved", consultation_request.pk)
     return consultation_request, True
 
@@ -115,9 +127,6 @@ def consultation_request_cancel_by_patient(
             )
         locked.status = target
         locked.save(update_fields=["status", "updated_at"])
-        transaction.on_commit(
-            partial(emails.consultation_request_cancelled_email_enqueue, consultation_request_id=locked.pk),
-            robust=True,
-        )
+        transaction.on_commit(_queue_cancelled_email(locked.pk), robust=True)
     logger.info("Consultation request %s cancelled by the patient", locked.pk)
     return locked

@@ -218,3 +218,22 @@ def test_a_message_locked_by_one_worker_is_skipped_by_another():
         holder.join()
     assert outbound_email_send_due().sent == 1
     assert len(mail.outbox) == 1
+
+
+def test_the_worker_queues_mail_for_a_request_whose_enqueue_was_lost(
+    client, django_capture_on_commit_callbacks
+):
+    # The process "dies" between the commit and the enqueue: the callback never runs.
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post("/consultation/", answers())
+    consultation_request = ConsultationRequest.objects.get()
+    assert OutboundEmail.objects.count() == 0
+
+    call_command("mail_worker", "--once", verbosity=0)
+    assert OutboundEmail.objects.count() == 0, "a request this fresh may still be queueing its own mail"
+
+    ConsultationRequest.objects.update(created_at=timezone.now() - datetime.timedelta(minutes=2))
+    call_command("mail_worker", "--once", verbosity=0)
+    call_command("mail_worker", "--once", verbosity=0)
+    assert len(mail.outbox) == 2
+    assert set(consultation_request.outbound_emails.values_list("status", flat=True)) == {"sent"}

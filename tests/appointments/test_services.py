@@ -201,3 +201,15 @@ def test_cancel_by_patient_follows_the_allowed_transitions(django_capture_on_com
     assert set(ConsultationRequest.ALLOWED_TRANSITIONS) == set(Status)
     # Cancelling twice sends the staff one notice per request.
     assert OutboundEmail.objects.filter(dedupe_key__endswith="cancelled-by-patient").count() == 3
+
+
+def test_model_clean_states_the_check_constraints_rules_with_messages():
+    consultation_request = ConsultationRequest(
+        **model_answers(self_harm_thoughts=True, consent_contact=False)
+    )
+    with pytest.raises(ValidationError) as error:
+        consultation_request.clean()
+    assert set(error.value.message_dict) == {"consent_contact", "is_urgent"}
+    consultation_request.is_urgent = True
+    consultation_request.consent_contact = True
+    consultation_request.clean()

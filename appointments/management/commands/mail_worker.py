@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection
 
-from appointments.emails import outbound_email_send_due
+from appointments.emails import consultation_request_emails_recover, outbound_email_send_due
 
 
 class Command(BaseCommand):
@@ -28,8 +28,12 @@ class Command(BaseCommand):
             help="Messages to handle before polling again (default: %(default)s).",
         )
 
+    # How often the worker looks for requests whose e-mails were never queued.
+    RECOVER_EVERY_SECONDS = 60
+
     def handle(self, *args, once, interval, batch, **options):
         self.stopping = False
+        last_recovery = None
         if not once:
             signal.signal(signal.SIGTERM, self._stop)
             signal.signal(signal.SIGINT, self._stop)
@@ -39,6 +43,9 @@ class Command(BaseCommand):
             # (but never one inside a transaction, as a test's is).
             if not connection.in_atomic_block:
                 close_old_connections()
+            if last_recovery is None or time.monotonic() - last_recovery > self.RECOVER_EVERY_SECONDS:
+                consultation_request_emails_recover()
+                last_recovery = time.monotonic()
             report = outbound_email_send_due(limit=batch)
             if (report.handled or once) and options["verbosity"] >= 1:
                 self.stdout.write(f"Sent {report.sent}, deferred {report.deferred}, failed {report.failed}.")
