@@ -6,12 +6,19 @@ from pathlib import Path
 
 import pytest
 
+from education.services import clinic_content_load
+
 VNU = Path(__file__).resolve().parents[1] / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 
 PAGES = {
     "home": ("/", 200),
     "privacy": ("/privacy/", 200),
     "not_found": ("/no-such-page/", 404),
+    "library": ("/learn/", 200),
+    "article": ("/learn/ketamine-for-bipolar-disorder/", 200),
+    "search": ("/learn/?q=insurance+coverage", 200),
+    "search_no_match": ("/learn/?q=zebra", 200),
+    "unknown_article": ("/learn/no-such-article/", 404),
 }
 
 
@@ -39,6 +46,7 @@ def validate(documents):
 
 @pytest.mark.django_db
 def test_public_pages_are_valid_html(client, tmp_path):
+    clinic_content_load()
     documents = {"__folder__": tmp_path}
     for name, (path, status) in PAGES.items():
         response = client.get(path)
