@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from . import emails
 from .models import ConsultationRequest, new_reference, new_token
@@ -64,6 +65,7 @@ def _queue_cancelled_email(pk):
     return queue_cancelled_email
 
 
+@sensitive_variables()
 def consultation_request_create(
     *, form_token: str, answers: Mapping[str, Any], source_article_slug: str = ""
 ) -> tuple[ConsultationRequest, bool]:

@@ -9,6 +9,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
@@ -53,6 +54,8 @@ def too_many_requests(request):
     return response
 
 
+# Error reports never show what a patient typed.
+@sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
 def request_create(request):
     if request.method == "POST":
@@ -64,6 +67,7 @@ def request_create(request):
     return _render_form(request, form)
 
 
+@sensitive_variables()
 def _request_create_post(request):
     # Every POST counts towards a loose limit; only new requests count towards the strict one.
     if is_ratelimited(

@@ -339,3 +339,13 @@ def test_a_failure_to_queue_the_mail_does_not_fail_the_saved_request(submit, mon
     assert response.status_code == 302
     assert ConsultationRequest.objects.count() == 1
     assert OutboundEmail.objects.count() == 0
+
+
+def test_error_reports_would_not_show_the_patients_answers(submit):
+    from django.views.debug import SafeExceptionReporterFilter
+
+    response = submit(answers())
+    request = response.wsgi_request
+    assert request.sensitive_post_parameters == "__ALL__"
+    cleansed = SafeExceptionReporterFilter().get_post_parameters(request)
+    assert all(value == SafeExceptionReporterFilter.cleansed_substitute for value in cleansed.values())
