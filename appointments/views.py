@@ -1,12 +1,15 @@
 """The patient's pages: the request form, its confirmation, and the signed status page."""
 
 import logging
+from functools import lru_cache
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -99,12 +102,26 @@ def _request_create_post(request):
     return redirect(consultation_request)
 
 
+@lru_cache(maxsize=8)
+def _blank_form_sections(language):
+    """The questions of an empty form, rendered once per process and language.
+
+    Crispy's field templates make this the costliest part of the page, and an empty form's
+    questions are the same for everyone: the per-visitor parts (CSRF and one-time tokens,
+    the article slug) are hidden fields rendered outside them.
+    """
+    return render_to_string("appointments/_form_sections.html", {"form": ConsultationRequestForm()})
+
+
 def _render_form(request, form, status=200):
     context = {
         "form": form,
         "show_crisis_help": form.is_bound and form.reports_self_harm(),
         "honeypot": form[ConsultationRequestForm.HONEYPOT_FIELD],
     }
+    # In development, template edits show at once.
+    if not form.is_bound and not settings.DEBUG:
+        context["sections_html"] = _blank_form_sections(get_language())
     return render(request, "appointments/request_form.html", context, status=status)
 
 

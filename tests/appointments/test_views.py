@@ -349,3 +349,15 @@ def test_error_reports_would_not_show_the_patients_answers(submit):
     assert request.sensitive_post_parameters == "__ALL__"
     cleansed = SafeExceptionReporterFilter().get_post_parameters(request)
     assert all(value == SafeExceptionReporterFilter.cleansed_substitute for value in cleansed.values())
+
+
+def test_the_blank_form_served_from_memory_is_the_form_rendered_afresh(client, settings):
+    cached = client.get(FORM_URL).content.decode()
+    settings.DEBUG = True
+    fresh = client.get(FORM_URL).content.decode()
+
+    def questions(html):
+        return html[html.index('<fieldset class="form-section') : html.index('<div class="form-actions">')]
+
+    assert questions(cached) == questions(fresh)
+    assert questions(cached).count("<fieldset") > 10
