@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import REVIEW_DUE_SOON_DAYS, Article, FAQEntry, Topic
+from .models import REVIEW_DUE_SOON_DAYS, Article, FAQEntry, Topic, library_content_changed
 from .services import article_publish, article_unpublish
 
 
@@ -62,6 +62,11 @@ class TopicAdmin(admin.ModelAdmin):
     def article_count(self, obj):
         return obj.article_count
 
+    def delete_queryset(self, request, queryset):
+        # A bulk delete bypasses Topic.delete(), which marks the library's cached pages stale.
+        super().delete_queryset(request, queryset)
+        library_content_changed()
+
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
@@ -111,6 +116,11 @@ class ArticleAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("topics")
+
+    def delete_queryset(self, request, queryset):
+        # A bulk delete bypasses Article.delete(), which marks the library's cached pages stale.
+        super().delete_queryset(request, queryset)
+        library_content_changed()
 
     @admin.display(description=_("topics"))
     def topic_list(self, obj):

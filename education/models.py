@@ -4,6 +4,7 @@ import datetime
 import hashlib
 import html
 import json
+import uuid
 
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import (
@@ -13,9 +14,10 @@ from django.contrib.postgres.search import (
     SearchVector,
     SearchVectorField,
 )
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import models
-from django.db.models import F, Q
+from django.db import models, transaction
+from django.db.models import F, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
@@ -32,6 +34,8 @@ SEARCH_MAX_LENGTH = 200
 # Paths under /learn/ that are not articles.
 RESERVED_SLUGS = frozenset({"feed"})
 REVIEW_DUE_SOON_DAYS = 30
+# In the shared cache: a token that changes whenever an article, topic or question does.
+CONTENT_VERSION_KEY = "education:content-version"
 
 
 def _searchable(text):
@@ -46,6 +50,30 @@ def clean_search_terms(terms):
     """What a visitor typed, made safe to hand to PostgreSQL: no NUL bytes, bounded length."""
     terms = (terms or "").replace("\x00", " ")
     return " ".join(terms.split())[:SEARCH_MAX_LENGTH].strip()
+
+
+def library_content_version():
+    """The library's content version: cached pages stored under another version are stale."""
+    version = cache.get(CONTENT_VERSION_KEY)
+    if version is None:
+        cache.add(CONTENT_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        version = cache.get(CONTENT_VERSION_KEY)
+    return version
+
+
+def _new_content_version():
+    # A random token, never a counter: a version lost from the cache can never come back.
+    cache.set(CONTENT_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def library_content_changed():
+    """Make every cached page of the library stale: now, and again once the transaction commits.
+
+    The second change matters: a page rendered by another request from the rows as they were
+    before the commit, and cached under the first new version, is stale once the commit lands.
+    """
+    _new_content_version()
+    transaction.on_commit(_new_content_version)
 
 
 class Topic(models.Model):
@@ -73,8 +101,17 @@ class Topic(models.Model):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        library_content_changed()
+
     def get_absolute_url(self):
         return reverse("education:article_list") + f"#topic-{self.slug}"
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        library_content_changed()
+        return result
 
     @property
     def schema_type(self):
@@ -133,6 +170,18 @@ class ArticleQuerySet(models.QuerySet):
             )
             .order_by("-rank", F("published_at").desc(nulls_last=True), "-pk")
         )
+
+    def with_next_publication(self):
+        """Annotate ``next_publication_at``: when the next scheduled article goes public, or None.
+
+        A page built from ``published()`` changes at that moment, so a cached copy must not outlive it.
+        """
+        upcoming = (
+            Article.objects.filter(status=Article.Status.PUBLISHED, published_at__gt=timezone.now())
+            .order_by("published_at")
+            .values("published_at")[:1]
+        )
+        return self.annotate(next_publication_at=Subquery(upcoming))
 
     def overdue_for_review(self, *, today=None):
         """Articles whose next clinical review date has passed."""
@@ -286,9 +335,15 @@ class Article(models.Model):
         if update_fields is not None and {"body", "conclusion"} & set(update_fields):
             kwargs["update_fields"] = {*update_fields, "body_html", "conclusion_html", "toc", "search_text"}
         super().save(*args, **kwargs)
+        library_content_changed()
 
     def get_absolute_url(self):
         return reverse("education:article_detail", kwargs={"slug": self.slug})
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        library_content_changed()
+        return result
 
     def clean(self):
         super().clean()
@@ -411,10 +466,12 @@ class FAQEntry(models.Model):
             kwargs["update_fields"] = {*update_fields, "answer_html"}
         super().save(*args, **kwargs)
         self.article.refresh_search_text()
+        library_content_changed()
 
     def delete(self, *args, **kwargs):
         result = super().delete(*args, **kwargs)
         self.article.refresh_search_text()
+        library_content_changed()
         return result
 
     @property

@@ -1,19 +1,36 @@
-"""The education library's pages: the list (with search) and one article."""
+"""The education library's pages: the list (with search) and one article.
 
+The public library and article pages are the same for every visitor, so they are kept in the
+shared cache under the library's content version, which every change to an article, topic or
+question replaces (see ``library_content_changed``). Searches and staff previews are never cached.
+"""
+
+import hashlib
+import json
+from functools import cache as memoize
+
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.cache import cache
 from django.db.models import Prefetch
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from clinic.context_processors import clinic_details
 
-from .models import Article, FAQEntry, clean_search_terms
+from .models import CONTENT_VERSION_KEY, Article, FAQEntry, clean_search_terms, library_content_version
 from .structured_data import article_structured_data
 
 SEARCH_RESULTS = 20
 RELATED_ARTICLES = 3
 FAQ_TITLE = _("Frequently Asked Questions")
+# Content changes replace the version at once; this only bounds how long a release that changes
+# templates or code, but no static file, keeps serving pages rendered by the one before.
+PAGE_CACHE_SECONDS = 10 * 60
 
 
 def _can_preview(user):
@@ -52,25 +69,73 @@ def _by_topic(articles):
     return grouped
 
 
+@memoize
+def _release():
+    """What, besides the content, a cached page depends on: static file names and the clinic's details."""
+    manifest = getattr(staticfiles_storage, "manifest_hash", "")
+    details = json.dumps(clinic_details(), sort_keys=True).encode()
+    return f"{manifest}:{hashlib.sha256(details).hexdigest()[:16]}"
+
+
+def _cached_page(request, name, build):
+    """A public page from the shared cache if it was stored under the current content version;
+    else ``build()`` it and store it.
+
+    ``build`` returns the response and when it stops being right (the next scheduled publication
+    changes every list of published articles), or None. One round trip to the cache on a hit.
+    """
+    key = f"education:page:{get_language()}:{_release()}:{name}"
+    found = cache.get_many([CONTENT_VERSION_KEY, key])
+    # The version is read before the database: a page built from older rows is stored under an
+    # older version, which never matches again.
+    version = found.get(CONTENT_VERSION_KEY) or library_content_version()
+    entry = found.get(key)
+    if entry is not None and entry["version"] == version:
+        return HttpResponse(entry["content"], content_type=entry["content_type"])
+    response, stale_at = build()
+    timeout = PAGE_CACHE_SECONDS
+    if stale_at is not None:
+        timeout = min(timeout, int((stale_at - timezone.now()).total_seconds()))
+    # A page that set a cookie or used a CSRF token belongs to one visitor: never stored.
+    personal = response.cookies or request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+    if response.status_code == 200 and not personal and timeout > 0:
+        entry = {"version": version, "content": response.content, "content_type": response["Content-Type"]}
+        cache.set(key, entry, timeout)
+    return response
+
+
 @require_safe
 def article_list(request):
     terms = clean_search_terms(request.GET.get("q", ""))
     public = Article.objects.published().prefetch_related("topics")
-    context = {"terms": terms}
     if terms:
-        context["results"] = list(public.search(terms)[:SEARCH_RESULTS])
+        context = {"terms": terms, "results": list(public.search(terms)[:SEARCH_RESULTS])}
         context["results_limit"] = SEARCH_RESULTS
-    else:
-        context["sections"] = _by_topic(public.latest_first())
-    return render(request, "education/article_list.html", context)
+        return render(request, "education/article_list.html", context)
+
+    def build():
+        articles = list(public.latest_first().with_next_publication())
+        # With no article listed, nothing carries the next publication date: not cached.
+        stale_at = articles[0].next_publication_at if articles else timezone.now()
+        context = {"terms": terms, "sections": _by_topic(articles)}
+        return render(request, "education/article_list.html", context), stale_at
+
+    return _cached_page(request, "library", build)
 
 
 @require_safe
 def article_detail(request, slug):
-    preview = _can_preview(request.user)
-    articles = Article.objects.all() if preview else Article.objects.published()
+    if _can_preview(request.user):
+        # Staff see the article as it is now, drafts included: never from the cache, never into it.
+        return _article_page(request, Article.objects.all(), slug)[0]
+    return _cached_page(
+        request, f"article:{slug}", lambda: _article_page(request, Article.objects.published(), slug)
+    )
+
+
+def _article_page(request, articles, slug):
     article = get_object_or_404(
-        articles.prefetch_related(
+        articles.with_next_publication().prefetch_related(
             "topics", Prefetch("faqs", queryset=FAQEntry.objects.order_by("position", "pk"))
         ),
         slug=slug,
@@ -93,4 +158,4 @@ def article_detail(request, slug):
         # A staff preview of an unpublished article: never cached, never indexed.
         patch_cache_control(response, private=True, no_store=True)
         response["X-Robots-Tag"] = "noindex"
-    return response
+    return response, article.next_publication_at
