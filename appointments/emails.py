@@ -13,7 +13,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models.functions import Now
+from django.db.models import CharField, Exists, OuterRef, Value
+from django.db.models.functions import Cast, Concat, Now
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -71,6 +72,10 @@ def outbound_email_enqueue(
     return email
 
 
+def acknowledgement_key(pk):
+    return f"consultation-request:{pk}:acknowledgement"
+
+
 def _admin_url(consultation_request):
     path = reverse(
         f"admin:{ConsultationRequest._meta.app_label}_{ConsultationRequest._meta.model_name}_change",
@@ -99,7 +104,7 @@ def consultation_request_emails_enqueue(*, consultation_request_id: int) -> None
     with transaction.atomic():
         subject, body = _render("patient_acknowledgement", patient_context)
         outbound_email_enqueue(
-            dedupe_key=f"consultation-request:{consultation_request.pk}:acknowledgement",
+            dedupe_key=acknowledgement_key(consultation_request.pk),
             consultation_request=consultation_request,
             to=consultation_request.email,
             subject=subject,
@@ -143,9 +148,14 @@ def consultation_request_emails_recover(*, older_than: timedelta = timedelta(min
     that gap; the dedupe keys make a second queueing harmless.
     """
     now = timezone.now()
+    acknowledgement = OutboundEmail.objects.filter(
+        dedupe_key=Concat(
+            Value("consultation-request:"), Cast(OuterRef("pk"), CharField()), Value(":acknowledgement")
+        )
+    )
     orphans = (
         ConsultationRequest.objects.filter(created_at__range=(now - timedelta(days=7), now - older_than))
-        .exclude(outbound_emails__dedupe_key__endswith=":acknowledgement")
+        .exclude(Exists(acknowledgement))
         .values_list("pk", flat=True)
     )
     count = 0

@@ -237,3 +237,13 @@ def test_the_worker_queues_mail_for_a_request_whose_enqueue_was_lost(
     call_command("mail_worker", "--once", verbosity=0)
     assert len(mail.outbox) == 2
     assert set(consultation_request.outbound_emails.values_list("status", flat=True)) == {"sent"}
+
+
+def test_recovery_leaves_requests_that_have_their_mail_alone(submit):
+    from appointments.emails import consultation_request_emails_recover
+
+    submit(answers())
+    ConsultationRequest.objects.update(created_at=timezone.now() - datetime.timedelta(minutes=2))
+    OutboundEmail.objects.update(consultation_request=None)  # rows queued before the link existed
+    assert consultation_request_emails_recover() == 0
+    assert OutboundEmail.objects.count() == 2

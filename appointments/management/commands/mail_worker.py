@@ -1,13 +1,16 @@
 """Deliver the e-mails queued in the PostgreSQL outbox, retrying failures with backoff."""
 
+import logging
 import signal
 import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections, connection
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
 from appointments.emails import consultation_request_emails_recover, outbound_email_send_due
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -43,10 +46,19 @@ class Command(BaseCommand):
             # (but never one inside a transaction, as a test's is).
             if not connection.in_atomic_block:
                 close_old_connections()
-            if last_recovery is None or time.monotonic() - last_recovery > self.RECOVER_EVERY_SECONDS:
-                consultation_request_emails_recover()
-                last_recovery = time.monotonic()
-            report = outbound_email_send_due(limit=batch)
+            try:
+                if last_recovery is None or time.monotonic() - last_recovery > self.RECOVER_EVERY_SECONDS:
+                    consultation_request_emails_recover()
+                    last_recovery = time.monotonic()
+                report = outbound_email_send_due(limit=batch)
+            except (OperationalError, InterfaceError) as error:
+                # The database restarted or the network blinked: wait, reconnect, carry on.
+                if once:
+                    raise
+                logger.warning("Mail worker lost the database (%s); retrying", type(error).__name__)
+                connection.close()
+                self._sleep(interval)
+                continue
             if (report.handled or once) and options["verbosity"] >= 1:
                 self.stdout.write(f"Sent {report.sent}, deferred {report.deferred}, failed {report.failed}.")
             if report.handled >= batch:
