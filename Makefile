@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev db browser bench backup restore-drill observatory lighthouse clean
+.PHONY: run test lint format install install-dev db browser wrk bench load backup restore-drill observatory lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,23 @@ lighthouse: install-dev
 
 ## Mozilla HTTP Observatory rules, offline, against the production-configured server (needs root: ports 80 and 443).
 observatory: install-dev
+	$(BIN)/python bench/observatory.py
+
+## Install Debian's wrk for the load benchmark when it is missing (needs root).
+wrk:
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+	  else echo "The load benchmark needs Debian's wrk: sudo apt-get install wrk"; exit 1; fi; }
+
+## Requests per second and latency of the main pages and of form submissions, against a baseline page.
+load: install-dev wrk
+	$(BIN)/python bench/load.py
+
+## Every benchmark, one after another (they share the cores); BENCHMARKS.md keeps the latest figures.
+bench: install-dev wrk
+	$(BIN)/python bench/load.py
+	$(BIN)/python bench/consultation_submit.py
+	$(BIN)/python bench/lighthouse.py
 	$(BIN)/python bench/observatory.py
 
 ## Back up the database to backups/clinic-<time>.dump, and prove a backup restores.

@@ -1,0 +1,332 @@
+"""Load on the production server: the public pages and form submissions, against a baseline.
+
+    make load        (or: .venv/bin/python bench/load.py [--duration 10] [--connections 32] [--workers N])
+
+Serves the site as production does (gunicorn sync workers, DEBUG off, collected static files)
+on loopback, from a scratch database with the clinic's content, with the bench settings: the
+site's own URLs plus /bench/baseline/, a minimal view that renders a small template after one
+query. wrk then drives each page in turn for the same time at the same concurrency: the
+baseline, the seed article, the library, the form (GET), form submissions (POST), and the
+baseline once more, so that drift from other work on the machine shows.
+
+Each submission carries the CSRF cookie and token from a real GET of the form, and a fresh form
+token. The form token is the form's double-submit key, a random string the server keeps only
+once a request uses it; wrk mints fresh ones in the same format rather than fetching the
+(separately measured) form page before every POST. One POST in twenty resends an earlier
+token, as a double click does, and must be answered with the same request, not a new one.
+Afterwards the database is checked against the responses: every request confirmed by a
+redirect is stored exactly once.
+
+Prints requests per second, p50 and p99 latency, errors, and each figure's ratio to the
+baseline (the mean of its two runs). Exits non-zero when a request failed or a confirmed
+submission is missing or duplicated; figures below target are reported, not failed.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+import uuid
+from pathlib import Path
+
+import psycopg2
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.consultation_submit import answers  # noqa: E402
+from bench.scratch import scratch_database  # noqa: E402
+from tests.servers import SECRET_KEY, collectstatic, get, gunicorn, production_env  # noqa: E402
+
+BASELINE = "/bench/baseline/"
+ARTICLE = "/learn/ketamine-for-bipolar-disorder/"
+LIBRARY = "/learn/"
+FORM = "/consultation/"
+RESUBMIT_EVERY = 20
+TARGET_P99_MS = 50
+TARGET_SUBMISSIONS = 200
+
+# Shared by both scripts: per-thread counters that done() gathers and prints as one JSON line.
+LUA_COMMON = r"""
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("id", #threads)
+end
+
+local function gather(name)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for key, value in pairs(thread:get(name) or {}) do
+      if type(key) == "number" then table.insert(total, value)
+      else total[key] = (total[key] or 0) + value end
+    end
+  end
+  return total
+end
+
+local function json_list(items)
+  local quoted = {}
+  for _, item in ipairs(items) do table.insert(quoted, '"' .. item .. '"') end
+  return "[" .. table.concat(quoted, ",") .. "]"
+end
+
+local function json_counts(counts)
+  local parts = {}
+  for key, value in pairs(counts) do table.insert(parts, '"' .. key .. '":' .. value) end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"socket_errors":%d,' ..
+    '"statuses":%s,"sent":%s,"locations":%s}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout,
+    json_counts(gather("statuses")), json_counts(gather("sent")), json_list(gather("locations"))))
+end
+"""
+
+LUA_GET = r"""
+function init(args)
+  statuses, sent, locations = {}, {}, {}
+end
+
+function response(status, headers, body)
+  statuses[tostring(status)] = (statuses[tostring(status)] or 0) + 1
+end
+"""
+
+LUA_POST = r"""
+local PATH, COOKIE, BODY, PREFIX, RESUBMIT_EVERY, RESUBMIT_DISTANCE = %s
+
+function init(args)
+  statuses, locations = {}, {}
+  sent = {new = 0, resubmits = 0}
+  tokens, count = {}, 0
+  headers = {["Content-Type"] = "application/x-www-form-urlencoded", ["Cookie"] = COOKIE}
+end
+
+function request()
+  count = count + 1
+  local token
+  if count %% RESUBMIT_EVERY == 0 and #tokens > RESUBMIT_DISTANCE then
+    token = tokens[#tokens - RESUBMIT_DISTANCE]
+    sent.resubmits = sent.resubmits + 1
+  else
+    token = string.format("%%st%%02dn%%09d", PREFIX, id, count)
+    table.insert(tokens, token)
+    sent.new = sent.new + 1
+  end
+  return wrk.format("POST", PATH, headers, BODY .. token)
+end
+
+function response(status, headers, body)
+  statuses[tostring(status)] = (statuses[tostring(status)] or 0) + 1
+  local location = headers["Location"]
+  local token = location and location:match("/received/([%%w_-]+)/")
+  if status == 302 and token then table.insert(locations, token) end
+end
+"""
+
+
+def lua_string(value):
+    return "[==[" + value + "]==]"
+
+
+def wrk(url, script, *, duration, connections, threads):
+    result = subprocess.run(
+        [
+            "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+            "-s", str(script), url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=duration + 60,
+    )  # fmt: skip
+    line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT "))
+    data = json.loads(line.removeprefix("RESULT "))
+    seconds = data["duration_us"] / 1e6
+    return {
+        "rps": data["requests"] / seconds,
+        "p50": data["p50_us"] / 1000,
+        "p99": data["p99_us"] / 1000,
+        "requests": data["requests"],
+        "statuses": data["statuses"],
+        "socket_errors": data["socket_errors"],
+        "sent": data["sent"],
+        "locations": data["locations"],
+    }
+
+
+def form_session(base):
+    """A CSRF cookie and a form token for it, from a real GET of the form."""
+    status, headers, body = get(base + FORM)
+    assert status == 200, f"GET {FORM} answered {status}"
+    cookie = next(
+        value.split(";")[0] for value in headers.get_all("Set-Cookie") if value.startswith("csrftoken=")
+    )
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', body.decode()).group(1)
+    return cookie, token
+
+
+def post_script(folder, base, prefix, connections):
+    cookie, csrf = form_session(base)
+    fields = answers(csrf, "", 0)
+    del fields["form_token"]
+    body = urllib.parse.urlencode(fields, doseq=True) + "&form_token="
+    settings = ", ".join(
+        [lua_string(FORM), lua_string(cookie), lua_string(body), lua_string(prefix)]
+        + [str(RESUBMIT_EVERY), str(2 * connections)]
+    )
+    script = folder / f"post-{prefix}.lua"
+    script.write_text(LUA_COMMON + LUA_POST % settings)
+    return script
+
+
+def stored_requests(database_url, prefix):
+    """(form token, confirmation token) of every request the run stored."""
+    connection = psycopg2.connect(database_url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT form_token, confirmation_token FROM appointments_consultationrequest"
+                " WHERE form_token LIKE %s",
+                [prefix + "%"],
+            )
+            return cursor.fetchall()
+    finally:
+        connection.close()
+
+
+def check_submissions(result, rows, connections):
+    """Compare the responses with the rows; return (report lines, problems)."""
+    confirmed = result["locations"]
+    stored = {confirmation for _form, confirmation in rows}
+    form_tokens = [form for form, _confirmation in rows]
+    problems = []
+    missing = set(confirmed) - stored
+    if missing:
+        problems.append(f"{len(missing)} confirmed requests are not in the database")
+    if len(form_tokens) != len(set(form_tokens)) or len(stored) != len(rows):
+        problems.append("a submission was stored more than once")
+    if len(rows) > result["sent"].get("new", 0):
+        problems.append("more requests stored than distinct submissions sent")
+    in_flight = len(rows) - len(set(confirmed))
+    if in_flight > connections:
+        problems.append(f"{in_flight} stored requests had no response")
+    lines = [
+        f"submissions: {result['sent'].get('new', 0)} new and {result['sent'].get('resubmits', 0)} resent "
+        f"(double clicks); {len(confirmed)} answered with a redirect to their request",
+        f"  {len(set(confirmed))} distinct requests confirmed, {len(rows)} stored: every confirmed request "
+        f"stored {'exactly once' if not missing and len(stored) == len(rows) else 'NOT exactly once'}; "
+        f"{max(in_flight, 0)} stored while their response was in flight when wrk stopped",
+    ]
+    return lines, problems
+
+
+def errors_of(result, expected):
+    wrong = sum(count for status, count in result["statuses"].items() if status != expected)
+    return wrong + result["socket_errors"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement (default 10)")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
+    cores = os.cpu_count() or 1
+    parser.add_argument("--workers", type=int, default=2 * cores + 1, help="gunicorn workers (2 × cores + 1)")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per page (default 2)")
+    args = parser.parse_args()
+    options = {"duration": args.duration, "connections": args.connections, "threads": min(cores, 4)}
+
+    run = uuid.uuid4().hex[:8]
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as tmp, scratch_database("clinic_bench_load") as database_url:
+        folder = Path(tmp)
+        env = production_env(
+            DJANGO_SETTINGS_MODULE="bench.settings",
+            SECRET_KEY=SECRET_KEY,
+            ALLOWED_HOSTS="127.0.0.1",
+            DATABASE_URL=database_url,
+            STATIC_ROOT=str(folder / "static"),
+            # Plain HTTP on loopback: TLS belongs to the load balancer in front of production.
+            SECURE_SSL_REDIRECT="false",
+            SECURE_COOKIES="false",
+            # A fresh key space: nothing cached by an earlier run, no rate-limit counts carried over.
+            CACHE_KEY_PREFIX=f"bench-load-{run}",
+            CONSULTATION_RATE_LIMIT="100000000/m",
+            CONSULTATION_ATTEMPT_RATE_LIMIT="100000000/m",
+            LOG_LEVEL="WARNING",
+        )
+        collectstatic(env, folder / "static")
+        get_script = folder / "get.lua"
+        get_script.write_text(LUA_COMMON + LUA_GET)
+        log = folder / "gunicorn.log"
+        # Worker output goes to a file: a pipe nobody reads would stall the server once full.
+        server_args = ["--error-logfile", str(log), "--capture-output"]
+        with gunicorn(env, workers=args.workers, extra_args=server_args) as base:
+            warm = {**options, "duration": args.warmup}
+            for path in (BASELINE, ARTICLE, LIBRARY, FORM):
+                wrk(base + path, get_script, **warm)
+            wrk(base + FORM, post_script(folder, base, f"warm{run}", args.connections), **warm)
+
+            results = [("GET", BASELINE, wrk(base + BASELINE, get_script, **options))]
+            for path in (ARTICLE, LIBRARY, FORM):
+                results.append(("GET", path, wrk(base + path, get_script, **options)))
+            prefix = f"bench{run}"
+            submissions = wrk(base + FORM, post_script(folder, base, prefix, args.connections), **options)
+            results.append(("POST", FORM, submissions))
+            results.append(("GET", BASELINE, wrk(base + BASELINE, get_script, **options)))
+        rows = stored_requests(database_url, prefix)
+        server_log = log.read_text(errors="replace")
+
+    load_after = os.getloadavg()[0]
+    baselines = [result for _method, path, result in results if path == BASELINE]
+    baseline_rps = sum(result["rps"] for result in baselines) / len(baselines)
+    print(
+        f"Load on 127.0.0.1: gunicorn, {args.workers} sync workers; wrk, {options['threads']} threads, "
+        f"{args.connections} connections, {args.duration} s per row; {cores} cores"
+    )
+    # Other work on the machine moves the absolute figures; the ratios hold better.
+    print(f"load average (1 min) before and after: {load_before:.2f}, {load_after:.2f}")
+    print(f"{'':44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'× baseline':>11}")
+    failures = []
+    for method, path, result in results:
+        expected = "302" if method == "POST" else "200"
+        errors = errors_of(result, expected)
+        if errors:
+            failures.append(f"{method} {path}: {errors} errors {result['statuses']}")
+        label = f"{method} {path}" + (" (baseline)" if path == BASELINE else "")
+        print(
+            f"{label:44} {result['rps']:8.1f} {result['p50']:8.1f} {result['p99']:8.1f} {errors:7d} "
+            f"{result['rps'] / baseline_rps:10.2f}x"
+        )
+    lines, problems = check_submissions(submissions, rows, args.connections)
+    print("\n".join(lines))
+    failures += problems
+
+    article = next(result for _method, path, result in results if path == ARTICLE)
+    print("targets:")
+    print(f"  article at least as fast as the baseline: {article['rps'] / baseline_rps:.2f}x")
+    for method, path, result in results:
+        if path != BASELINE:
+            verdict = "met" if result["p99"] < TARGET_P99_MS else "NOT met"
+            print(f"  p99 under {TARGET_P99_MS} ms, {method} {path}: {result['p99']:.1f} ms, {verdict}")
+    verdict = "met" if submissions["rps"] >= TARGET_SUBMISSIONS else "NOT met"
+    print(f"  {TARGET_SUBMISSIONS} submissions a second: {submissions['rps']:.1f}/s, {verdict}")
+    if failures:
+        print("FAILED: " + "; ".join(failures))
+        if server_log.strip():
+            print("server log (last lines):\n" + "\n".join(server_log.splitlines()[-30:]))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
