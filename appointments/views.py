@@ -128,6 +128,9 @@ def _render_form(request, form, status=200):
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def request_received(request, token):
+    # Only a token's own characters reach the database (PostgreSQL refuses a NUL with an error).
+    if not TOKEN_RE.match(token):
+        raise Http404
     consultation_request = get_object_or_404(
         ConsultationRequest.objects.only("reference", "is_urgent", "created_at"), confirmation_token=token
     )

@@ -276,3 +276,14 @@ OUTBOX_POLL_INTERVAL_SECONDS = env.float("OUTBOX_POLL_INTERVAL_SECONDS", default
 OUTBOX_BACKOFF_BASE_SECONDS = 5
 OUTBOX_BACKOFF_MAX_SECONDS = 15 * 60
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=60)
+
+# A refused method (405) gets the site's page. Inside the header middlewares, so the page
+# carries the Content Security Policy and the other headers; axes stays last.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "clinic.middleware.branded_method_not_allowed"
+)
+# The policy headers go on every response, the 400 for a Host not in ALLOWED_HOSTS included:
+# CommonMiddleware refuses that Host, so these come before it.
+for _name in ["clinic.middleware.security_headers", "csp.middleware.CSPMiddleware"]:
+    MIDDLEWARE.remove(_name)
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, _name)

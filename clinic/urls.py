@@ -5,6 +5,7 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap as sitemap_view
 from django.urls import include, path
+from django.views.decorators.http import require_safe
 from two_factor.urls import urlpatterns as two_factor_urls
 
 from education.sitemaps import SITEMAPS
@@ -17,7 +18,7 @@ urlpatterns = [
     path("learn/", include("education.urls")),
     path("consultation/", include("appointments.urls")),
     path("robots.txt", views.robots_txt, name="robots_txt"),
-    path("sitemap.xml", sitemap_view, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("sitemap.xml", require_safe(sitemap_view), {"sitemaps": SITEMAPS}, name="sitemap"),
     path("healthz", views.healthz, name="healthz"),
     # Staff log in, enrol a second factor and print backup codes under the admin's address.
     path(settings.ADMIN_URL, include(two_factor_urls)),

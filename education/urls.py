@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.decorators.http import require_safe
 
 from . import feeds, views
 
@@ -6,6 +7,6 @@ app_name = "education"
 
 urlpatterns = [
     path("", views.article_list, name="article_list"),
-    path("feed/", feeds.LatestArticlesFeed(), name="feed"),
+    path("feed/", require_safe(feeds.LatestArticlesFeed()), name="feed"),
     path("<slug:slug>/", views.article_detail, name="article_detail"),
 ]

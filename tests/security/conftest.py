@@ -1,0 +1,279 @@
+"""Helpers for the security tests: a request full of markers, an HTML safety check, live servers."""
+
+import contextlib
+import http.cookiejar
+import json
+import re
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_static.models import StaticDevice
+
+from appointments.models import new_token
+from tests.servers import PYTHON, ROOT, free_port
+
+# One distinctive string per answer a patient types: none may turn up where health data does not belong.
+PATIENT_MARKERS = {
+    "first_name": "Quillonfirst",
+    "last_name": "Vantrobelast",
+    "email": "wyrmlocal7731@example.com",
+    "concern_other": "Zorblat-concern-mk",
+    "treatments_other": "Glimmerquat-treatment-mk",
+    "current_medications": "Fluxorazine-450mg-mk",
+    "medical_history_other": "Brackenwort-history-mk",
+    "insurance_carrier": "Hollowmere-insurance-mk",
+    "heard_about_other": "Tessaline-heard-mk",
+}
+PHONE = "(212) 555-0173"
+DATE_OF_BIRTH = "1931-02-17"
+# How the phone number and date of birth can look once parsed and formatted again.
+OTHER_MARKERS = ["555-0173", "5550173", "1931-02-17", "02/17/1931", "17/02/1931", "February 17, 1931"]
+EMAIL_LOCAL_PART = PATIENT_MARKERS["email"].split("@")[0]
+
+
+def all_markers(*, allow=()):
+    """Every marker string, minus the answers named in ``allow`` (the e-mail by its local part too)."""
+    markers = [value for name, value in PATIENT_MARKERS.items() if name not in allow]
+    if "email" not in allow:
+        markers.append(EMAIL_LOCAL_PART)
+    if "phone" not in allow:
+        markers += OTHER_MARKERS[:2]
+    if "date_of_birth" not in allow:
+        markers += OTHER_MARKERS[2:]
+    return markers
+
+
+def markers_in(text, *, allow=()):
+    """The markers found in ``text`` (case-insensitive)."""
+    text = text.lower()
+    return [marker for marker in all_markers(allow=allow) if marker.lower() in text]
+
+
+def marked_answers(**overrides):
+    """A complete, valid request whose every free answer is a marker; keyword arguments replace answers."""
+    data = {
+        **PATIENT_MARKERS,
+        "phone": PHONE,
+        "date_of_birth": DATE_OF_BIRTH,
+        "contact_method": "email",
+        "contact_times": ["morning", "saturday"],
+        "voicemail_ok": "on",
+        "state": "NY",
+        "concern": "other",
+        "episode": "mixed",
+        "self_harm_thoughts": "no",
+        "antidepressant_trials": "3+",
+        "treatments_tried": ["tried_ketamine", "tried_therapy"],
+        "medical_history": ["psychosis_history", "pregnant_or_breastfeeding"],
+        "modality": "in_person",
+        "treatment_preference": "nasal",
+        "payment": "insurance",
+        "heard_about": "other",
+        "consent_privacy": "on",
+        "consent_contact": "on",
+        "consent_not_emergency": "on",
+        "source_article": "",
+        "form_token": new_token(),
+        "website": "",
+    }
+    for name, value in overrides.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    return data
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    """A client logged in as a superuser who has passed the second factor."""
+    user = django_user_model.objects.create_superuser(
+        "security", "security@clinic.example", "a security reviewer's passphrase"
+    )
+    device = StaticDevice.objects.create(user=user, name="backup", confirmed=True)
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+# HTML that could run a script, wherever it came from.
+
+URL_ATTRIBUTES = {
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "xlink:href",
+    "data",
+    "poster",
+    "background",
+    "srcset",
+}
+DANGEROUS_SCHEMES = ("javascript:", "vbscript:", "data:text/html", "data:application", "data:image/svg")
+FORBIDDEN_TAGS = {"iframe", "frame", "frameset", "object", "embed", "applet", "base", "math", "foreignobject"}
+DATA_SCRIPT_TYPES = {"application/json", "application/ld+json"}
+
+
+class _SafetyParser(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.problems = []
+        self.script = None
+
+    def handle_starttag(self, tag, attrs):
+        self._check(tag, attrs)
+        if tag == "script":
+            self.script = {"attrs": dict(attrs), "text": []}
+
+    def handle_startendtag(self, tag, attrs):
+        self._check(tag, attrs)
+        if tag == "script":
+            self.script = {"attrs": dict(attrs), "text": []}
+            self.handle_endtag("script")
+
+    def handle_data(self, data):
+        if self.script is not None:
+            self.script["text"].append(data)
+
+    def handle_endtag(self, tag):
+        if tag != "script" or self.script is None:
+            return
+        attrs, text = self.script["attrs"], "".join(self.script["text"])
+        self.script = None
+        kind = (attrs.get("type") or "").lower()
+        if kind in DATA_SCRIPT_TYPES:
+            try:
+                json.loads(text)
+            except ValueError:
+                self.problems.append(f"a data script that is not JSON: {text[:120]!r}")
+            return
+        src = attrs.get("src") or ""
+        if not src.startswith("/" + settings.STATIC_URL.lstrip("/")) or text.strip():
+            self.problems.append(f"a script that is not one of the site's files: {attrs!r} {text[:120]!r}")
+
+    def _check(self, tag, attrs):
+        if tag in FORBIDDEN_TAGS:
+            self.problems.append(f"a <{tag}> element")
+        for name, value in attrs:
+            value = value or ""
+            if name.startswith("on"):
+                self.problems.append(f"an event handler on <{tag}>: {name}={value[:80]!r}")
+            compact = re.sub(r"[\s\x00-\x1f]", "", value).lower()
+            if name in URL_ATTRIBUTES and compact.startswith(DANGEROUS_SCHEMES):
+                self.problems.append(f"a script URL on <{tag}>: {name}={value[:80]!r}")
+            if name == "style" and ("expression(" in compact or "url(javascript" in compact):
+                self.problems.append(f"a scripted style on <{tag}>")
+            if tag == "meta" and name == "http-equiv" and value.lower() == "refresh":
+                self.problems.append("a meta refresh")
+
+
+def unsafe_html(page):
+    """What in ``page`` could run a script: elements, attributes and URLs the site never writes itself."""
+    parser = _SafetyParser()
+    parser.feed(page)
+    parser.close()
+    return parser.problems
+
+
+# Live servers.
+
+
+def database_url():
+    """The test database, as the servers' DATABASE_URL."""
+    db = connection.settings_dict
+    host = db["HOST"] or ""
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgres://{db['USER'] or ''}@{host}{port}/{db['NAME']}"
+
+
+@contextlib.contextmanager
+def serve(env, *, log_path, workers=1, extra_args=()):
+    """Run gunicorn as the README does, its output (access log included) written to ``log_path``."""
+    port = free_port()
+    with open(log_path, "ab") as log:
+        server = subprocess.Popen(
+            [
+                str(Path(PYTHON).parent / "gunicorn"),
+                "clinic.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--timeout",
+                "30",
+                "--access-logfile",
+                "-",
+                *extra_args,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
+                    break
+            except (OSError, urllib.error.URLError):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        "gunicorn did not start: " + Path(log_path).read_text()[-2000:]
+                    ) from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+class Browser:
+    """A visitor with a cookie jar: cookies are per host, so one browser can talk to several servers."""
+
+    def __init__(self):
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirects()
+        )
+
+    def request(self, url, *, data=None, method=None, headers=None):
+        """Return (status, headers, text) for every status; never follows a redirect."""
+        body = urllib.parse.urlencode(data, doseq=True).encode() if isinstance(data, dict) else data
+        request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+        try:
+            with self.opener.open(request, timeout=20) as response:
+                return response.status, response.headers, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, error.read().decode()
+
+    def form(self, url):
+        """GET the consultation form; return its CSRF token and one-time form token."""
+        status, _headers, page = self.request(url)
+        assert status == 200, status
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+        return csrf, token
+
+    def submit(self, form_url, answers, *, post_url=None):
+        """Fill in the form from ``form_url`` and send it to ``post_url`` (the same by default)."""
+        csrf, token = self.form(form_url)
+        data = {**answers, "csrfmiddlewaretoken": csrf, "form_token": token}
+        return self.request(post_url or form_url, data=data, headers={"Referer": form_url})
