@@ -287,3 +287,9 @@ MIDDLEWARE.insert(
 for _name in ["clinic.middleware.security_headers", "csp.middleware.CSPMiddleware"]:
     MIDDLEWARE.remove(_name)
     MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, _name)
+
+# Tracebacks in the logs and Django's error reports withhold exception messages that may quote
+# a patient's answers (a database error's DETAIL lists the refused row): see clinic/redaction.py.
+LOGGING["formatters"]["plain"]["class"] = "clinic.redaction.Formatter"
+DEFAULT_EXCEPTION_REPORTER = "clinic.redaction.ExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "clinic.redaction.ExceptionReporterFilter"

@@ -1,0 +1,102 @@
+"""Log lines and error reports that never quote what a patient typed.
+
+Django keeps POST data and a sensitive view's local variables out of error reports, but not
+exception messages, and some quote data: PostgreSQL's ``DETAIL: Failing row contains (...)``
+lists every column of a row it refused, names and answers included. Here an exception's message
+is withheld when it is a database error, or when it was raised while handling a request to a
+view marked ``sensitive_post_parameters``; its type and traceback stay, for the operator.
+"""
+
+import logging
+import traceback
+
+from django.db import Error as DatabaseError
+from django.views import debug
+
+WITHHELD = "(message withheld: it may quote personal data)"
+
+
+def _is_database_error(exc):
+    return isinstance(exc, DatabaseError) or type(exc).__module__.split(".")[0] in {"psycopg2", "psycopg"}
+
+
+def _withholds(exc, request):
+    return _is_database_error(exc) or bool(getattr(request, "sensitive_post_parameters", None))
+
+
+def safe_message(exc, request=None):
+    """The message of ``exc`` as logs and error reports may show it."""
+    if not _withholds(exc, request):
+        return str(exc)
+    if _is_database_error(exc):
+        # What PostgreSQL says about itself (never a value): the error code and the names involved.
+        source = exc.__cause__ if getattr(exc.__cause__, "pgcode", None) else exc
+        diag = getattr(source, "diag", None)
+        parts = [f"SQLSTATE {source.pgcode}"] if getattr(source, "pgcode", None) else []
+        for label, attribute in [("table", "table_name"), ("constraint", "constraint_name")]:
+            if value := getattr(diag, attribute, None):
+                parts.append(f"{label} {value}")
+        if parts:
+            return f"{', '.join(parts)} {WITHHELD}"
+    return WITHHELD
+
+
+def format_exception(exc_info, request=None):
+    """A traceback, chained exceptions included, with the messages ``safe_message`` withholds."""
+    summary = traceback.TracebackException(*exc_info)
+    pending, seen = [(summary, exc_info[1])], set()
+    while pending:
+        summary_part, exc = pending.pop()
+        if exc is None or id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        if _withholds(exc, request):
+            summary_part._str = safe_message(exc, request)
+            summary_part.__notes__ = None
+        if summary_part.__cause__ is not None:
+            pending.append((summary_part.__cause__, exc.__cause__))
+        if summary_part.__context__ is not None:
+            pending.append((summary_part.__context__, exc.__context__))
+    return "".join(summary.format()).rstrip("\n")
+
+
+class Formatter(logging.Formatter):
+    """The site's log format, with tracebacks formatted by ``format_exception``."""
+
+    def format(self, record):
+        if record.exc_info:
+            # Always replaced: another handler may have cached the unsafe text on the record.
+            record.exc_text = format_exception(record.exc_info, getattr(record, "request", None))
+        return super().format(record)
+
+
+def _safe_value(value, request):
+    if isinstance(value, BaseException) and _withholds(value, request):
+        return f"{type(value).__name__}({safe_message(value, request)!r})"
+    if isinstance(value, tuple | list) and any(isinstance(item, BaseException) for item in value):
+        return type(value)(_safe_value(item, request) for item in value)
+    return value
+
+
+class ExceptionReporterFilter(debug.SafeExceptionReporterFilter):
+    """Django's filter, and a frame's variables that hold a withheld exception show it withheld too."""
+
+    def get_traceback_frame_variables(self, request, tb_frame):
+        variables = super().get_traceback_frame_variables(request, tb_frame)
+        return [(name, _safe_value(value, request)) for name, value in variables]
+
+
+class ExceptionReporter(debug.ExceptionReporter):
+    """Django's error report (mailed to ADMINS, or shown with DEBUG on) with messages withheld."""
+
+    def get_traceback_data(self):
+        data = super().get_traceback_data()
+        if self.exc_value is not None and _withholds(self.exc_value, self.request):
+            data["exception_value"] = safe_message(self.exc_value, self.request)
+            data.pop("unicode_hint", None)
+        for frame in data.get("frames", []):
+            # The chained exception, and the same object again standing for "it was explicit".
+            for key in ["exc_cause", "exc_cause_explicit"]:
+                if isinstance(frame.get(key), BaseException):
+                    frame[key] = safe_message(frame[key], self.request)
+        return data
