@@ -9,6 +9,7 @@ given only the fields they may show.
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -21,7 +22,8 @@ from django.utils import timezone
 
 from clinic.context_processors import clinic_details
 
-from .models import ConsultationRequest, OutboundEmail
+from .calendar import appointment_ics, appointment_location
+from .models import Appointment, ConsultationRequest, OutboundEmail
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +139,52 @@ def consultation_request_cancelled_email_enqueue(*, consultation_request_id: int
         to=settings.CLINIC_STAFF_EMAIL,
         subject=subject,
         body=body,
+    )
+
+
+def appointment_email_enqueue(*, appointment: Appointment) -> OutboundEmail:
+    """Queue the patient's invitation, update or cancellation for the appointment as it stands now.
+
+    Called inside the scheduling service's transaction: the message and the appointment commit
+    together or not at all, and the worker sees the message only once they have. Each version
+    of the event (its ``sequence``) is queued once.
+    """
+    consultation_request = appointment.consultation_request
+    clinic = clinic_details()
+    if appointment.status == Appointment.Status.CANCELLED:
+        template = "appointment_cancelled"
+    elif appointment.sequence == 0:
+        template = "appointment_invitation"
+    else:
+        template = "appointment_updated"
+    subject, body = _render(
+        template,
+        {
+            "clinic": clinic,
+            "first_name": consultation_request.first_name,
+            "reference": consultation_request.reference,
+            "starts_at": appointment.starts_at.astimezone(ZoneInfo(settings.TIME_ZONE)),
+            "time_zone": settings.TIME_ZONE,
+            "duration_minutes": appointment.duration_minutes,
+            "is_telehealth": appointment.modality == Appointment.Modality.TELEHEALTH,
+            "location": appointment_location(appointment),
+            "telehealth_instructions": appointment.telehealth_instructions,
+            "status_url": clinic["site_url"] + consultation_request.get_status_url(),
+        },
+    )
+    ics = appointment_ics(
+        appointment=appointment,
+        reference=consultation_request.reference,
+        attendee_email=consultation_request.email,
+        attendee_name=consultation_request.first_name,
+    )
+    return outbound_email_enqueue(
+        dedupe_key=f"appointment:{appointment.uid}:{appointment.sequence}",
+        consultation_request=consultation_request,
+        to=consultation_request.email,
+        subject=subject,
+        body=body,
+        ics=ics,
     )
 
 

@@ -3,14 +3,28 @@
 from django.conf import settings
 from django.contrib import admin
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from two_factor.admin import AdminSiteOTPRequiredMixin
+
+from appointments.selectors import consultation_request_dashboard
 
 
 class ClinicAdminSite(AdminSiteOTPRequiredMixin, admin.AdminSite):
     site_header = settings.CLINIC_NAME
     site_title = settings.CLINIC_NAME
     index_title = _("Staff workspace")
+    index_template = "admin/clinic_index.html"
+    # The request list needs the width more than a second menu beside it.
+    enable_nav_sidebar = False
+
+    def index(self, request, extra_context=None):
+        # The consultation desk's dashboard, for staff who may see the requests.
+        extra_context = extra_context or {}
+        if request.user.has_perm("appointments.view_consultationrequest"):
+            now = timezone.now()
+            extra_context.update(dashboard=consultation_request_dashboard(now=now), dashboard_now=now)
+        return super().index(request, extra_context)
 
     def login(self, request, extra_context=None):
         # A staff member who gave the right password but has no second factor yet is

@@ -288,6 +288,10 @@ for _name in ["clinic.middleware.security_headers", "csp.middleware.CSPMiddlewar
     MIDDLEWARE.remove(_name)
     MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, _name)
 
+# Retention: closed consultation requests are anonymised this many days after they closed
+# (`manage.py purge_closed_requests`, run daily). Open requests and the audit trail are kept.
+CONSULTATION_RETENTION_DAYS = env.int("CONSULTATION_RETENTION_DAYS", default=365)
+
 # Tracebacks in the logs and Django's error reports withhold exception messages that may quote
 # a patient's answers (a database error's DETAIL lists the refused row): see clinic/redaction.py.
 LOGGING["formatters"]["plain"]["class"] = "clinic.redaction.Formatter"

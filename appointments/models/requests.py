@@ -1,4 +1,4 @@
-"""Consultation requests from patients, and the outbox that e-mails them and the staff."""
+"""A patient's consultation request: every answer, its reference, urgency, flags and status."""
 
 import secrets
 
@@ -237,6 +237,14 @@ class ConsultationRequest(models.Model):
         help_text=_("The one-time token of the form that created this request; a resubmit finds it."),
     )
     status = models.CharField(_("status"), max_length=24, choices=Status.choices, default=Status.NEW)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        related_name="assigned_consultation_requests",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
     is_urgent = models.BooleanField(
         _("urgent"),
         default=False,
@@ -251,6 +259,16 @@ class ConsultationRequest(models.Model):
     source_article_slug = models.SlugField(_("came from article"), max_length=200, blank=True, db_index=False)
     created_at = models.DateTimeField(_("received"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    closed_at = models.DateTimeField(
+        _("closed"), null=True, blank=True, editable=False, help_text=_("When it left the open statuses.")
+    )
+    anonymised_at = models.DateTimeField(
+        _("anonymised"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the retention period ended and the patient's details were removed."),
+    )
 
     # Contact
     first_name = models.CharField(_("first name"), max_length=100)
@@ -351,8 +369,15 @@ class ConsultationRequest(models.Model):
         verbose_name_plural = _("consultation requests")
         ordering = ["-is_urgent", "-created_at"]
         indexes = [
-            models.Index(fields=["-is_urgent", "-created_at"], name="appt_request_queue_idx"),
+            # The staff list's order, with the primary key the admin adds to make it total.
+            models.Index(fields=["-is_urgent", "-created_at", "-id"], name="appt_request_queue_idx"),
             models.Index(fields=["status", "-created_at"], name="appt_request_status_idx"),
+            # The dashboard's requests per day and the list's date filters.
+            models.Index(fields=["created_at"], name="appt_request_created_idx"),
+        ]
+        permissions = [
+            ("view_screening_answers", _("Can see screening answers, the PHQ-9 and clinician flags")),
+            ("export_consultationrequest", _("Can export consultation requests as CSV")),
         ]
         constraints = [
             *(
@@ -430,54 +455,3 @@ class ConsultationRequest(models.Model):
     def get_flags_display(self):
         labels = dict(self.Flag.choices)
         return [labels.get(code, code) for code in self.flags]
-
-
-class OutboundEmail(models.Model):
-    """One e-mail waiting in, or sent from, the PostgreSQL outbox that ``mail_worker`` drains."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
-
-    consultation_request = models.ForeignKey(
-        ConsultationRequest,
-        verbose_name=_("consultation request"),
-        related_name="outbound_emails",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-    )
-    dedupe_key = models.CharField(
-        _("dedupe key"),
-        max_length=200,
-        unique=True,
-        help_text=_("Names the message (e.g. request 12's acknowledgement) so it is queued only once."),
-    )
-    to = models.EmailField(_("to"), max_length=254)
-    subject = models.CharField(_("subject"), max_length=200)
-    body = models.TextField(_("body"))
-    ics = models.TextField(_("calendar attachment"), blank=True)
-    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    next_attempt_at = models.DateTimeField(_("next attempt"), db_default=models.functions.Now())
-    last_error = models.CharField(
-        _("last error"), max_length=200, blank=True, help_text=_("The exception's class, never an address.")
-    )
-    created_at = models.DateTimeField(_("queued"), auto_now_add=True)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("outbound e-mail")
-        verbose_name_plural = _("outbound e-mails")
-        ordering = ["-created_at"]
-        indexes = [
-            models.Index(
-                fields=["next_attempt_at"],
-                condition=Q(status="pending"),
-                name="appt_outbox_due_idx",
-            ),
-        ]
-
-    def __str__(self):
-        return f"{self.dedupe_key} ({self.get_status_display()})"

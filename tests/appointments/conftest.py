@@ -89,3 +89,48 @@ def submit(client, django_capture_on_commit_callbacks):
             )
 
     return post
+
+
+@pytest.fixture
+def login_as(client, db):
+    """Log the test client in as a new staff member of a role, past the second factor; return them.
+
+    Roles: ``front_desk``, ``clinician``, ``clinic_admin`` (the groups of ``create_staff_groups``).
+    """
+    from .factories import log_in_verified, make_staff
+
+    def log_in(role, **extra):
+        user = make_staff(role, **extra)
+        log_in_verified(client, user)
+        return user
+
+    return log_in
+
+
+def admin_form_data(consultation_request, **overrides):
+    """What a browser posts from a request's admin page left as it was; keyword arguments change fields.
+
+    A value of None leaves the field out, as an unticked box or an empty select is left out.
+    """
+    from appointments.admin.forms import ConsultationRequestAdminForm
+
+    form = ConsultationRequestAdminForm(instance=consultation_request)
+    data = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if value in (None, False, ""):
+            continue
+        data[name] = "on" if value is True else field.widget.format_value(value)
+    for name, value in overrides.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    return data
+
+
+def change_url(consultation_request):
+    return reverse("admin:appointments_consultationrequest_change", args=[consultation_request.pk])
+
+
+LIST_URL = "/admin/appointments/consultationrequest/"

@@ -1,14 +1,24 @@
-"""The staff's first look at requests and the outbox: the pages open, in a fixed number of queries."""
+"""The request list and a request's page in the staff workspace: columns, order, filters, search,
+bulk actions, notes, assignment, and query counts that do not grow with the number of requests."""
+
+import datetime
+import re
 
 import pytest
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_static.models import StaticDevice
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from appointments.models import ConsultationRequest, OutboundEmail
+from appointments.models import AuditEvent, ConsultationRequest, OutboundEmail, StaffNote, StatusChange
 
-from .conftest import answers
+from .conftest import LIST_URL, admin_form_data, answers, change_url
+from .factories import log_in_verified, make_request, make_requests, make_staff
 
 pytestmark = pytest.mark.django_db
+
+Status = ConsultationRequest.Status
+# The most queries any staff list page may make, whatever the number of rows.
+LIST_MAX_QUERIES = 12
 
 
 @pytest.fixture(autouse=True)
@@ -22,24 +32,43 @@ def staff_client(client, django_user_model):
     user = django_user_model.objects.create_superuser(
         "clinician", "c@clinic.example", "a long test passphrase"
     )
-    device = StaticDevice.objects.create(user=user, name="backup", confirmed=True)
-    client.force_login(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
+    return log_in_verified(client, user)
 
 
-def make_requests(submit, count):
-    for _ in range(count):
-        submit(answers())
+def references_in(html):
+    """The references on a page, in order, each once (a row also names its reference in labels)."""
+    return list(dict.fromkeys(re.findall(r"KC-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}", html)))
+
+
+def queries_for(client, url):
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(context.captured_queries)
+
+
+@pytest.mark.parametrize("role", ["front_desk", "clinician", "clinic_admin"])
+def test_list_page_makes_as_many_queries_for_200_requests_as_for_one(
+    client, login_as, django_assert_max_num_queries, role
+):
+    user = login_as(role)
+    make_request(assigned_to=user, flags=["mania"])
+    client.get(LIST_URL)  # the first page view fills per-process caches (content types)
+    with django_assert_max_num_queries(LIST_MAX_QUERIES):
+        one = queries_for(client, LIST_URL)
+    make_requests(199, assigned_to=user, flags=["psychosis", "pregnancy"])
+    with django_assert_max_num_queries(LIST_MAX_QUERIES):
+        many = queries_for(client, LIST_URL)
+    assert one == many
+    assert len(set(references_in(client.get(LIST_URL).content.decode()))) == 50  # one page
 
 
 @pytest.mark.parametrize("count", [1, 20])
 def test_request_list_query_count_does_not_grow(staff_client, submit, django_assert_max_num_queries, count):
-    make_requests(submit, count)
-    with django_assert_max_num_queries(12):
-        response = staff_client.get("/admin/appointments/consultationrequest/")
+    for _ in range(count):
+        submit(answers())
+    with django_assert_max_num_queries(LIST_MAX_QUERIES):
+        response = staff_client.get(LIST_URL)
     assert response.status_code == 200
     html = response.content.decode()
     assert all(
@@ -51,12 +80,33 @@ def test_request_list_query_count_does_not_grow(staff_client, submit, django_ass
 def test_outbox_list_query_count_does_not_grow_and_hides_addresses(
     staff_client, submit, django_assert_max_num_queries, count
 ):
-    make_requests(submit, count)
-    with django_assert_max_num_queries(12):
+    for _ in range(count):
+        submit(answers())
+    with django_assert_max_num_queries(LIST_MAX_QUERIES):
         response = staff_client.get("/admin/appointments/outboundemail/")
     assert response.status_code == 200
     assert "maria@example.com" not in response.content.decode()
     assert OutboundEmail.objects.count() == 2 * count
+
+
+@pytest.mark.parametrize("count", [1, 200])
+def test_audit_trail_list_query_count_does_not_grow(client, login_as, django_assert_max_num_queries, count):
+    login_as("clinic_admin")
+    consultation_request = make_request()
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            actor_label="someone",
+            action="view",
+            consultation_request=consultation_request,
+            reference=consultation_request.reference,
+            description="Opened the request",
+        )
+        for _ in range(count)
+    )
+    with django_assert_max_num_queries(LIST_MAX_QUERIES):
+        response = client.get("/admin/appointments/auditevent/")
+    assert response.status_code == 200
+    assert consultation_request.reference in response.content.decode()
 
 
 def test_the_staff_alert_link_opens_the_request(staff_client, submit):
@@ -67,3 +117,260 @@ def test_the_staff_alert_link_opens_the_request(staff_client, submit):
     response = staff_client.get(path)
     assert response.status_code == 200
     assert consultation_request.reference in response.content.decode()
+
+
+def test_list_shows_urgent_first_then_newest_with_the_columns_staff_work_from(client, login_as):
+    user = login_as("front_desk", first_name="Dana", last_name="Reyes")
+    now = timezone.now()
+    old_routine = make_request(created_at=now - datetime.timedelta(days=3), last_name="Oldroutine")
+    new_routine = make_request(created_at=now - datetime.timedelta(hours=2), last_name="Newroutine")
+    old_urgent = make_request(
+        created_at=now - datetime.timedelta(days=5),
+        is_urgent=True,
+        self_harm_thoughts=True,
+        flags=["self_harm"],
+    )
+    new_urgent = make_request(
+        created_at=now - datetime.timedelta(days=1),
+        is_urgent=True,
+        self_harm_thoughts=True,
+        assigned_to=user,
+        contact_method="text",
+        text_ok=True,
+        phone="+12125550142",
+    )
+    html = client.get(LIST_URL).content.decode()
+    order = [new_urgent, old_urgent, new_routine, old_routine]
+    assert references_in(html) == [r.reference for r in order]
+    for header in ["Reference", "Received", "Status", "Urgency", "Patient", "Phone number", "Assigned to"]:
+        assert f">{header}<" in html or f">{header}</a>" in html
+    assert "Preferred contact method" in html
+    row = html[html.index(new_urgent.reference) :].split("</tr>")[0]
+    assert "1\xa0day ago" in row
+    assert "Urgent" in row and ">New<" in row
+    assert "Text message" in row
+    assert "(212) 555-0142" in row and 'href="tel:+12125550142"' in row
+    assert "Dana Reyes" in row
+    assert "Newroutine" in html
+
+
+def test_filters_and_date_hierarchy_narrow_the_list(client, login_as):
+    user = login_as("front_desk")
+    mine = make_request(assigned_to=user, modality="in_person")
+    contacted = make_request(status=Status.CONTACTED)
+    declined = make_request(status=Status.DECLINED)
+    urgent = make_request(is_urgent=True, self_harm_thoughts=True)
+    last_year = make_request(created_at=timezone.now() - datetime.timedelta(days=400))
+
+    def listed(query):
+        response = client.get(LIST_URL + query)
+        assert response.status_code == 200, query
+        return set(references_in(response.content.decode()))
+
+    assert listed("?status=open") == {r.reference for r in [mine, contacted, urgent, last_year]}
+    assert listed("?status=declined") == {declined.reference}
+    assert listed("?is_urgent__exact=1") == {urgent.reference}
+    assert listed("?assigned=me") == {mine.reference}
+    assert listed("?modality__exact=in_person") == {mine.reference}
+    year = timezone.localdate().year
+    assert last_year.reference not in listed(f"?created_at__year={year}")
+    html = client.get(LIST_URL).content.decode()
+    for title in ["By status", "By urgent", "By assigned to", "By received", "By consultation"]:
+        assert title in html
+    assert 'class="xfull"' in html or "date-hierarchy" in html or "toplinks" in html
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "{reference}",
+        "{reference_lower}",
+        "Okonkwo",
+        "OKONKWO-lind",
+        "maria.o@example.com",
+        "(212) 555-0188",
+        "2125550188",
+    ],
+)
+def test_search_finds_a_request_by_reference_name_email_and_phone(client, login_as, term):
+    login_as("front_desk")
+    wanted = make_request(last_name="Okonkwo-Lindqvist", email="maria.o@example.com", phone="+12125550188")
+    other = make_request(last_name="Haddad", email="other@example.com", phone="+13105550100")
+    query = term.format(reference=wanted.reference, reference_lower=wanted.reference.lower())
+    html = client.get(LIST_URL, {"q": query}).content.decode()
+    assert wanted.reference in html
+    assert other.reference not in html
+
+
+def _action(client, action, requests):
+    return client.post(
+        LIST_URL,
+        {"action": action, "_selected_action": [r.pk for r in requests], "index": 0},
+        follow=True,
+    )
+
+
+def test_bulk_actions_move_status_through_the_service_and_explain_refusals(client, login_as):
+    user = login_as("front_desk")
+    fresh = make_request()
+    also_fresh = make_request()
+    completed = make_request(status=Status.COMPLETED)
+    response = _action(client, "mark_contacted", [fresh, also_fresh, completed])
+    html = response.content.decode()
+    assert "2 requests moved to “Contacted”." in html
+    assert (
+        f"{completed.reference}: A request that is “Completed” is closed: it cannot move to “Contacted”."
+        in html
+    )
+    assert set(ConsultationRequest.objects.filter(status=Status.CONTACTED)) == {fresh, also_fresh}
+    change = StatusChange.objects.get(consultation_request=fresh)
+    assert (change.from_status, change.to_status, change.changed_by) == ("new", "contacted", user)
+    assert AuditEvent.objects.filter(action="status", consultation_request=fresh, actor=user).exists()
+
+    html = _action(client, "mark_contacted", [fresh]).content.decode()
+    assert "1 request was already “Contacted”." in html
+    html = _action(client, "mark_spam", [fresh]).content.decode()
+    assert "It can move to: Scheduled, Declined, Cancelled by the patient, Cancelled by staff." in html
+
+
+def test_every_common_move_has_a_bulk_action_and_nothing_can_be_deleted_in_bulk(client, login_as):
+    login_as("front_desk")
+    make_request()
+    html = client.get(LIST_URL).content.decode()
+    for label in [
+        "Mark as contacted",
+        "Mark as completed",
+        "Mark as declined",
+        "Mark as cancelled by staff",
+        "Mark as spam",
+        "Assign to me",
+    ]:
+        assert label in html
+    assert "delete_selected" not in html
+
+
+def test_assign_to_me_in_bulk(client, login_as):
+    user = login_as("front_desk")
+    requests = [make_request(), make_request()]
+    html = _action(client, "assign_to_me", requests).content.decode()
+    assert "2 requests assigned to you." in html
+    assert set(ConsultationRequest.objects.values_list("assigned_to", flat=True)) == {user.pk}
+    assert AuditEvent.objects.filter(action="change", description__startswith="Assigned to").count() == 2
+
+
+def test_request_page_groups_answers_as_the_form_does_with_flags_first_for_clinicians(client, login_as):
+    login_as("clinician")
+    consultation_request = make_request(
+        flags=["cardiovascular", "mania"],
+        high_blood_pressure=True,
+        episode="manic",
+        source_article_slug="ketamine-for-bipolar-disorder",
+        **{f"phq9_{n}": 2 for n in range(1, 9)},
+        phq9_9=0,
+    )
+    html = client.get(change_url(consultation_request)).content.decode()
+    texts = re.findall(r'<h2 id="[^"]+" class="fieldset-heading">(.*?)</h2>', html)
+    assert texts[:3] == ["Summary", "Work on this request", "Consultation"]
+    answers_order = [
+        "Contact details",
+        "About the patient",
+        "What they would like help with",
+        "Safety",
+        "Treatments tried",
+        "Medicines and health",
+        "PHQ-9",
+        "Preferences",
+        "Payment, and how they found us",
+    ]
+    assert [t for t in texts if t in answers_order] == answers_order
+    summary = html[html.index("Summary") : html.index("Work on this request")]
+    assert summary.index("High blood pressure, heart disease or stroke") < summary.index(
+        consultation_request.reference
+    )
+    assert "Current manic, hypomanic or mixed episode" in summary
+    assert "<strong>16</strong> / 27 · Moderately severe" in summary
+    assert "/learn/ketamine-for-bipolar-disorder/" in summary
+    # Read-only answers: no input for any of them.
+    for name in ["first_name", "email", "current_medications", "phq9_1", "concern"]:
+        assert f'name="{name}"' not in html
+
+
+def test_notes_are_appended_with_author_and_time_and_never_editable(client, login_as):
+    user = login_as("front_desk", first_name="Dana", last_name="Reyes")
+    consultation_request = make_request()
+    url = change_url(consultation_request)
+    response = client.post(
+        url, admin_form_data(consultation_request, new_note="Called, no answer.\nTry after 2pm.")
+    )
+    assert response.status_code == 302
+    client.post(url, admin_form_data(consultation_request, new_note="Spoke to her."))
+    notes = list(StaffNote.objects.filter(consultation_request=consultation_request))
+    assert [note.text for note in notes] == ["Called, no answer.\nTry after 2pm.", "Spoke to her."]
+    assert {note.author for note in notes} == {user}
+    html = client.get(url).content.decode()
+    thread = html[html.index('class="note-thread"') :]
+    assert thread.index("Called, no answer.") < thread.index("Spoke to her.")
+    assert "<p>Try after 2pm.</p>" in thread and "Dana Reyes" in thread
+    assert 'name="text"' not in html and "note_set" not in html
+    assert AuditEvent.objects.filter(action="note", actor=user).count() == 2
+
+
+def test_a_note_cannot_carry_markup_into_the_page(client, login_as):
+    login_as("front_desk")
+    consultation_request = make_request()
+    client.post(
+        change_url(consultation_request),
+        admin_form_data(consultation_request, new_note="<script>x()</script>"),
+    )
+    html = client.get(change_url(consultation_request)).content.decode()
+    assert "<script>x()</script>" not in html
+    assert "&lt;script&gt;x()&lt;/script&gt;" in html
+
+
+def test_status_and_assignment_change_through_the_form_and_show_in_the_history(client, login_as):
+    login_as("front_desk", first_name="Dana", last_name="Reyes")
+    colleague = make_staff("front_desk", username="colleague", first_name="Lee", last_name="Park")
+    consultation_request = make_request()
+    url = change_url(consultation_request)
+    response = client.post(
+        url, admin_form_data(consultation_request, status="contacted", assigned_to=colleague.pk)
+    )
+    assert response.status_code == 302
+    consultation_request.refresh_from_db()
+    assert consultation_request.status == Status.CONTACTED
+    assert consultation_request.assigned_to == colleague
+    html = client.get(url).content.decode()
+    history = html[html.index('class="status-history"') :].split("</table>")[0]
+    assert "New" in history and "Contacted" in history and "Dana Reyes" in history
+    assert '<option value="colleague"' not in html  # users are offered by primary key, by name
+    assert "Lee Park" in html
+
+
+def test_an_impossible_move_is_refused_with_a_clear_message(client, login_as):
+    login_as("front_desk")
+    consultation_request = make_request()
+    response = client.post(
+        change_url(consultation_request), admin_form_data(consultation_request, status="completed")
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "A request that is “New” cannot move to “Completed”. It can move to: Contacted, Scheduled" in html
+    consultation_request.refresh_from_db()
+    assert consultation_request.status == Status.NEW
+    assert not StatusChange.objects.exists()
+
+
+def test_the_status_menu_offers_only_the_allowed_moves(client, login_as):
+    login_as("front_desk")
+    consultation_request = make_request(status=Status.CONTACTED)
+    html = client.get(change_url(consultation_request)).content.decode()
+    select = html[html.index('name="status"') :].split("</select>")[0]
+    offered = re.findall(r'<option value="([a-z_]+)"', select)
+    assert offered == ["contacted", "declined", "cancelled_by_patient", "cancelled_by_staff"]
+
+
+def test_nobody_adds_or_deletes_requests_in_the_admin(client, login_as):
+    login_as("clinic_admin")
+    consultation_request = make_request()
+    assert client.get("/admin/appointments/consultationrequest/add/").status_code == 403
+    assert client.get(change_url(consultation_request).replace("change", "delete")).status_code == 403

@@ -1,0 +1,87 @@
+"""The request list's own filters: open requests, mine, clinician flags and PHQ-9 bands."""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from ..models import ConsultationRequest
+
+Status = ConsultationRequest.Status
+
+# The PHQ-9's standard severity bands, as score ranges.
+PHQ9_BANDS = {
+    "minimal": (_("Minimal (0–4)"), 0, 4),
+    "mild": (_("Mild (5–9)"), 5, 9),
+    "moderate": (_("Moderate (10–14)"), 10, 14),
+    "moderately_severe": (_("Moderately severe (15–19)"), 15, 19),
+    "severe": (_("Severe (20–27)"), 20, 27),
+}
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+    OPEN = "open"
+
+    def lookups(self, request, model_admin):
+        return [(self.OPEN, _("Open (new, contacted or scheduled)")), *Status.choices]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == self.OPEN:
+            return queryset.open()
+        if value in Status.values:
+            return queryset.filter(status=value)
+        return queryset
+
+
+class AssignedFilter(admin.SimpleListFilter):
+    title = _("assigned to")
+    parameter_name = "assigned"
+
+    def lookups(self, request, model_admin):
+        return [("me", _("Me")), ("nobody", _("Nobody"))]
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case "me":
+                return queryset.filter(assigned_to=request.user)
+            case "nobody":
+                return queryset.filter(assigned_to__isnull=True)
+        return queryset
+
+
+class FlagFilter(admin.SimpleListFilter):
+    """Requests with one clinician flag (for staff who may see screening answers)."""
+
+    title = _("clinician flag")
+    parameter_name = "flag"
+
+    def lookups(self, request, model_admin):
+        return ConsultationRequest.Flag.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in ConsultationRequest.Flag.values:
+            return queryset.filter(flags__contains=[self.value()])
+        return queryset
+
+
+class Phq9BandFilter(admin.SimpleListFilter):
+    """Requests by PHQ-9 severity band (for staff who may see screening answers)."""
+
+    title = _("PHQ-9 band")
+    parameter_name = "phq9"
+
+    def lookups(self, request, model_admin):
+        return [
+            *((key, label) for key, (label, _low, _high) in PHQ9_BANDS.items()),
+            ("none", _("Not answered")),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "none":
+            return queryset.filter(phq9_score__isnull=True)
+        if value in PHQ9_BANDS:
+            _label, low, high = PHQ9_BANDS[value]
+            return queryset.filter(phq9_score__range=(low, high))
+        return queryset

@@ -1,0 +1,249 @@
+"""The form on a request's page: status, assignment, a new note, and the consultation's booking.
+
+The patient's answers are read-only and not part of it. Saving does not save the request
+itself: ``ConsultationRequestAdmin.save_model`` hands what changed to the services.
+"""
+
+import datetime
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ..models import Appointment, ConsultationRequest
+from ..services import consultation_request_status_refusal
+
+Status = ConsultationRequest.Status
+SCHEDULING_FIELDS = [
+    "appointment_date",
+    "appointment_time",
+    "appointment_duration",
+    "appointment_modality",
+    "appointment_location",
+    "appointment_instructions",
+]
+DURATIONS = [
+    (30, _("30 minutes")),
+    (45, _("45 minutes")),
+    (60, _("1 hour")),
+    (90, _("1 hour 30 minutes")),
+    (120, _("2 hours")),
+]
+
+
+def clinic_zone_name():
+    return settings.TIME_ZONE.replace("_", " ")
+
+
+class StaffChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, user):
+        return user.get_full_name() or user.get_username()
+
+
+class ConsultationRequestAdminForm(forms.ModelForm):
+    assigned_to = StaffChoiceField(
+        label=_("Assigned to"),
+        queryset=get_user_model()
+        .objects.filter(is_staff=True, is_active=True)
+        .order_by("first_name", "username"),
+        required=False,
+        empty_label=_("Nobody"),
+    )
+    new_note = forms.CharField(
+        label=_("Add a note"),
+        required=False,
+        max_length=4000,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("Saved with your name and the time. Notes are never edited or deleted."),
+    )
+    note_clinicians_only = forms.BooleanField(label=_("Only clinicians may read this note"), required=False)
+    appointment_date = forms.DateField(
+        label=_("Date"),
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    appointment_time = forms.TimeField(
+        label=_("Time"),
+        required=False,
+        input_formats=["%H:%M", "%H:%M:%S"],
+        widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M"),
+    )
+    appointment_duration = forms.TypedChoiceField(
+        label=_("Length"), choices=DURATIONS, coerce=int, initial=60, required=False
+    )
+    appointment_modality = forms.ChoiceField(
+        label=_("How"),
+        choices=Appointment.Modality.choices,
+        required=False,
+        widget=forms.RadioSelect(attrs={"class": "radiolist inline"}),
+    )
+    appointment_location = forms.CharField(
+        label=_("Location (in person)"),
+        max_length=300,
+        required=False,
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+    appointment_instructions = forms.CharField(
+        label=_("Telehealth instructions"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("The video link and how to join. The patient receives these in the invitation."),
+    )
+    cancel_appointment = forms.BooleanField(
+        label=_("Cancel the booked consultation"),
+        required=False,
+        help_text=_("The patient receives the cancellation, and the request goes back to “Contacted”."),
+    )
+
+    class Meta:
+        model = ConsultationRequest
+        fields = ["status", "assigned_to"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.status_target = None
+        self.schedule = None
+        self.cancel = False
+        request = self.instance
+        self.booked = (
+            request.appointments.filter(status=Appointment.Status.BOOKED).first() if request.pk else None
+        )
+        zone = clinic_zone_name()
+        if "appointment_time" in self.fields:
+            self.fields["appointment_time"].label = _("Time (clinic time: %(zone)s)") % {"zone": zone}
+            self.fields["appointment_time"].help_text = _(
+                "Enter the time as the clinic’s clocks show it (%(zone)s). The patient’s invitation "
+                "shows it in their own calendar’s time zone."
+            ) % {"zone": zone}
+        self._set_status_choices()
+        self._set_scheduling_initial()
+
+    def _set_status_choices(self):
+        if "status" not in self.fields:
+            return
+        field = self.fields["status"]
+        current = self.instance.status
+        moves = ConsultationRequest.ALLOWED_TRANSITIONS[current]
+        # Every status is valid input, so that a move the workflow forbids gets a message that
+        # says why; the menu offers only the allowed ones. A request becomes "scheduled" by
+        # booking its consultation below.
+        field.choices = Status.choices
+        field.widget.choices = [
+            (value, label)
+            for value, label in Status.choices
+            if value == current or (value in moves and value != Status.SCHEDULED)
+        ]
+        field.help_text = _("Only the moves the workflow allows are offered.")
+
+    def _set_scheduling_initial(self):
+        if "appointment_date" not in self.fields:
+            return
+        if self.booked:
+            local = timezone.localtime(self.booked.starts_at, ZoneInfo(settings.TIME_ZONE))
+            self.initial.update(
+                appointment_date=local.date(),
+                appointment_time=local.time().replace(second=0, microsecond=0),
+                appointment_duration=self.booked.duration_minutes,
+                appointment_modality=self.booked.modality,
+                appointment_location=self.booked.location,
+                appointment_instructions=self.booked.telehealth_instructions,
+            )
+        else:
+            preferred = self.instance.modality
+            self.initial.update(
+                appointment_duration=60,
+                appointment_modality=preferred if preferred in Appointment.Modality.values else "",
+                appointment_location=settings.CLINIC_ADDRESS,
+            )
+            self.fields["cancel_appointment"].disabled = True
+        if self.instance.pk and not self.instance.is_open:
+            for name in [*SCHEDULING_FIELDS, "cancel_appointment"]:
+                self.fields[name].disabled = True
+
+    def clean(self):
+        cleaned = super().clean()
+        self._clean_status(cleaned)
+        if "appointment_date" in self.fields:
+            self._clean_scheduling(cleaned)
+        return cleaned
+
+    def _clean_status(self, cleaned):
+        target = cleaned.get("status")
+        if "status" not in self.changed_data or not target:
+            return
+        original = ConsultationRequest(pk=self.instance.pk, status=self.initial["status"])
+        refusal = consultation_request_status_refusal(consultation_request=original, status=target)
+        scheduling_now = target == Status.SCHEDULED and cleaned.get("appointment_date")
+        if refusal and not scheduling_now:
+            self.add_error("status", refusal)
+        elif target != Status.SCHEDULED:
+            self.status_target = target
+
+    def _clean_scheduling(self, cleaned):
+        changed = [name for name in SCHEDULING_FIELDS if name in self.changed_data]
+        self.cancel = bool(cleaned.get("cancel_appointment"))
+        if self.cancel:
+            if changed:
+                self.add_error(
+                    "cancel_appointment",
+                    _("Either change the booking or cancel it, not both at once."),
+                )
+            return
+        if not changed:
+            return
+        date, time = cleaned.get("appointment_date"), cleaned.get("appointment_time")
+        if not date or not time:
+            for name, value in [("appointment_date", date), ("appointment_time", time)]:
+                if not value and name not in self.errors:
+                    self.add_error(name, _("Enter the consultation’s date and time."))
+            return
+        closing = self.status_target and self.status_target not in ConsultationRequest.OPEN_STATUSES
+        if closing:
+            self.add_error("status", _("A request being closed cannot be scheduled at the same time."))
+            return
+        modality = cleaned.get("appointment_modality")
+        if not modality:
+            self.add_error("appointment_modality", _("Choose in person or telehealth."))
+            return
+        location = cleaned.get("appointment_location", "")
+        instructions = cleaned.get("appointment_instructions", "")
+        if modality == Appointment.Modality.IN_PERSON and not location:
+            self.add_error("appointment_location", _("Enter where the consultation takes place."))
+        if modality == Appointment.Modality.TELEHEALTH and not instructions:
+            self.add_error(
+                "appointment_instructions", _("Enter the video link and how to join, for the patient.")
+            )
+        starts_at = self._starts_at(date, time)
+        if starts_at is None:
+            return
+        moved = not self.booked or starts_at != self.booked.starts_at
+        if moved and starts_at <= timezone.now():
+            self.add_error("appointment_date", _("Choose a date and time in the future."))
+        if self.errors:
+            return
+        self.schedule = {
+            "starts_at": starts_at,
+            "duration_minutes": cleaned.get("appointment_duration") or 60,
+            "modality": modality,
+            "location": location,
+            "telehealth_instructions": instructions,
+        }
+
+    def _starts_at(self, date, time):
+        """The clinic's local date and time as an aware datetime; None for a time the clocks skip."""
+        zone = ZoneInfo(settings.TIME_ZONE)
+        naive = datetime.datetime.combine(date, time)
+        aware = naive.replace(tzinfo=zone)
+        if aware.astimezone(datetime.UTC).astimezone(zone).replace(tzinfo=None) != naive:
+            self.add_error(
+                "appointment_time",
+                _("The clinic’s clocks skip that time (they go forward that night). Choose another time."),
+            )
+            return None
+        return aware

@@ -1,0 +1,55 @@
+"""Records nobody edits by hand: the audit trail and the e-mail outbox."""
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from ..models import AuditEvent, OutboundEmail
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    actions = None
+    # One COUNT per page: these tables only grow.
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """Who opened, changed or exported which request, and when: for clinic admins to read."""
+
+    list_display = ["created_at", "actor_label", "action", "request_link", "description"]
+    list_filter = ["action", "created_at"]
+    search_fields = ["=reference", "=actor_label"]
+    search_help_text = _("Search by a request's reference (KC-XXXX-XXXX) or a staff member's username.")
+    date_hierarchy = "created_at"
+    list_per_page = 100
+    fields = ["created_at", "actor_label", "action", "request_link", "description"]
+    readonly_fields = fields
+
+    @admin.display(description=_("request"), ordering="reference")
+    def request_link(self, obj):
+        if not obj.consultation_request_id:
+            return obj.reference or "–"
+        url = reverse("admin:appointments_consultationrequest_change", args=[obj.consultation_request_id])
+        return format_html('<a href="{}">{}</a>', url, obj.reference)
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(ReadOnlyAdmin):
+    list_display = ["dedupe_key", "status", "attempts", "next_attempt_at", "sent_at", "last_error"]
+    list_filter = ["status"]
+    search_fields = ["dedupe_key"]
+    date_hierarchy = "created_at"
+    # Addresses and bodies stay out of the list and the page.
+    fields = ["dedupe_key", "status", "attempts", "next_attempt_at", "last_error", "created_at", "sent_at"]
+    readonly_fields = fields

@@ -1,0 +1,42 @@
+"""The appointments app's models: requests, the staff's work on them, the outbox, the audit trail."""
+
+from .audit import AuditEvent
+from .outbox import OutboundEmail
+from .requests import (
+    PHQ9_FIELDS,
+    PHQ9_ITEMS,
+    REFERENCE_ALPHABET,
+    REFERENCE_PREFIX,
+    STATUS_LINK_SALT,
+    US_STATES,
+    ConsultationRequest,
+    ConsultationRequestQuerySet,
+    Phq9Answer,
+    new_reference,
+    new_token,
+    phq9_band,
+    status_link_signer,
+)
+from .workspace import Appointment, StaffNote, StatusChange, new_calendar_uid
+
+__all__ = [
+    "PHQ9_FIELDS",
+    "PHQ9_ITEMS",
+    "REFERENCE_ALPHABET",
+    "REFERENCE_PREFIX",
+    "STATUS_LINK_SALT",
+    "US_STATES",
+    "Appointment",
+    "AuditEvent",
+    "ConsultationRequest",
+    "ConsultationRequestQuerySet",
+    "OutboundEmail",
+    "Phq9Answer",
+    "StaffNote",
+    "StatusChange",
+    "new_calendar_uid",
+    "new_reference",
+    "new_token",
+    "phq9_band",
+    "status_link_signer",
+]

@@ -1,0 +1,171 @@
+"""What staff add to a request: notes, the status history, and the consultation appointment."""
+
+import datetime
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .requests import ConsultationRequest
+
+
+class StatusChange(models.Model):
+    """One move of a request's status: from, to, who and when. Written only by the status service."""
+
+    class Source(models.TextChoices):
+        STAFF = "staff", _("Staff")
+        PATIENT = "patient", _("The patient, from the status link")
+
+    consultation_request = models.ForeignKey(
+        ConsultationRequest,
+        verbose_name=_("consultation request"),
+        related_name="status_changes",
+        on_delete=models.CASCADE,
+    )
+    from_status = models.CharField(_("from"), max_length=24, choices=ConsultationRequest.Status.choices)
+    to_status = models.CharField(_("to"), max_length=24, choices=ConsultationRequest.Status.choices)
+    source = models.CharField(_("by"), max_length=8, choices=Source.choices, default=Source.STAFF)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff member"),
+        related_name="+",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.from_status} → {self.to_status}"
+
+
+class StaffNote(models.Model):
+    """A timestamped note in a request's thread. Notes are only ever added, never edited."""
+
+    consultation_request = models.ForeignKey(
+        ConsultationRequest,
+        verbose_name=_("consultation request"),
+        related_name="notes",
+        on_delete=models.CASCADE,
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        related_name="+",
+        on_delete=models.SET_NULL,
+        null=True,
+    )
+    text = models.TextField(_("note"), max_length=4000)
+    clinicians_only = models.BooleanField(
+        _("clinicians only"),
+        default=False,
+        help_text=_("Clinical detail: hidden from staff who may not see screening answers."),
+    )
+    created_at = models.DateTimeField(_("written"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("staff note")
+        verbose_name_plural = _("staff notes")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"note {self.pk}"
+
+
+def new_calendar_uid():
+    """A globally unique calendar event id, on the clinic's mail domain as RFC 5545 suggests."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "clinic.invalid"
+    return f"{uuid.uuid4()}@{domain}"
+
+
+class Appointment(models.Model):
+    """A booked consultation, sent to the patient as a calendar event.
+
+    The time is stored in UTC and entered and shown in the clinic's time zone. A change sends
+    the patient an update to the same event: the same ``uid``, the next ``sequence``.
+    """
+
+    class Status(models.TextChoices):
+        BOOKED = "booked", _("Booked")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Modality(models.TextChoices):
+        IN_PERSON = "in_person", _("In person, at the clinic")
+        TELEHEALTH = "telehealth", _("Telehealth (video call)")
+
+    consultation_request = models.ForeignKey(
+        ConsultationRequest,
+        verbose_name=_("consultation request"),
+        related_name="appointments",
+        on_delete=models.CASCADE,
+    )
+    uid = models.CharField(
+        _("calendar UID"), max_length=100, unique=True, default=new_calendar_uid, editable=False
+    )
+    sequence = models.PositiveIntegerField(
+        _("calendar sequence"), default=0, help_text=_("Goes up by one with each update sent to the patient.")
+    )
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.BOOKED)
+    starts_at = models.DateTimeField(_("starts"))
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("length (minutes)"), default=60, validators=[MinValueValidator(10), MaxValueValidator(240)]
+    )
+    modality = models.CharField(_("how"), max_length=12, choices=Modality.choices)
+    location = models.CharField(_("location"), max_length=300, blank=True)
+    telehealth_instructions = models.TextField(
+        _("telehealth instructions"),
+        max_length=1000,
+        blank=True,
+        help_text=_("The video link and how to join. The patient receives this in the invitation."),
+    )
+    scheduled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("scheduled by"),
+        related_name="+",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        ordering = ["-starts_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation_request"],
+                condition=Q(status="booked"),
+                name="appt_one_booked_per_request",
+                violation_error_message=_("This request already has a booked appointment."),
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__range=(10, 240)), name="appt_appointment_duration_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"appointment {self.pk} ({self.starts_at:%Y-%m-%d})" if self.starts_at else "appointment"
+
+    def clean(self):
+        if self.modality == self.Modality.IN_PERSON and not self.location.strip():
+            raise ValidationError({"location": _("Enter where the consultation takes place.")})
+        if self.modality == self.Modality.TELEHEALTH and not self.telehealth_instructions.strip():
+            raise ValidationError(
+                {"telehealth_instructions": _("Enter the video link and how to join, for the patient.")}
+            )
+
+    @property
+    def ends_at(self):
+        return self.starts_at + datetime.timedelta(minutes=self.duration_minutes)

@@ -1,0 +1,102 @@
+"""The staff roles, as Django groups with the least permissions each job needs.
+
+- Front desk: contact details, status, notes, assignment and scheduling of requests.
+- Clinician: all of that, and the screening answers, the PHQ-9 and the clinician flags.
+- Clinic admin: all of that, and articles, staff logins, CSV exports, the outbox and the audit trail.
+
+``manage.py create_staff_groups`` makes the groups and sets their permissions to exactly these
+(it is safe to repeat, and puts right a group someone edited by hand).
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+SCREENING_PERMISSION = "appointments.view_screening_answers"
+EXPORT_PERMISSION = "appointments.export_consultationrequest"
+AUDIT_PERMISSION = "appointments.view_auditevent"
+
+FRONT_DESK = "Front desk"
+CLINICIAN = "Clinician"
+CLINIC_ADMIN = "Clinic admin"
+
+_FRONT_DESK = [
+    "appointments.view_consultationrequest",
+    "appointments.change_consultationrequest",
+]
+_CLINICIAN = [*_FRONT_DESK, SCREENING_PERMISSION]
+_CLINIC_ADMIN = [
+    *_CLINICIAN,
+    EXPORT_PERMISSION,
+    AUDIT_PERMISSION,
+    "appointments.view_outboundemail",
+    *(
+        f"education.{action}_{model}"
+        for model in ["article", "topic", "faqentry"]
+        for action in ["add", "change", "delete", "view"]
+    ),
+    *(f"auth.{action}_user" for action in ["add", "change", "delete", "view"]),
+    "auth.view_group",
+    # Reset a colleague's lost authenticator, and lift a lockout.
+    "otp_totp.view_totpdevice",
+    "otp_totp.delete_totpdevice",
+    "otp_static.view_staticdevice",
+    "otp_static.delete_staticdevice",
+    "axes.view_accessattempt",
+    "axes.delete_accessattempt",
+]
+
+ROLES = {
+    FRONT_DESK: _FRONT_DESK,
+    CLINICIAN: _CLINICIAN,
+    CLINIC_ADMIN: _CLINIC_ADMIN,
+}
+ROLE_DESCRIPTIONS = {
+    FRONT_DESK: _("contact details, status, notes and scheduling"),
+    CLINICIAN: _("also the screening answers, PHQ-9 and clinician flags"),
+    CLINIC_ADMIN: _("also articles, staff logins, exports, the outbox and the audit trail"),
+}
+
+
+@dataclass
+class GroupReport:
+    name: str
+    created: bool
+    permissions: int
+
+
+def _permissions(names):
+    query = Q()
+    for name in names:
+        app_label, codename = name.split(".")
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    found = Permission.objects.filter(query)
+    missing = set(names) - {
+        f"{p.content_type.app_label}.{p.codename}" for p in found.select_related("content_type")
+    }
+    if missing:
+        raise LookupError(f"Permissions not found (run migrate first): {', '.join(sorted(missing))}")
+    return found
+
+
+def staff_groups_create() -> list[GroupReport]:
+    """Create the three role groups, or bring their permissions back to the definition above."""
+    reports = []
+    with transaction.atomic():
+        for name, permission_names in ROLES.items():
+            group, created = Group.objects.get_or_create(name=name)
+            permissions = _permissions(permission_names)
+            group.permissions.set(permissions)
+            reports.append(GroupReport(name=name, created=created, permissions=len(permission_names)))
+    return reports
+
+
+def can_view_screening(user) -> bool:
+    return user.has_perm(SCREENING_PERMISSION)
+
+
+def can_export(user) -> bool:
+    return user.has_perm(EXPORT_PERMISSION)
