@@ -374,3 +374,16 @@ def test_nobody_adds_or_deletes_requests_in_the_admin(client, login_as):
     consultation_request = make_request()
     assert client.get("/admin/appointments/consultationrequest/add/").status_code == 403
     assert client.get(change_url(consultation_request).replace("change", "delete")).status_code == 403
+
+
+def test_a_request_page_makes_as_many_queries_with_many_notes_and_moves_as_with_none(client, login_as):
+    from appointments.services import consultation_request_set_status, staff_note_create
+
+    user = login_as("clinician")
+    quiet, busy = make_request(), make_request()
+    for number in range(20):
+        staff_note_create(consultation_request=busy, author=user, text=f"note {number}")
+    for status in ["spam", "new", "spam", "new"]:
+        consultation_request_set_status(consultation_request=busy, status=status, by=user)
+    client.get(change_url(quiet))
+    assert queries_for(client, change_url(quiet)) == queries_for(client, change_url(busy))
