@@ -387,3 +387,18 @@ def test_a_request_page_makes_as_many_queries_with_many_notes_and_moves_as_with_
         consultation_request_set_status(consultation_request=busy, status=status, by=user)
     client.get(change_url(quiet))
     assert queries_for(client, change_url(quiet)) == queries_for(client, change_url(busy))
+
+
+def test_the_date_hierarchy_offers_years_and_months_without_scanning_every_row(client, login_as):
+    login_as("front_desk")
+    old = make_request(created_at=timezone.now() - datetime.timedelta(days=800))
+    make_request()
+    first = timezone.localtime(old.created_at)
+    with CaptureQueriesContext(connection) as context:
+        html = client.get(LIST_URL).content.decode()
+    years = [int(year) for year in re.findall(r'created_at__year=(\d{4})"', html)]
+    assert years == list(range(first.year, timezone.localdate().year + 1))
+    assert not any("DISTINCT" in query["sql"] for query in context.captured_queries)
+    html = client.get(f"{LIST_URL}?created_at__year={first.year}").content.decode()
+    months = {int(month) for month in re.findall(r"created_at__month=(\d+)", html)}
+    assert months == {first.month}
