@@ -147,7 +147,7 @@ def check_submission(visitor, data, *, content_type=None):
     return response
 
 
-@settings(PROPERTY_SETTINGS, max_examples=300)
+@settings(PROPERTY_SETTINGS, max_examples=250)
 @given(changes=st.dictionaries(field_names, st.one_of(st.none(), values), max_size=8))
 def test_any_change_to_a_valid_submission_saves_one_valid_request_or_nothing(
     visitor, no_rate_limits, changes
@@ -161,7 +161,7 @@ def test_any_change_to_a_valid_submission_saves_one_valid_request_or_nothing(
     check_submission(visitor, data)
 
 
-@settings(PROPERTY_SETTINGS, max_examples=150)
+@settings(PROPERTY_SETTINGS, max_examples=120)
 @given(data=st.dictionaries(st.sampled_from(FIELDS), values, max_size=len(FIELDS)))
 def test_any_submission_from_scratch_saves_one_valid_request_or_nothing(visitor, no_rate_limits, data):
     check_submission(visitor, data)
@@ -170,7 +170,7 @@ def test_any_submission_from_scratch_saves_one_valid_request_or_nothing(visitor,
 raw_pairs = st.lists(st.tuples(st.binary(max_size=20), st.binary(max_size=40)), max_size=12)
 
 
-@settings(PROPERTY_SETTINGS, max_examples=150)
+@settings(PROPERTY_SETTINGS, max_examples=120)
 @given(
     pairs=raw_pairs,
     separator=st.sampled_from([b"&", b";", b"&&", b"="]),

@@ -122,6 +122,8 @@ def check_mails(messages, *, reference, staff_address):
 def refuse_new_requests():
     """From now on the database refuses every new request: a server error on the way to saving."""
     with connection.cursor() as cursor:
+        # Inside a test's transaction, deferred constraint checks must run before the table changes.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(REFUSE_NEW_ROWS)
 
 
