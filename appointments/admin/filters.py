@@ -1,6 +1,7 @@
 """The request list's own filters: open requests, mine, clinician flags and PHQ-9 bands."""
 
 from django.contrib import admin
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.utils.translation import gettext_lazy as _
 
 from ..models import ConsultationRequest
@@ -18,12 +19,30 @@ PHQ9_BANDS = {
 
 
 class StatusFilter(admin.SimpleListFilter):
+    """By status. Without one the list shows the open requests, the morning's queue, unless it is
+    searched: a search looks through every request."""
+
     title = _("status")
     parameter_name = "status"
     OPEN = "open"
+    ALL = "all"
+
+    def __init__(self, request, params, model, model_admin):
+        self.searching = bool(request.GET.get(SEARCH_VAR))
+        super().__init__(request, params, model, model_admin)
 
     def lookups(self, request, model_admin):
-        return [(self.OPEN, _("Open (new, contacted or scheduled)")), *Status.choices]
+        return [(self.OPEN, _("Open (new, contacted or scheduled)")), (self.ALL, _("All")), *Status.choices]
+
+    def value(self):
+        value = super().value()
+        if value is None:
+            return self.ALL if self.searching else self.OPEN
+        return value
+
+    def choices(self, changelist):
+        # Django's own "All" would drop the parameter, which here means "open".
+        return list(super().choices(changelist))[1:]
 
     def queryset(self, request, queryset):
         value = self.value()

@@ -220,7 +220,7 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
         # Phone numbers are stored as +12125550199; staff type them as (212) 555-0199.
         digits = "".join(char for char in search_term if char.isdigit())
         if len(digits) >= 7 and not any(char.isalpha() for char in search_term):
-            results |= queryset.filter(phone__contains=digits)
+            results |= queryset.filter(phone__icontains=digits)  # icontains: the trigram index
         return results, may_have_duplicates
 
     def get_fieldsets(self, request, obj=None):
@@ -564,6 +564,7 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
         super().message_user(request, message, level, *args, **kwargs)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "title": _("Consultation request")}
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200:
             obj = response.context_data.get("original")
@@ -640,7 +641,11 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
         ]
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "can_export": can_export(request.user)}
+        extra_context = {
+            **(extra_context or {}),
+            "title": _("Consultation requests"),
+            "can_export": can_export(request.user),
+        }
         return super().changelist_view(request, extra_context)
 
     def export_view(self, request):

@@ -4,10 +4,12 @@ import secrets
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core import signing
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Cast, Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +28,19 @@ def new_token():
     """A long random token for URLs and one-time form submission."""
     return secrets.token_urlsafe(32)
 
+
+# The columns staff search: contact details for everyone, free-text answers for clinicians.
+SEARCHED_FIELDS = [
+    "reference",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "current_medications",
+    "medical_history_other",
+    "treatments_other",
+    "concern_other",
+]
 
 STATUS_LINK_SALT = "appointments.consultation-request.status-link"
 
@@ -374,6 +389,14 @@ class ConsultationRequest(models.Model):
             models.Index(fields=["status", "-created_at"], name="appt_request_status_idx"),
             # The dashboard's requests per day and the list's date filters.
             models.Index(fields=["created_at"], name="appt_request_created_idx"),
+            # The staff search (the admin's icontains: UPPER(column::text) LIKE '%term%').
+            *(
+                GinIndex(
+                    OpClass(Upper(Cast(name, output_field=models.TextField())), name="gin_trgm_ops"),
+                    name=f"appt_request_{name[:12]}_trgm",
+                )
+                for name in SEARCHED_FIELDS
+            ),
         ]
         permissions = [
             ("view_screening_answers", _("Can see screening answers, the PHQ-9 and clinician flags")),

@@ -167,7 +167,10 @@ def test_filters_and_date_hierarchy_narrow_the_list(client, login_as):
         assert response.status_code == 200, query
         return set(references_in(response.content.decode()))
 
-    assert listed("?status=open") == {r.reference for r in [mine, contacted, urgent, last_year]}
+    open_requests = {r.reference for r in [mine, contacted, urgent, last_year]}
+    assert listed("") == listed("?status=open") == open_requests
+    assert listed("?status=all") == open_requests | {declined.reference}
+    assert declined.reference in listed("?q=" + declined.reference)
     assert listed("?status=declined") == {declined.reference}
     assert listed("?is_urgent__exact=1") == {urgent.reference}
     assert listed("?assigned=me") == {mine.reference}
@@ -203,8 +206,9 @@ def test_search_finds_a_request_by_reference_name_email_and_phone(client, login_
 
 
 def _action(client, action, requests):
+    # From the list of every status, where all of these requests are shown.
     return client.post(
-        LIST_URL,
+        LIST_URL + "?status=all",
         {"action": action, "_selected_action": [r.pk for r in requests], "index": 0},
         follow=True,
     )

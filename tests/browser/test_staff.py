@@ -63,7 +63,7 @@ def test_front_desk_finds_a_request_notes_a_call_and_books_the_consultation(
     sign_in(page, live_server, front_desk)
 
     page.get_by_role("link", name=re.compile("Consultation requests")).last.click()
-    expect(page.get_by_role("heading", name="Select consultation request to change")).to_be_visible()
+    expect(page.get_by_role("heading", name="Consultation requests", level=1)).to_be_visible()
     assert_accessible(page)
 
     page.get_by_role("textbox", name="Search").fill("Okonkwo")
