@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class AppointmentsConfig(AppConfig):
     name = "appointments"
-    verbose_name = _("Consultation requests")
+    verbose_name = _("Consultation desk")

@@ -27,6 +27,8 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from education.models import Article
+
 from .. import services
 from ..models import (
     PHQ9_FIELDS,
@@ -171,15 +173,7 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
         return RequestChangeList
 
     def get_list_display(self, request):
-        columns = [
-            "reference",
-            "received",
-            "status_badge",
-            "urgency",
-            "patient",
-            "phone_link",
-            "contact_method",
-        ]
+        columns = ["reference", "received", "status_badge", "urgency", "patient", "contact_by"]
         if can_view_screening(request.user):
             columns.insert(4, "flag_list")
         return [*columns, "assigned"]
@@ -337,7 +331,14 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("patient"), ordering="last_name")
     def patient(self, obj):
-        return f"{obj.first_name} {obj.last_name}"
+        # The name, and the number to call under it: one column, so the list fits a laptop.
+        return format_html(
+            '{} {}<span class="request-phone">{}</span>', obj.first_name, obj.last_name, self.phone_link(obj)
+        )
+
+    @admin.display(description=_("contact by"), ordering="contact_method")
+    def contact_by(self, obj):
+        return _phone_label(_("Contact by"), obj.get_contact_method_display())
 
     @admin.display(description=_("phone number"))
     def phone_link(self, obj):
@@ -347,7 +348,7 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("assigned to"), ordering="assigned_to__first_name")
     def assigned(self, obj):
-        return _person(obj.assigned_to) if obj.assigned_to_id else "–"
+        return _phone_label(_("Assigned to"), _person(obj.assigned_to) if obj.assigned_to_id else "–")
 
     # --- One request's page ----------------------------------------------------------------
 
@@ -374,8 +375,9 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
     def source_article(self, obj):
         if not obj.source_article_slug:
             return "–"
+        title = Article.objects.filter(slug=obj.source_article_slug).values_list("title", flat=True).first()
         url = reverse("education:article_detail", kwargs={"slug": obj.source_article_slug})
-        return format_html('<a href="{}">{}</a>', url, obj.source_article_slug)
+        return format_html('<a href="{}">{}</a>', url, title or obj.source_article_slug)
 
     @admin.display(description=_("consultation"))
     def current_appointment(self, obj):
@@ -688,6 +690,11 @@ def _phone_display(phone):
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     return phonenumbers.format_number(parsed, style)
+
+
+def _phone_label(label, value):
+    """A cell's value, with its column's name before it where the list is shown as cards (phones)."""
+    return format_html('<span class="cell-label">{}: </span>{}', label, value)
 
 
 def _local_datetime(moment):

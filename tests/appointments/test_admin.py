@@ -142,9 +142,8 @@ def test_list_shows_urgent_first_then_newest_with_the_columns_staff_work_from(cl
     html = client.get(LIST_URL).content.decode()
     order = [new_urgent, old_urgent, new_routine, old_routine]
     assert references_in(html) == [r.reference for r in order]
-    for header in ["Reference", "Received", "Status", "Urgency", "Patient", "Phone number", "Assigned to"]:
+    for header in ["Reference", "Received", "Status", "Urgency", "Patient", "Contact by", "Assigned to"]:
         assert f">{header}<" in html or f">{header}</a>" in html
-    assert "Preferred contact method" in html
     row = html[html.index(new_urgent.reference) :].split("</tr>")[0]
     assert "1\xa0day ago" in row
     assert "Urgent" in row and ">New<" in row
