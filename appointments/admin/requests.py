@@ -8,9 +8,11 @@ included) or the export.
 
 import csv
 import datetime
+import functools
 
 import phonenumbers
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,9 +25,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
-from django.utils.timesince import timesince
+from django.utils.translation import gettext, ngettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from education.models import Article
 
@@ -298,6 +299,17 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
 
     # --- The list's columns ----------------------------------------------------------------
 
+    def action_checkbox(self, obj):
+        # Django renders this box through the form renderer's templates, once per row: a fifth
+        # of the list's time. The same markup, written directly.
+        label = format_html(gettext("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            label,
+        )
+
     @admin.display(description=_("received"), ordering="created_at")
     def received(self, obj):
         local = timezone.localtime(obj.created_at)
@@ -305,7 +317,7 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
             '<time datetime="{}">{}</time><span class="request-age">{}</span>',
             obj.created_at.isoformat(),
             date_format(local, "M j, H:i"),
-            _("%(age)s ago") % {"age": timesince(obj.created_at, depth=1)},
+            _age(timezone.now() - obj.created_at),
         )
 
     @admin.display(description=_("status"), ordering="status")
@@ -679,6 +691,26 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
         return response
 
 
+def _age(elapsed):
+    """How long ago, in its largest whole unit ("3 hours ago"): the queue's sense of time."""
+    minutes = int(elapsed.total_seconds() // 60)
+    for size, text in AGE_UNITS:
+        if minutes >= size:
+            return text % {"count": minutes // size}
+    return gettext("just now")
+
+
+AGE_UNITS = [
+    (60 * 24 * 365, ngettext_lazy("%(count)d year ago", "%(count)d years ago", "count")),
+    (60 * 24 * 30, ngettext_lazy("%(count)d month ago", "%(count)d months ago", "count")),
+    (60 * 24 * 7, ngettext_lazy("%(count)d week ago", "%(count)d weeks ago", "count")),
+    (60 * 24, ngettext_lazy("%(count)d day ago", "%(count)d days ago", "count")),
+    (60, ngettext_lazy("%(count)d hour ago", "%(count)d hours ago", "count")),
+    (1, ngettext_lazy("%(count)d minute ago", "%(count)d minutes ago", "count")),
+]
+
+
+@functools.lru_cache(maxsize=4096)
 def _phone_display(phone):
     try:
         parsed = phonenumbers.parse(phone, "US")
