@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from functools import partial
 
 import phonenumbers
 from django import forms
@@ -28,8 +29,8 @@ OLDEST_AGE = 120
 CHOOSE_LISTED = _("Choose one of the options listed.")
 
 
-def reject_control_characters(value):
-    if any(unicodedata.category(char) == "Cc" and char not in ALLOWED_CONTROLS for char in value):
+def reject_control_characters(value, allowed=ALLOWED_CONTROLS):
+    if any(unicodedata.category(char) == "Cc" and char not in allowed for char in value):
         raise ValidationError(
             _(
                 "Remove the hidden control characters from this answer (they can come from copying and pasting)."
@@ -48,7 +49,11 @@ class TextField(forms.CharField):
 
     def __init__(self, *, max_length, required_message=None, **kwargs):
         super().__init__(max_length=max_length, **kwargs)
-        self.validators.append(reject_control_characters)
+        if isinstance(self.widget, forms.Textarea):
+            self.validators.append(reject_control_characters)
+        else:
+            # A one-line answer (a name, a carrier) has no business holding a tab or a line break.
+            self.validators.append(partial(reject_control_characters, allowed=()))
         self.error_messages["max_length"] = ngettext_lazy(
             "Shorten this to %(limit_value)d character or fewer (it has %(show_value)d).",
             "Shorten this to %(limit_value)d characters or fewer (it has %(show_value)d).",

@@ -25,6 +25,8 @@ BAD_INPUT = [
     ("first_name", "Buy pills at https://spam.example", "Enter your name without a web address."),
     ("first_name", "Ma\x00ria", "Remove the hidden control characters"),
     ("first_name", "Ma\x1bria", "Remove the hidden control characters"),
+    ("first_name", "Maria\nBcc: someone", "Remove the hidden control characters"),
+    ("last_name", "Okonkwo\tLindqvist", "Remove the hidden control characters"),
     ("last_name", "", "Enter your last name."),
     ("last_name", "y" * 101, "Shorten this to 100 characters or fewer (it has 101)."),
     ("email", "", "Enter your e-mail address."),
