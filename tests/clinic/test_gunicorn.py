@@ -1,0 +1,52 @@
+"""The production gunicorn settings keep search terms and patients' links out of the access log."""
+
+import subprocess
+import time
+from pathlib import Path
+
+from tests.servers import PYTHON, ROOT, SECRET_KEY, free_port, get, production_env
+
+
+def test_access_log_leaves_out_query_strings_and_referrers(tmp_path):
+    port = free_port()
+    env = production_env(
+        SECRET_KEY=SECRET_KEY,
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="false",
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS="1",
+    )
+    log = tmp_path / "access.log"
+    server = subprocess.Popen(
+        [
+            str(Path(PYTHON).parent / "gunicorn"),
+            "-c",
+            "python:clinic.gunicorn",
+            "--access-logfile",
+            str(log),
+            "clinic.wsgi",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        status = None
+        for _ in range(100):
+            try:
+                status = get(
+                    f"http://127.0.0.1:{port}/healthz?q=lithium+overdose",
+                    headers={"Referer": "http://127.0.0.1/consultation/status/SECRETLINK/"},
+                )[0]
+                break
+            except OSError:
+                time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert status == 200
+    text = log.read_text()
+    assert '"GET /healthz HTTP/1.1" 200' in text
+    assert "lithium" not in text
+    assert "SECRETLINK" not in text
