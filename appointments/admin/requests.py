@@ -6,18 +6,11 @@ path: not in the columns, the page, the search, the filters (lookups in the quer
 included) or the export.
 """
 
-import csv
-import datetime
-import functools
-
-import phonenumbers
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max, Min
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.urls import path, reverse
@@ -25,7 +18,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
-from django.utils.translation import gettext, ngettext, ngettext_lazy
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from education.models import Article
@@ -36,10 +29,20 @@ from ..models import (
     PHQ9_ITEMS,
     Appointment,
     ConsultationRequest,
-    ConsultationRequestQuerySet,
     StatusChange,
 )
 from ..roles import AUDIT_PERMISSION, can_export, can_view_screening
+from .changelist import RequestChangeList
+from .display import (
+    age,
+    checked_list,
+    local_datetime,
+    paragraphs,
+    person_name,
+    phone_display,
+    with_phone_label,
+)
+from .export import csv_lines, export_columns
 from .filters import AssignedFilter, FlagFilter, Phq9BandFilter, StatusFilter
 from .forms import SCHEDULING_FIELDS, ConsultationRequestAdminForm, clinic_zone_name
 
@@ -82,49 +85,7 @@ SCREENING_SEARCH_FIELDS = [
 WORK_FIELDS = ["status", "assigned_to", "notes_thread", "new_note"]
 
 
-class CalendarQuerySet(ConsultationRequestQuerySet):
-    """The list's queryset, whose date hierarchy lists years and months from two index lookups.
-
-    Django's admin finds them with ``SELECT DISTINCT date_trunc(...)`` over every row, the
-    slowest query of the page with tens of thousands of requests. Here every year (or month)
-    between the first and the last request is offered, even one that happens to have none.
-    """
-
-    def datetimes(self, field_name, kind, order="ASC", tzinfo=None):
-        if kind not in {"year", "month"}:
-            return super().datetimes(field_name, kind, order, tzinfo)
-        bounds = self.aggregate(first=Min(field_name), last=Max(field_name))
-        if bounds["first"] is None:
-            return []
-        first, last = (timezone.localtime(bounds[key]) for key in ["first", "last"])
-        steps = []
-        year, month = first.year, first.month if kind == "month" else 1
-        while (year, month) <= (last.year, last.month if kind == "month" else 1):
-            steps.append(timezone.make_aware(datetime.datetime(year, month, 1)))
-            if kind == "year":
-                year += 1
-            else:
-                year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        return steps if order == "ASC" else steps[::-1]
-
-
-class RequestChangeList(ChangeList):
-    def get_queryset(self, request, exclude_parameters=None):
-        queryset = super().get_queryset(request, exclude_parameters)
-        return CalendarQuerySet(model=queryset.model, query=queryset.query, using=queryset.db)
-
-
-def _field_label(name):
-    return capfirst(ConsultationRequest._meta.get_field(name).verbose_name)
-
-
-def _person(user):
-    if user is None:
-        return _("former staff member")
-    return user.get_full_name() or user.get_username()
-
-
-def _status_transition_action(status, name, description):
+def status_transition_action(status, name, description):
     @admin.action(description=description, permissions=["change"])
     def action(modeladmin, request, queryset):
         modeladmin.move_status(request, queryset, status)
@@ -148,16 +109,16 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
     save_on_top = True
     actions = [
         "assign_to_me",
-        _status_transition_action(Status.CONTACTED, "mark_contacted", _("Mark as contacted")),
-        _status_transition_action(Status.COMPLETED, "mark_completed", _("Mark as completed")),
-        _status_transition_action(Status.DECLINED, "mark_declined", _("Mark as declined")),
-        _status_transition_action(
+        status_transition_action(Status.CONTACTED, "mark_contacted", _("Mark as contacted")),
+        status_transition_action(Status.COMPLETED, "mark_completed", _("Mark as completed")),
+        status_transition_action(Status.DECLINED, "mark_declined", _("Mark as declined")),
+        status_transition_action(
             Status.CANCELLED_BY_STAFF, "mark_cancelled_by_staff", _("Mark as cancelled by staff")
         ),
-        _status_transition_action(
+        status_transition_action(
             Status.CANCELLED_BY_PATIENT, "mark_cancelled_by_patient", _("Mark as cancelled by the patient")
         ),
-        _status_transition_action(Status.SPAM, "mark_spam", _("Mark as spam")),
+        status_transition_action(Status.SPAM, "mark_spam", _("Mark as spam")),
     ]
 
     # --- Who sees what ---------------------------------------------------------------------
@@ -317,7 +278,7 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
             '<time datetime="{}">{}</time><span class="request-age">{}</span>',
             obj.created_at.isoformat(),
             date_format(local, "M j, H:i"),
-            _age(timezone.now() - obj.created_at),
+            age(timezone.now() - obj.created_at),
         )
 
     @admin.display(description=_("status"), ordering="status")
@@ -350,17 +311,17 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("contact by"), ordering="contact_method")
     def contact_by(self, obj):
-        return _phone_label(_("Contact by"), obj.get_contact_method_display())
+        return with_phone_label(_("Contact by"), obj.get_contact_method_display())
 
     @admin.display(description=_("phone number"))
     def phone_link(self, obj):
         if not obj.phone:
             return "–"
-        return format_html('<a href="tel:{}" class="nowrap">{}</a>', obj.phone, _phone_display(obj.phone))
+        return format_html('<a href="tel:{}" class="nowrap">{}</a>', obj.phone, phone_display(obj.phone))
 
     @admin.display(description=_("assigned to"), ordering="assigned_to__first_name")
     def assigned(self, obj):
-        return _phone_label(_("Assigned to"), _person(obj.assigned_to) if obj.assigned_to_id else "–")
+        return with_phone_label(_("Assigned to"), person_name(obj.assigned_to) if obj.assigned_to_id else "–")
 
     # --- One request's page ----------------------------------------------------------------
 
@@ -398,7 +359,7 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
             return _("Not booked")
         appointment = booked[0]
         return format_html(
-            "{} · {}", _local_datetime(appointment.starts_at), appointment.get_modality_display()
+            "{} · {}", local_datetime(appointment.starts_at), appointment.get_modality_display()
         )
 
     @admin.display(description=_("notes"))
@@ -411,13 +372,13 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
                 '<li class="note{}"><p class="note__meta"><strong>{}</strong> · '
                 '<time datetime="{}">{}</time>{}</p><div class="note__text">{}</div></li>',
                 " note--clinical" if note.clinicians_only else "",
-                _person(note.author),
+                person_name(note.author),
                 note.created_at.isoformat(),
-                _local_datetime(note.created_at),
+                local_datetime(note.created_at),
                 format_html(' · <span class="note__tag">{}</span>', _("clinicians only"))
                 if note.clinicians_only
                 else "",
-                _paragraphs(note.text),
+                paragraphs(note.text),
             )
             for note in notes
         ]
@@ -438,10 +399,10 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
             (
                 (
                     change.created_at.isoformat(),
-                    _local_datetime(change.created_at),
+                    local_datetime(change.created_at),
                     change.get_from_status_display(),
                     change.get_to_status_display(),
-                    _person(change.changed_by)
+                    person_name(change.changed_by)
                     if change.source == StatusChange.Source.STAFF
                     else change.get_source_display(),
                     change.note or "",
@@ -495,11 +456,11 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("treatments tried"))
     def treatments_tried(self, obj):
-        return _checked_list(obj, TREATMENT_FIELDS)
+        return checked_list(obj, TREATMENT_FIELDS)
 
     @admin.display(description=_("medical history"))
     def medical_history(self, obj):
-        return _checked_list(obj, MEDICAL_FIELDS)
+        return checked_list(obj, MEDICAL_FIELDS)
 
     @admin.display(description=_("answers"))
     def phq9_answers(self, obj):
@@ -524,7 +485,7 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("consents"))
     def consents(self, obj):
-        return _checked_list(obj, ["consent_privacy", "consent_contact", "consent_not_emergency"])
+        return checked_list(obj, ["consent_privacy", "consent_contact", "consent_not_emergency"])
 
     @admin.display(description=_("audit trail"))
     def audit_trail_link(self, obj):
@@ -674,125 +635,11 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
         screening = can_view_screening(request.user)
         rows = list(queryset.values_list("pk", "reference"))
         services.consultation_requests_record_export(requests=rows, by=request.user, with_screening=screening)
-        columns = export_columns(screening=screening)
-        pks = [pk for pk, _reference in rows]
-
-        def lines():
-            writer = csv.writer(_Echo())
-            yield writer.writerow([header for header, _value in columns])
-            exported = queryset.filter(pk__in=pks).select_related("assigned_to")
-            for obj in exported.iterator(chunk_size=2000):
-                yield writer.writerow([_csv_safe(value(obj)) for _header, value in columns])
-
+        # Exactly the requests recorded as exported, streamed in the list's order.
+        exported = queryset.filter(pk__in=[pk for pk, _reference in rows]).select_related("assigned_to")
+        lines = csv_lines(exported, export_columns(screening=screening))
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="consultation-requests-{stamp}.csv"'
         response["Cache-Control"] = "no-store"
         return response
-
-
-def _age(elapsed):
-    """How long ago, in its largest whole unit ("3 hours ago"): the queue's sense of time."""
-    minutes = int(elapsed.total_seconds() // 60)
-    for size, text in AGE_UNITS:
-        if minutes >= size:
-            return text % {"count": minutes // size}
-    return gettext("just now")
-
-
-AGE_UNITS = [
-    (60 * 24 * 365, ngettext_lazy("%(count)d year ago", "%(count)d years ago", "count")),
-    (60 * 24 * 30, ngettext_lazy("%(count)d month ago", "%(count)d months ago", "count")),
-    (60 * 24 * 7, ngettext_lazy("%(count)d week ago", "%(count)d weeks ago", "count")),
-    (60 * 24, ngettext_lazy("%(count)d day ago", "%(count)d days ago", "count")),
-    (60, ngettext_lazy("%(count)d hour ago", "%(count)d hours ago", "count")),
-    (1, ngettext_lazy("%(count)d minute ago", "%(count)d minutes ago", "count")),
-]
-
-
-@functools.lru_cache(maxsize=4096)
-def _phone_display(phone):
-    try:
-        parsed = phonenumbers.parse(phone, "US")
-    except phonenumbers.NumberParseException:
-        return phone
-    style = (
-        phonenumbers.PhoneNumberFormat.NATIONAL
-        if parsed.country_code == 1
-        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    )
-    return phonenumbers.format_number(parsed, style)
-
-
-def _phone_label(label, value):
-    """A cell's value, with its column's name before it where the list is shown as cards (phones)."""
-    return format_html('<span class="cell-label">{}: </span>{}', label, value)
-
-
-def _local_datetime(moment):
-    return date_format(timezone.localtime(moment), "M j, Y, H:i T")
-
-
-def _paragraphs(text):
-    return format_html_join("", "<p>{}</p>", ((line,) for line in text.splitlines() if line.strip()))
-
-
-def _checked_list(obj, names):
-    ticked = [_field_label(name) for name in names if getattr(obj, name)]
-    if not ticked:
-        return _("None")
-    return format_html(
-        '<ul class="ticked">{}</ul>', format_html_join("", "<li>{}</li>", ((label,) for label in ticked))
-    )
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_safe(value):
-    """A cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    if text[:1] in {"=", "+", "-", "@", "\t", "\r"}:
-        return "'" + text
-    return text
-
-
-def _choice(name):
-    return lambda obj: getattr(obj, f"get_{name}_display")()
-
-
-def _value(name):
-    return lambda obj: getattr(obj, name)
-
-
-def export_columns(*, screening):
-    """The CSV's columns, as (header, value of a request); screening answers only for those allowed."""
-    columns = [
-        (_("Reference"), _value("reference")),
-        (_("Received"), lambda obj: timezone.localtime(obj.created_at).isoformat(timespec="minutes")),
-        (_("Status"), _choice("status")),
-        (_("Urgent"), lambda obj: _("yes") if obj.is_urgent else _("no")),
-        (_("Assigned to"), lambda obj: _person(obj.assigned_to) if obj.assigned_to_id else ""),
-        (_("First name"), _value("first_name")),
-        (_("Last name"), _value("last_name")),
-        (_("E-mail"), _value("email")),
-        (_("Phone"), _value("phone")),
-        (_("Preferred contact"), _choice("contact_method")),
-        (_("State"), _value("state")),
-        (_("Consultation"), _choice("modality")),
-        (_("Payment"), _choice("payment")),
-        (_("Insurance carrier"), _value("insurance_carrier")),
-    ]
-    if screening:
-        columns += [
-            (_("Wants help with"), _choice("concern")),
-            (_("Current episode"), _choice("episode")),
-            (_("Clinician flags"), lambda obj: "; ".join(str(label) for label in obj.get_flags_display())),
-            (_("PHQ-9 score"), _value("phq9_score")),
-            (_("Thoughts of self-harm"), lambda obj: _("yes") if obj.self_harm_thoughts else _("no")),
-            (_("Current medications"), _value("current_medications")),
-            (_("Treatment preference"), _choice("treatment_preference")),
-        ]
-    return [(str(header), value) for header, value in columns]

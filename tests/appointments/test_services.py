@@ -167,7 +167,7 @@ def test_same_form_token_returns_the_first_request():
 def test_a_colliding_reference_is_drawn_again(monkeypatch):
     taken = create().reference
     draws = iter([taken, taken, "KC-2345-6789"])
-    monkeypatch.setattr(services, "new_reference", lambda: next(draws))
+    monkeypatch.setattr(services.requests, "new_reference", lambda: next(draws))
     consultation_request = create()
     assert consultation_request.reference == "KC-2345-6789"
     assert ConsultationRequest.objects.count() == 2

@@ -1,0 +1,284 @@
+"""A request's own life: created from the form, moved through the workflow, noted, assigned.
+
+``consultation_request_set_status`` is the one path for every status change: the admin's form
+and bulk actions, scheduling, and the patient's cancel link.
+"""
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _g
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
+
+from .. import emails
+from ..models import (
+    Appointment,
+    AuditEvent,
+    ConsultationRequest,
+    StaffNote,
+    StatusChange,
+    new_reference,
+    new_token,
+)
+from . import scheduling
+from .audit import audit_event_record
+
+logger = logging.getLogger(__name__)
+
+Request = ConsultationRequest
+Flag = ConsultationRequest.Flag
+Status = ConsultationRequest.Status
+Action = AuditEvent.Action
+# Leaving "scheduled" for anything but "completed" cancels the booked consultation.
+KEEPS_APPOINTMENT = {Status.SCHEDULED, Status.COMPLETED}
+
+# Each clinician flag, and the answers that raise it. Flags are for staff only.
+FLAG_RULES = [
+    (Flag.SELF_HARM, lambda r: r.is_urgent),
+    (Flag.MANIA, lambda r: r.episode in {Request.Episode.MANIC, Request.Episode.MIXED}),
+    (Flag.PSYCHOSIS, lambda r: r.psychosis_history),
+    (Flag.CARDIOVASCULAR, lambda r: r.high_blood_pressure or r.heart_disease_or_stroke),
+    (Flag.PREGNANCY, lambda r: r.pregnant_or_breastfeeding),
+    (Flag.SUBSTANCE_USE, lambda r: r.substance_use),
+    (Flag.SEIZURES, lambda r: r.seizures),
+    (Flag.LIVER, lambda r: r.liver_disease),
+    (Flag.BLADDER, lambda r: r.bladder_problems),
+    (Flag.EYE_PRESSURE, lambda r: r.raised_eye_pressure),
+    (Flag.PHQ9_SEVERE, lambda r: phq9_total(r) is not None and phq9_total(r) >= 20),
+]
+# A new reference is drawn when one collides; with about 40 bits each, a second draw is already rare.
+REFERENCE_ATTEMPTS = 5
+
+
+def phq9_total(consultation_request: ConsultationRequest) -> int | None:
+    """The PHQ-9 score of answers not yet saved (the database computes the stored one)."""
+    answers = consultation_request.phq9_answers
+    return None if None in answers else sum(answers)
+
+
+def consultation_request_is_urgent(*, consultation_request: ConsultationRequest) -> bool:
+    """Current thoughts of self-harm: the direct question, or PHQ-9 item 9 above zero."""
+    return bool(consultation_request.self_harm_thoughts or (consultation_request.phq9_9 or 0) > 0)
+
+
+def consultation_request_flags(*, consultation_request: ConsultationRequest) -> list[str]:
+    """The clinician flags the answers raise, in a stable order."""
+    return [str(flag) for flag, applies in FLAG_RULES if applies(consultation_request)]
+
+
+def _queue_emails(pk):
+    def queue_consultation_request_emails():
+        emails.consultation_request_emails_enqueue(consultation_request_id=pk)
+
+    return queue_consultation_request_emails
+
+
+def _queue_cancelled_email(pk):
+    def queue_cancelled_email():
+        emails.consultation_request_cancelled_email_enqueue(consultation_request_id=pk)
+
+    return queue_cancelled_email
+
+
+@sensitive_variables()
+def consultation_request_create(
+    *, form_token: str, answers: Mapping[str, Any], source_article_slug: str = ""
+) -> tuple[ConsultationRequest, bool]:
+    """Save a patient's request with its urgency and flags, and queue its two e-mails.
+
+    ``form_token`` is the one-time token of the form the patient sent: sending the same form
+    twice (a double click, a resubmit) returns the first request and ``created=False``.
+    """
+    existing = ConsultationRequest.objects.filter(form_token=form_token).first()
+    if existing is not None:
+        return existing, False
+
+    consultation_request = ConsultationRequest(
+        form_token=form_token, source_article_slug=source_article_slug, **answers
+    )
+    consultation_request.is_urgent = consultation_request_is_urgent(consultation_request=consultation_request)
+    consultation_request.flags = consultation_request_flags(consultation_request=consultation_request)
+    consultation_request.reference = new_reference()
+    # Uniqueness is the database's job (a second query could not close the race anyway), and
+    # clean() checks in Python what the check constraints enforce in PostgreSQL.
+    consultation_request.full_clean(validate_unique=False, validate_constraints=False)
+
+    with transaction.atomic():
+        for attempt in range(1, REFERENCE_ATTEMPTS + 1):
+            try:
+                with transaction.atomic():
+                    consultation_request.save(force_insert=True)
+                break
+            except IntegrityError:
+                # Either the same form arrived twice at once (the other copy won), or a
+                # random reference or token collided: find the first, or draw again.
+                existing = ConsultationRequest.objects.filter(form_token=form_token).first()
+                if existing is not None:
+                    return existing, False
+                if attempt == REFERENCE_ATTEMPTS:
+                    raise
+                consultation_request.pk = None
+                consultation_request.reference = new_reference()
+                consultation_request.confirmation_token = new_token()
+        # Robust: a failure to queue the e-mails must not fail the patient's saved request
+        # (the mail worker queues any that are missing). A named function, not a partial:
+        # Django logs a robust callback's failure by its __qualname__.
+        transaction.on_commit(_queue_emails(consultation_request.pk), robust=True)
+    logger.info("Consultation request %s saved", consultation_request.pk)
+    return consultation_request, True
+
+
+def consultation_request_status_refusal(
+    *, consultation_request: ConsultationRequest, status: str
+) -> str | None:
+    """Why the request cannot move to ``status`` now, in words for staff; ``None`` if it can."""
+    labels = dict(Status.choices)
+    if status not in labels:
+        return _g("“%(status)s” is not a status.") % {"status": status}
+    current = consultation_request.status
+    if status == current:
+        return None
+    names = {"current": labels[current], "target": labels[status]}
+    if not consultation_request.can_move_to(status):
+        allowed = [
+            str(labels[s]) for s in Status.values if s in ConsultationRequest.ALLOWED_TRANSITIONS[current]
+        ]
+        if not allowed:
+            return _g("A request that is “%(current)s” is closed: it cannot move to “%(target)s”.") % names
+        return _g(
+            "A request that is “%(current)s” cannot move to “%(target)s”. It can move to: %(allowed)s."
+        ) % {**names, "allowed": ", ".join(allowed)}
+    if (
+        status == Status.SCHEDULED
+        and not consultation_request.appointments.filter(status=Appointment.Status.BOOKED).exists()
+    ):
+        return _g("A request is marked scheduled by booking its consultation: enter a date and time.")
+    return None
+
+
+def consultation_request_set_status(
+    *,
+    consultation_request: ConsultationRequest,
+    status: str,
+    by: AbstractBaseUser | None,
+    note: str = "",
+) -> ConsultationRequest:
+    """Move a request to ``status`` if the workflow allows it, and record who moved it and when.
+
+    The one path for every status change: the admin's form and bulk actions, scheduling, and the
+    patient's cancel link (``by=None``). The allowed moves are ``ALLOWED_TRANSITIONS`` on the
+    model; any other raises ``ValidationError`` with a message that says why. Moving a
+    scheduled request to anything but completed cancels its booked consultation, which
+    e-mails the patient the calendar cancellation. Moving to the current status does nothing.
+    """
+    with transaction.atomic():
+        locked = ConsultationRequest.objects.select_for_update().get(pk=consultation_request.pk)
+        if locked.status == status:
+            return locked
+        refusal = consultation_request_status_refusal(consultation_request=locked, status=status)
+        if refusal:
+            raise ValidationError(refusal, code="invalid_transition")
+        previous = locked.status
+        locked.status = status
+        locked.closed_at = None if locked.is_open else timezone.now()
+        locked.save(update_fields=["status", "closed_at", "updated_at"])
+        change = StatusChange(
+            consultation_request=locked,
+            from_status=previous,
+            to_status=status,
+            source=StatusChange.Source.PATIENT if by is None else StatusChange.Source.STAFF,
+            changed_by=by,
+            note=note,
+        )
+        change.full_clean(exclude=["consultation_request", "changed_by"])
+        change.save()
+        labels = dict(Status.choices)
+        audit_event_record(
+            actor=by,
+            action=Action.STATUS,
+            consultation_request=locked,
+            description=_g("Status: %(from)s → %(to)s") % {"from": labels[previous], "to": labels[status]},
+        )
+        if status not in KEEPS_APPOINTMENT:
+            for appointment in locked.appointments.select_for_update().filter(
+                status=Appointment.Status.BOOKED
+            ):
+                scheduling.appointment_cancel_locked(
+                    appointment=appointment, consultation_request=locked, by=by
+                )
+        if status == Status.CANCELLED_BY_PATIENT and by is None:
+            transaction.on_commit(_queue_cancelled_email(locked.pk), robust=True)
+    logger.info("Consultation request %s moved from %s to %s", locked.pk, previous, status)
+    return locked
+
+
+def consultation_request_cancel_by_patient(
+    *, consultation_request: ConsultationRequest
+) -> ConsultationRequest:
+    """The patient cancels their request from the signed link in their e-mail; staff are told."""
+    try:
+        return consultation_request_set_status(
+            consultation_request=consultation_request, status=Status.CANCELLED_BY_PATIENT, by=None
+        )
+    except ValidationError:
+        raise ValidationError(
+            _("This request can no longer be cancelled online. Please call us instead."),
+            code="invalid_transition",
+        ) from None
+
+
+def staff_note_create(
+    *,
+    consultation_request: ConsultationRequest,
+    author: AbstractBaseUser,
+    text: str,
+    clinicians_only: bool = False,
+) -> StaffNote:
+    """Add a note to the request's thread, signed by ``author`` and timestamped. Notes are never edited."""
+    note = StaffNote(
+        consultation_request=consultation_request,
+        author=author,
+        text=text.strip(),
+        clinicians_only=clinicians_only,
+    )
+    note.full_clean(exclude=["consultation_request", "author"])
+    with transaction.atomic():
+        note.save()
+        audit_event_record(
+            actor=author,
+            action=Action.NOTE,
+            consultation_request=consultation_request,
+            description=_g("Added a note for clinicians") if clinicians_only else _g("Added a note"),
+        )
+    return note
+
+
+def consultation_request_assign(
+    *,
+    consultation_request: ConsultationRequest,
+    assignee: AbstractBaseUser | None,
+    by: AbstractBaseUser,
+) -> ConsultationRequest:
+    """Give the request to a staff member (or to nobody, with ``assignee=None``)."""
+    if assignee is not None and not (assignee.is_active and assignee.is_staff):
+        raise ValidationError(_("Assign the request to an active staff member."), code="not_staff")
+    with transaction.atomic():
+        locked = ConsultationRequest.objects.select_for_update().get(pk=consultation_request.pk)
+        if locked.assigned_to_id == (assignee.pk if assignee else None):
+            return locked
+        locked.assigned_to = assignee
+        locked.save(update_fields=["assigned_to", "updated_at"])
+        if assignee is None:
+            description = _g("Unassigned")
+        else:
+            description = _g("Assigned to %(name)s") % {"name": assignee.get_username()}
+        audit_event_record(
+            actor=by, action=Action.CHANGE, consultation_request=locked, description=description
+        )
+    return locked

@@ -1,0 +1,147 @@
+"""Booking a request's consultation, moving it, and cancelling it, with the patient's calendar told."""
+
+import datetime
+import logging
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _g
+from django.utils.translation import gettext_lazy as _
+
+from .. import emails
+from ..models import Appointment, AuditEvent, ConsultationRequest
+from . import requests as request_services
+from .audit import audit_event_record
+
+logger = logging.getLogger(__name__)
+
+Status = ConsultationRequest.Status
+Action = AuditEvent.Action
+
+
+def _local(moment: datetime.datetime) -> str:
+    """A time as staff read it: in the clinic's time zone, with the zone's abbreviation."""
+    return date_format(timezone.localtime(moment), "Y-m-d H:i T")
+
+
+def appointment_schedule(
+    *,
+    consultation_request: ConsultationRequest,
+    starts_at: datetime.datetime,
+    duration_minutes: int,
+    modality: str,
+    location: str = "",
+    telehealth_instructions: str = "",
+    by: AbstractBaseUser,
+) -> Appointment:
+    """Book the request's consultation, or change the booked one; e-mail the patient an invitation.
+
+    A first booking moves the request to scheduled and sends a new calendar event; a change sends
+    an update of the same event (same UID, next SEQUENCE); saving the same details sends nothing.
+    ``starts_at`` must be timezone-aware; it is stored in UTC. The invitation is written to the
+    outbox in this transaction, so it is sent if and only if the booking is saved.
+    """
+    if timezone.is_naive(starts_at):
+        raise ValueError("starts_at must be timezone-aware")
+    if modality == Appointment.Modality.TELEHEALTH:
+        location = ""
+    else:
+        telehealth_instructions = ""
+    details = (starts_at, duration_minutes, modality, location.strip(), telehealth_instructions.strip())
+    with transaction.atomic():
+        locked = ConsultationRequest.objects.select_for_update().get(pk=consultation_request.pk)
+        if not locked.is_open:
+            raise ValidationError(
+                _("This request is closed (“%(status)s”), so it cannot be scheduled.")
+                % {"status": locked.get_status_display()},
+                code="closed",
+            )
+        appointment = locked.appointments.select_for_update().filter(status=Appointment.Status.BOOKED).first()
+        booking = appointment is None
+        if booking:
+            appointment = Appointment(consultation_request=locked, scheduled_by=by)
+        else:
+            current = (
+                appointment.starts_at,
+                appointment.duration_minutes,
+                appointment.modality,
+                appointment.location,
+                appointment.telehealth_instructions,
+            )
+            if current == details:
+                return appointment
+        if starts_at <= timezone.now() and (booking or starts_at != appointment.starts_at):
+            raise ValidationError(_("Choose a date and time in the future."), code="past")
+        (
+            appointment.starts_at,
+            appointment.duration_minutes,
+            appointment.modality,
+            appointment.location,
+            appointment.telehealth_instructions,
+        ) = details
+        if not booking:
+            appointment.sequence += 1
+        appointment.full_clean(exclude=["consultation_request", "scheduled_by"])
+        appointment.save()
+        if locked.status != Status.SCHEDULED:
+            request_services.consultation_request_set_status(
+                consultation_request=locked, status=Status.SCHEDULED, by=by
+            )
+        if booking:
+            description = _g("Booked the consultation for %(when)s")
+        else:
+            description = _g("Changed the consultation: now %(when)s")
+        audit_event_record(
+            actor=by,
+            action=Action.SCHEDULE,
+            consultation_request=locked,
+            description=description % {"when": _local(starts_at)},
+        )
+        appointment.consultation_request = locked
+        emails.appointment_email_enqueue(appointment=appointment)
+    logger.info("Appointment %s for consultation request %s saved", appointment.pk, locked.pk)
+    return appointment
+
+
+def appointment_cancel_locked(
+    *, appointment: Appointment, consultation_request: ConsultationRequest, by: AbstractBaseUser | None
+) -> None:
+    """Cancel a booked consultation, for a service that already holds the request's lock."""
+    appointment.status = Appointment.Status.CANCELLED
+    appointment.sequence += 1
+    appointment.save(update_fields=["status", "sequence", "updated_at"])
+    audit_event_record(
+        actor=by,
+        action=Action.SCHEDULE,
+        consultation_request=consultation_request,
+        description=_g("Cancelled the consultation of %(when)s") % {"when": _local(appointment.starts_at)},
+    )
+    appointment.consultation_request = consultation_request
+    emails.appointment_email_enqueue(appointment=appointment)
+
+
+def appointment_cancel(*, appointment: Appointment, by: AbstractBaseUser) -> Appointment:
+    """Cancel a booked consultation and send the patient the cancellation of the calendar event.
+
+    A request that was scheduled goes back to contacted: to be booked again, or closed.
+    """
+    with transaction.atomic():
+        # The request first, as every other service locks them.
+        locked_request = ConsultationRequest.objects.select_for_update().get(
+            pk=appointment.consultation_request_id
+        )
+        locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if locked.status == Appointment.Status.CANCELLED:
+            return locked
+        appointment_cancel_locked(appointment=locked, consultation_request=locked_request, by=by)
+        if locked_request.status == Status.SCHEDULED:
+            request_services.consultation_request_set_status(
+                consultation_request=locked_request,
+                status=Status.CONTACTED,
+                by=by,
+                note=_g("Consultation cancelled; to be booked again"),
+            )
+    return locked
