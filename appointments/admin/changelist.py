@@ -1,20 +1,19 @@
-"""The request list's ChangeList, with a date hierarchy that does not scan every row."""
+"""A ChangeList whose date hierarchy does not scan every row, for the tables that only grow."""
 
 import datetime
+import functools
 
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from ..models import ConsultationRequestQuerySet
 
-
-class CalendarQuerySet(ConsultationRequestQuerySet):
-    """The list's queryset, whose date hierarchy lists years and months from two index lookups.
+class FirstToLastDates:
+    """A queryset mixin: the date hierarchy's years and months from two index lookups.
 
     Django's admin finds them with ``SELECT DISTINCT date_trunc(...)`` over every row, the
-    slowest query of the page with tens of thousands of requests. Here every year (or month)
-    between the first and the last request is offered, even one that happens to have none.
+    slowest query of the page with tens of thousands of rows. Here every year (or month)
+    between the first and the last row is offered, even one that happens to have none.
     """
 
     def datetimes(self, field_name, kind, order="ASC", tzinfo=None):
@@ -35,7 +34,13 @@ class CalendarQuerySet(ConsultationRequestQuerySet):
         return steps if order == "ASC" else steps[::-1]
 
 
-class RequestChangeList(ChangeList):
+@functools.cache
+def _with_first_to_last_dates(queryset_class):
+    return type(f"FirstToLast{queryset_class.__name__}", (FirstToLastDates, queryset_class), {})
+
+
+class FirstToLastChangeList(ChangeList):
     def get_queryset(self, request, exclude_parameters=None):
         queryset = super().get_queryset(request, exclude_parameters)
-        return CalendarQuerySet(model=queryset.model, query=queryset.query, using=queryset.db)
+        queryset_class = _with_first_to_last_dates(type(queryset))
+        return queryset_class(model=queryset.model, query=queryset.query, using=queryset.db)

@@ -6,12 +6,16 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from ..models import AuditEvent, OutboundEmail
+from .changelist import FirstToLastChangeList
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     actions = None
-    # One COUNT per page: these tables only grow.
+    # One COUNT per page, and no scan of every row for the date hierarchy: these tables only grow.
     show_full_result_count = False
+
+    def get_changelist(self, request, **kwargs):
+        return FirstToLastChangeList
 
     def has_add_permission(self, request):
         return False

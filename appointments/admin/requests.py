@@ -32,7 +32,7 @@ from ..models import (
     StatusChange,
 )
 from ..roles import AUDIT_PERMISSION, can_export, can_view_screening
-from .changelist import RequestChangeList
+from .changelist import FirstToLastChangeList
 from .display import (
     age,
     checked_list,
@@ -132,7 +132,7 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
         return False
 
     def get_changelist(self, request, **kwargs):
-        return RequestChangeList
+        return FirstToLastChangeList
 
     def get_list_display(self, request):
         columns = ["reference", "received", "status_badge", "urgency", "patient", "contact_by"]
