@@ -103,11 +103,10 @@ def test_audit_trail_list_query_count_does_not_grow(client, login_as, django_ass
         )
         for _ in range(count)
     )
-    with django_assert_max_num_queries(LIST_MAX_QUERIES) as context:
+    with django_assert_max_num_queries(LIST_MAX_QUERIES):
         response = client.get("/admin/appointments/auditevent/")
     assert response.status_code == 200
     assert consultation_request.reference in response.content.decode()
-    assert not any("DISTINCT" in query["sql"] for query in context.captured_queries)
 
 
 def test_the_staff_alert_link_opens_the_request(staff_client, submit):
