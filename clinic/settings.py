@@ -57,6 +57,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The policy headers go on every response, static files and the 400 for a Host not in
+    # ALLOWED_HOSTS included (CommonMiddleware refuses that Host), so they come this early.
+    "csp.middleware.CSPMiddleware",
+    "clinic.middleware.security_headers",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -65,8 +69,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "clinic.middleware.security_headers",
+    # A refused method (405) gets the site's own page, inside the header middlewares.
+    "clinic.middleware.branded_method_not_allowed",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -236,6 +240,11 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Behind load balancers every connection comes from a balancer; set TRUSTED_PROXY_COUNT to the
+# number of proxies in front of the app so rate limits count each client, not the balancer.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT:
+    RATELIMIT_IP_META_KEY = "clinic.network.client_ip"
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -257,7 +266,15 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "{asctime} {levelname} {name} {message}", "style": "{"}},
+    # The formatter withholds exception messages that may quote a patient's answers (a database
+    # error's DETAIL lists the refused row): see clinic/redaction.py.
+    "formatters": {
+        "plain": {
+            "class": "clinic.redaction.Formatter",
+            "format": "{asctime} {levelname} {name} {message}",
+            "style": "{",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
@@ -277,23 +294,10 @@ OUTBOX_BACKOFF_BASE_SECONDS = 5
 OUTBOX_BACKOFF_MAX_SECONDS = 15 * 60
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=60)
 
-# A refused method (405) gets the site's page. Inside the header middlewares, so the page
-# carries the Content Security Policy and the other headers; axes stays last.
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "clinic.middleware.branded_method_not_allowed"
-)
-# The policy headers go on every response, the 400 for a Host not in ALLOWED_HOSTS included:
-# CommonMiddleware refuses that Host, so these come before it.
-for _name in ["clinic.middleware.security_headers", "csp.middleware.CSPMiddleware"]:
-    MIDDLEWARE.remove(_name)
-    MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, _name)
-
 # Retention: closed consultation requests are anonymised this many days after they closed
 # (`manage.py purge_closed_requests`, run daily). Open requests and the audit trail are kept.
 CONSULTATION_RETENTION_DAYS = env.int("CONSULTATION_RETENTION_DAYS", default=365)
 
-# Tracebacks in the logs and Django's error reports withhold exception messages that may quote
-# a patient's answers (a database error's DETAIL lists the refused row): see clinic/redaction.py.
-LOGGING["formatters"]["plain"]["class"] = "clinic.redaction.Formatter"
+# Django's error reports withhold the same messages and every POST parameter.
 DEFAULT_EXCEPTION_REPORTER = "clinic.redaction.ExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "clinic.redaction.ExceptionReporterFilter"
