@@ -14,7 +14,8 @@ from clinic.settings import *  # noqa: E402
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The tests render templates without running collectstatic first.
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
-CACHES["default"]["KEY_PREFIX"] = "clinic-test"
+# A key prefix of this run's own, so that runs sharing a Redis database never see each other's keys.
+CACHES["default"]["KEY_PREFIX"] = f"clinic-test-{os.getpid()}"
 # Several test runs can share one PostgreSQL server, each with a database of its own.
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_clinic")}
 # Serve static files from the finders, as in development, instead of a collected STATIC_ROOT.

@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 
 # Playwright's sync API runs an event loop in the test thread; Django would otherwise
@@ -10,9 +11,18 @@ from django.core.cache import cache
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+def _clear_test_cache():
+    # Only this run's keys: other runs may share the Redis database, and a FLUSHDB would
+    # reset their rate-limit counters in the middle of a test.
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Each test starts with an empty cache (rate-limit counters included)."""
-    cache.clear()
+    _clear_test_cache()
     yield
-    cache.clear()
+    _clear_test_cache()
