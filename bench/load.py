@@ -1,33 +1,35 @@
 """Load on the production server: the public pages and form submissions, against a baseline.
 
-    make load        (or: .venv/bin/python bench/load.py [--duration 10] [--connections 32] [--workers N])
+    make load    (or: .venv/bin/python bench/load.py [--duration 15] [--rounds 3] [--connections 32]
+                                                     [--workers N])
 
 Serves the site as production does (gunicorn sync workers, DEBUG off, collected static files)
 on loopback, from a scratch database with the clinic's content, with the bench settings: the
 site's own URLs plus /bench/baseline/, a minimal view that renders a small template after one
-query. wrk then drives each page in turn for the same time at the same concurrency: the seed
-article, the library, the form (GET) and form submissions (POST), with the baseline measured
-before and after each, so that every page is compared with the baseline measured beside it
-while other work on the machine comes and goes.
+query. wrk then drives the seed article, the library, the form (GET) and form submissions
+(POST), all at the same concurrency, in rounds: in each round every page runs for a slice of
+its time right after a slice of the baseline. Other work on the machine comes and goes; each
+page is compared with the baseline runs measured beside it.
 
 Each submission carries the CSRF cookie and token from a real GET of the form, and a fresh form
 token. The form token is the form's double-submit key, a random string the server keeps only
 once a request uses it; wrk mints fresh ones in the same format rather than fetching the
-(separately measured) form page before every POST. One POST in twenty resends an earlier
+(separately measured) form page before every POST. One POST in ten resends an earlier
 token, as a double click does, and must be answered with the same request, not a new one.
 Afterwards the database is checked against the responses: every request confirmed by a
 redirect is stored exactly once.
 
-Prints requests per second, p50 and p99 latency, errors, and each page's requests per second
-as a ratio to the mean of the two baseline runs beside it. Exits non-zero when a request
-failed or a confirmed submission is missing or duplicated; figures below target are reported,
-not failed.
+Prints requests per second (over all rounds), p50 and p99 latency (the median of the rounds'),
+errors, and each page's requests per second as a ratio to its baseline runs'. Exits non-zero
+when a request failed or a confirmed submission is missing or duplicated; figures below target
+are reported, not failed.
 """
 
 import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,7 +49,7 @@ BASELINE = "/bench/baseline/"
 ARTICLE = "/learn/ketamine-for-bipolar-disorder/"
 LIBRARY = "/learn/"
 FORM = "/consultation/"
-RESUBMIT_EVERY = 20
+RESUBMIT_EVERY = 10
 TARGET_P99_MS = 50
 TARGET_SUBMISSIONS = 200
 
@@ -156,6 +158,7 @@ def wrk(url, script, *, duration, connections, threads):
     seconds = data["duration_us"] / 1e6
     return {
         "rps": data["requests"] / seconds,
+        "seconds": seconds,
         "p50": data["p50_us"] / 1000,
         "p99": data["p99_us"] / 1000,
         "requests": data["requests"],
@@ -163,6 +166,26 @@ def wrk(url, script, *, duration, connections, threads):
         "socket_errors": data["socket_errors"],
         "sent": data["sent"],
         "locations": data["locations"],
+    }
+
+
+def combine(results):
+    """Several runs of one page as one: requests per second over them all, the median p50 and p99."""
+    requests = sum(result["requests"] for result in results)
+    seconds = sum(result["seconds"] for result in results)
+    statuses, sent = {}, {}
+    for result in results:
+        for totals, counts in ((statuses, result["statuses"]), (sent, result["sent"])):
+            for key, count in counts.items():
+                totals[key] = totals.get(key, 0) + count
+    return {
+        "rps": requests / seconds,
+        "p50": statistics.median(result["p50"] for result in results),
+        "p99": statistics.median(result["p99"] for result in results),
+        "statuses": statuses,
+        "sent": sent,
+        "locations": [location for result in results for location in result["locations"]],
+        "runs": results,
     }
 
 
@@ -177,14 +200,15 @@ def form_session(base):
     return cookie, token
 
 
-def post_script(folder, base, prefix, connections):
+def post_script(folder, base, prefix, connections, threads):
     cookie, csrf = form_session(base)
     fields = answers(csrf, "", 0)
     del fields["form_token"]
     body = urllib.parse.urlencode(fields, doseq=True) + "&form_token="
     settings = ", ".join(
         [lua_string(FORM), lua_string(cookie), lua_string(body), lua_string(prefix)]
-        + [str(RESUBMIT_EVERY), str(2 * connections)]
+        # Resend a token from further back than the thread's connections can have in flight.
+        + [str(RESUBMIT_EVERY), str(connections // threads)]
     )
     script = folder / f"post-{prefix}.lua"
     script.write_text(LUA_COMMON + LUA_POST % settings)
@@ -239,13 +263,15 @@ def errors_of(result, expected):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement (default 10)")
+    parser.add_argument("--duration", type=int, default=15, help="seconds per page in all (default 15)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds the time is split into (default 3)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
     cores = os.cpu_count() or 1
     parser.add_argument("--workers", type=int, default=2 * cores + 1, help="gunicorn workers (2 × cores + 1)")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per page (default 2)")
     args = parser.parse_args()
-    options = {"duration": args.duration, "connections": args.connections, "threads": min(cores, 4)}
+    slice_seconds = max(1, round(args.duration / args.rounds))
+    options = {"duration": slice_seconds, "connections": args.connections, "threads": min(cores, 4)}
 
     run = uuid.uuid4().hex[:8]
     load_before = os.getloadavg()[0]
@@ -276,54 +302,61 @@ def main():
             warm = {**options, "duration": args.warmup}
             for path in (BASELINE, ARTICLE, LIBRARY, FORM):
                 wrk(base + path, get_script, **warm)
-            wrk(base + FORM, post_script(folder, base, f"warm{run}", args.connections), **warm)
+            wrk(
+                base + FORM,
+                post_script(folder, base, f"warm{run}", args.connections, options["threads"]),
+                **warm,
+            )
 
             prefix = f"bench{run}"
-            pages = [
-                ("GET", ARTICLE, get_script),
-                ("GET", LIBRARY, get_script),
-                ("GET", FORM, get_script),
-                ("POST", FORM, post_script(folder, base, prefix, args.connections)),
-            ]
-            # The baseline runs before and after each page: other work on the machine comes and
-            # goes, and each page is compared with the baseline measured next to it.
-            baselines = [wrk(base + BASELINE, get_script, **options)]
-            results = []
-            for method, path, script in pages:
-                results.append((method, path, wrk(base + path, script, **options)))
-                baselines.append(wrk(base + BASELINE, get_script, **options))
+            pages = [("GET", ARTICLE), ("GET", LIBRARY), ("GET", FORM), ("POST", FORM)]
+            # Other work on the machine comes and goes: in every round each page runs right after
+            # a run of the baseline, and each page is compared with the baseline runs beside it.
+            runs = {page: [] for page in pages}
+            baselines = {page: [] for page in pages}
+            for number in range(args.rounds):
+                for method, path in pages:
+                    baselines[method, path].append(wrk(base + BASELINE, get_script, **options))
+                    if method == "POST":
+                        script = post_script(
+                            folder, base, f"{prefix}r{number}", args.connections, options["threads"]
+                        )
+                    else:
+                        script = get_script
+                    runs[method, path].append(wrk(base + path, script, **options))
         rows = stored_requests(database_url, prefix)
         server_log = log.read_text(errors="replace")
 
     print(
         f"Load on 127.0.0.1: gunicorn, {args.workers} sync workers; wrk, {options['threads']} threads, "
-        f"{args.connections} connections, {args.duration} s per run; {cores} cores"
+        f"{args.connections} connections; each page {args.rounds} × {slice_seconds} s, each after "
+        f"{slice_seconds} s of the baseline; {cores} cores"
     )
     print(f"load average (1 min) when the run started: {load_before:.2f}")
+    print("req/s: all requests over all rounds; p50, p99: the median of the rounds'")
     print(f"{'':42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'× baseline':>11}")
+    every_baseline = [result for results in baselines.values() for result in results]
+    rows_out = [("GET", BASELINE + " (baseline)", combine(every_baseline), None)]
     failures = []
     ratios = {}
-    mean = {key: sum(b[key] for b in baselines) / len(baselines) for key in ("rps", "p50", "p99")}
-    print(
-        f"{'GET ' + BASELINE + ' (baseline, mean)':42} {mean['rps']:8.1f} {mean['p50']:8.1f} {mean['p99']:8.1f}"
-    )
-    for index, (method, path, result) in enumerate(results):
+    for page, results in runs.items():
+        measured = combine(results)
+        ratios[page] = measured["rps"] / combine(baselines[page])["rps"]
+        rows_out.append((*page, measured, ratios[page]))
+    for method, path, measured, ratio in rows_out:
         expected = "302" if method == "POST" else "200"
-        errors = errors_of(result, expected)
+        errors = sum(errors_of(result, expected) for result in measured["runs"])
         if errors:
-            failures.append(f"{method} {path}: {errors} errors {result['statuses']}")
-        beside = (baselines[index]["rps"] + baselines[index + 1]["rps"]) / 2
-        ratios[method, path] = result["rps"] / beside
+            failures.append(f"{method} {path}: {errors} errors {measured['statuses']}")
+        shown = f"{ratio:10.2f}x" if ratio is not None else ""
         print(
-            f"{method + ' ' + path:42} {result['rps']:8.1f} {result['p50']:8.1f} {result['p99']:8.1f} "
-            f"{errors:7d} {ratios[method, path]:10.2f}x"
+            f"{method + ' ' + path:42} {measured['rps']:8.1f} {measured['p50']:8.1f} "
+            f"{measured['p99']:8.1f} {errors:7d} {shown}"
         )
-    baseline_errors = sum(errors_of(result, "200") for result in baselines)
-    if baseline_errors:
-        failures.append(f"GET {BASELINE}: {baseline_errors} errors")
-    print("baseline runs, req/s: " + ", ".join(f"{result['rps']:.0f}" for result in baselines))
+    print("baseline, req/s by run: " + ", ".join(f"{result['rps']:.0f}" for result in every_baseline))
+    results = [(method, path, combine(runs[method, path])) for method, path in pages]
     submissions = results[-1][2]
-    lines, problems = check_submissions(submissions, rows, args.connections)
+    lines, problems = check_submissions(submissions, rows, args.connections * args.rounds)
     print("\n".join(lines))
     failures += problems
 
