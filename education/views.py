@@ -78,11 +78,11 @@ def _release():
 
 
 def _cached_page(request, name, build):
-    """A public page from the shared cache if it was stored under the current content version;
-    else ``build()`` it and store it.
+    """A public page from the shared cache, or ``build()`` it and store it: one round trip on a hit.
 
-    ``build`` returns the response and when it stops being right (the next scheduled publication
-    changes every list of published articles), or None. One round trip to the cache on a hit.
+    A stored page is served only under the content version it was built with. ``build`` returns
+    the response and when it stops being right (the next scheduled publication changes every
+    list of published articles), or None.
     """
     key = f"education:page:{get_language()}:{_release()}:{name}"
     found = cache.get_many([CONTENT_VERSION_KEY, key])
