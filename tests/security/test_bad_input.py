@@ -5,6 +5,7 @@ exactly what that one submission saved. The rate limits are raised for these tes
 """
 
 import contextlib
+import os
 import re
 import string
 import unicodedata
@@ -38,6 +39,9 @@ CHOICES = sorted(
 PROPERTY_SETTINGS = settings(
     deadline=None,
     database=None,
+    # The same examples on every run, so a failure in CI can be replayed exactly; set
+    # HYPOTHESIS_RANDOM=1 to explore new ones.
+    derandomize=not os.environ.get("HYPOTHESIS_RANDOM"),
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
