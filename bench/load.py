@@ -3,13 +3,13 @@
     make load    (or: .venv/bin/python bench/load.py [--duration 15] [--rounds 3] [--connections 32]
                                                      [--workers N])
 
-Serves the site as production does (gunicorn sync workers, DEBUG off, collected static files)
-on loopback, from a scratch database with the clinic's content, with the bench settings: the
-site's own URLs plus /bench/baseline/, a minimal view that renders a small template after one
-query. wrk then drives the seed article, the library, the form (GET) and form submissions
-(POST), all at the same concurrency, in rounds: in each round every page runs for a slice of
-its time right after a slice of the baseline. Other work on the machine comes and goes; each
-page is compared with the baseline runs measured beside it.
+Serves the site as production does (gunicorn with production's settings, DEBUG off, collected
+static files) on loopback, from a scratch database with the clinic's content, with the bench
+settings: the site's own URLs plus /bench/baseline/, a minimal view that renders a small
+template after one query. wrk then drives the seed article, the library, the form (GET) and
+form submissions (POST), all at the same concurrency, in rounds: in each round every page runs
+for a slice of its time right after a slice of the baseline. Other work on the machine comes
+and goes; each page is compared with the baseline runs measured beside it.
 
 Each submission carries the CSRF cookie and token from a real GET of the form, and a fresh form
 token. The form token is the form's double-submit key, a random string the server keeps only
@@ -296,8 +296,12 @@ def main():
         get_script = folder / "get.lua"
         get_script.write_text(LUA_COMMON + LUA_GET)
         log = folder / "gunicorn.log"
-        # Worker output goes to a file: a pipe nobody reads would stall the server once full.
-        server_args = ["--error-logfile", str(log), "--capture-output"]
+        server_args = [
+            # Production's gunicorn settings (access log, timeouts, worker recycling) ...
+            *("--config", "python:clinic.gunicorn", "--access-logfile", str(folder / "access.log")),
+            # ... with worker output in a file: a pipe nobody reads would stall the server once full.
+            *("--error-logfile", str(log), "--capture-output"),
+        ]
         with gunicorn(env, workers=args.workers, extra_args=server_args) as base:
             warm = {**options, "duration": args.warmup}
             for path in (BASELINE, ARTICLE, LIBRARY, FORM):
