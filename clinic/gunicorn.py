@@ -11,9 +11,11 @@ workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2
 timeout = 30
 graceful_timeout = 30
 keepalive = 5
-# Recycle workers now and then so a slow leak cannot grow without bound.
+# Recycle workers now and then so a slow leak cannot grow without bound, spread out so they
+# never restart together; the app is loaded once, before forking, so a new worker starts fast.
 max_requests = 2000
-max_requests_jitter = 200
+max_requests_jitter = 1000
+preload_app = True
 accesslog = "-"
 # The access log names the path without its query string and without the referrer: search
 # terms and the links in patients' e-mails stay out of the logs.
