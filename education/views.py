@@ -128,8 +128,11 @@ def article_detail(request, slug):
     if _can_preview(request.user):
         # Staff see the article as it is now, drafts included: never from the cache, never into it.
         return _article_page(request, Article.objects.all(), slug)[0]
+    # The slug is hashed: one typed into the address bar can be too long for a cache key.
     return _cached_page(
-        request, f"article:{slug}", lambda: _article_page(request, Article.objects.published(), slug)
+        request,
+        f"article:{hashlib.sha256(slug.encode()).hexdigest()}",
+        lambda: _article_page(request, Article.objects.published(), slug),
     )
 
 
