@@ -38,12 +38,12 @@ _CLINIC_ADMIN = [
         for model in ["article", "topic", "faqentry"]
         for action in ["add", "change", "delete", "view"]
     ),
+    # Invite colleagues and give each one role; only through clinic.staff_admin, which shows no
+    # password, superuser, staff or permission fields to a clinic admin, and no superuser at all.
     *(f"auth.{action}_user" for action in ["add", "change", "delete", "view"]),
     "auth.view_group",
-    # Reset a colleague's lost authenticator, and lift a lockout.
-    "otp_totp.view_totpdevice",
+    # Remove a colleague's lost authenticator (never see or choose one), and lift a lockout.
     "otp_totp.delete_totpdevice",
-    "otp_static.view_staticdevice",
     "otp_static.delete_staticdevice",
     "axes.view_accessattempt",
     "axes.delete_accessattempt",

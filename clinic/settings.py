@@ -128,7 +128,13 @@ AUTHENTICATION_BACKENDS = [
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# The combination of username and address: a stranger who knows a username locks out only
+# themselves, and a whole clinic behind one address is never locked out together. Spraying many
+# usernames from one address meets STAFF_LOGIN_RATE_LIMIT instead.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The same client address as the rate limits (TRUSTED_PROXY_COUNT), not the balancer's.
+AXES_CLIENT_IP_CALLABLE = "clinic.network.client_ip"
+STAFF_LOGIN_RATE_LIMIT = env.str("STAFF_LOGIN_RATE_LIMIT", default="60/10m")
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
@@ -137,6 +143,10 @@ LOGIN_URL = "two_factor:login"
 LOGIN_REDIRECT_URL = "admin:index"
 TWO_FACTOR_PATCH_ADMIN = False
 OTP_TOTP_ISSUER = env.str("CLINIC_NAME", default="Anti Aging and Ketamine Center")
+
+# A staff member's set-password link (an invitation, or a reset a clinic admin asked for) works
+# once, for this long.
+PASSWORD_RESET_TIMEOUT = env.int("STAFF_LINK_HOURS", default=24) * 3600
 
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=15 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
@@ -243,8 +253,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Behind load balancers every connection comes from a balancer; set TRUSTED_PROXY_COUNT to the
 # number of proxies in front of the app so rate limits count each client, not the balancer.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-if TRUSTED_PROXY_COUNT:
-    RATELIMIT_IP_META_KEY = "clinic.network.client_ip"
+RATELIMIT_IP_META_KEY = "clinic.network.client_ip"
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

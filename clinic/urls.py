@@ -10,7 +10,7 @@ from two_factor.urls import urlpatterns as two_factor_urls
 
 from education.sitemaps import SITEMAPS
 
-from . import views
+from . import staff_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,7 +20,14 @@ urlpatterns = [
     path("robots.txt", views.robots_txt, name="robots_txt"),
     path("sitemap.xml", require_safe(sitemap_view), {"sitemaps": SITEMAPS}, name="sitemap"),
     path("healthz", views.healthz, name="healthz"),
-    # Staff log in, enrol a second factor and print backup codes under the admin's address.
+    # Staff log in, enrol a second factor and print backup codes under the admin's address; the
+    # clinic's own login check runs first, and a set-password link leads to the person's own form.
+    path(f"{settings.ADMIN_URL}account/login/", staff_views.login),
+    path(
+        f"{settings.ADMIN_URL}account/set-password/<uidb64>/<token>/",
+        staff_views.StaffSetPasswordView.as_view(),
+        name="staff_set_password",
+    ),
     path(settings.ADMIN_URL, include(two_factor_urls)),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

@@ -90,3 +90,57 @@ def test_repeated_failures_lock_the_account(client, staff, totp_device):
 def test_staff_sessions_end_after_fifteen_idle_minutes():
     assert settings.SESSION_COOKIE_AGE == 15 * 60
     assert settings.SESSION_SAVE_EVERY_REQUEST is True
+
+
+# Behind the load balancer every connection comes from its address; X-Forwarded-For names the client.
+
+
+@pytest.fixture
+def behind_the_balancer(settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+
+
+def post_password_from(client, address, username, password):
+    return client.post(
+        LOGIN,
+        {"login_view-current_step": "auth", "auth-username": username, "auth-password": password},
+        HTTP_X_FORWARDED_FOR=address,
+        REMOTE_ADDR="10.0.0.1",
+    )
+
+
+def test_failures_lock_only_that_username_at_that_address(client, django_user_model, behind_the_balancer):
+    for name in ["frontdesk", "clinician", "owner"]:
+        user = django_user_model.objects.create_user(name, f"{name}@clinic.example", PASSWORD, is_staff=True)
+        TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        post_password_from(client, "198.51.100.66", "frontdesk", "wrong")
+
+    # The attacker is locked out; colleagues elsewhere, and the victim from their own desk, are not.
+    assert post_password_from(client, "198.51.100.66", "frontdesk", PASSWORD).status_code == 429
+    for address, username in [
+        ("203.0.113.10", "clinician"),
+        ("203.0.113.11", "owner"),
+        ("203.0.113.12", "frontdesk"),
+        ("198.51.100.66", "clinician"),
+    ]:
+        response = post_password_from(client.__class__(), address, username, PASSWORD)
+        assert response.status_code == 200, (address, username)
+        assert 'name="token-otp_token"' in response.content.decode()
+
+
+def test_trying_many_usernames_from_one_address_is_slowed(client, settings, behind_the_balancer):
+    settings.STAFF_LOGIN_RATE_LIMIT = "10/10m"
+    statuses = [
+        post_password_from(client, "198.51.100.66", f"guess{number}", "Summer2026!").status_code
+        for number in range(12)
+    ]
+    assert statuses[:10] == [200] * 10
+    assert statuses[10:] == [429, 429]
+    # Another address is not slowed.
+    assert post_password_from(client, "203.0.113.10", "guess99", "Summer2026!").status_code == 200
+
+
+def test_an_over_long_username_is_refused_with_a_400(client):
+    response = post_password(client, username="x" * 300)
+    assert response.status_code == 400

@@ -1,0 +1,60 @@
+"""Staff sign-in pages the clinic adds around django-two-factor-auth's."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN, PasswordResetConfirmView
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+from django_ratelimit.core import is_ratelimited
+from two_factor.views import LoginView
+
+from .staff import staff_password_set
+
+USERNAME_FIELD = "auth-username"
+_two_factor_login = LoginView.as_view()
+
+
+def _login_rate(group, request):
+    return settings.STAFF_LOGIN_RATE_LIMIT
+
+
+def login(request, *args, **kwargs):
+    """two-factor-auth's login, with two checks before it.
+
+    A username longer than any login's is refused with a 400 (django-axes could not record the
+    attempt). Password attempts from one address meet a limit of their own, higher than one
+    person needs, so that trying many usernames from one place slows down: django-axes locks only
+    a username at an address, never a whole address, which may be a whole clinic behind one NAT.
+    """
+    if request.method == "POST" and USERNAME_FIELD in request.POST:
+        max_length = get_user_model()._meta.get_field(get_user_model().USERNAME_FIELD).max_length
+        if len(request.POST[USERNAME_FIELD]) > max_length:
+            return render(request, "400.html", status=400)
+        if is_ratelimited(request, group="clinic.staff_login", key="ip", rate=_login_rate, increment=True):
+            response = render(request, "429.html", status=429)
+            response["Retry-After"] = "600"
+            return response
+    return _two_factor_login(request, *args, **kwargs)
+
+
+class StaffSetPasswordView(PasswordResetConfirmView):
+    """The page an invitation or a set-password e-mail links to: the person's own new password.
+
+    Django's view moves the token from the address into the session before the form shows. Saving
+    removes the person's authenticators: whoever set the password enrols the next one.
+    """
+
+    success_url = reverse_lazy("two_factor:login")
+    title = _("Set your password")
+
+    def form_valid(self, form):
+        staff_password_set(user=form.user, password=form.cleaned_data["new_password1"])
+        del self.request.session[INTERNAL_RESET_SESSION_TOKEN]
+        messages.success(
+            self.request,
+            _("Your password is set. Sign in, then enrol an authenticator app on your phone."),
+        )
+        return HttpResponseRedirect(self.get_success_url())
