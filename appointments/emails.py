@@ -1,6 +1,7 @@
-"""The e-mail outbox: queue messages in PostgreSQL, and deliver them with retries and backoff.
+"""The e-mail outbox's delivery, with retries and backoff, and the rendering of its messages.
 
-Messages are rendered when queued and sent by ``manage.py mail_worker``, a separate process:
+Messages are queued by the services (``appointments.services.outbox``), rendered when queued,
+and sent by ``manage.py mail_worker``, a separate process:
 a request is never lost to a mail server that is down, and no web request waits on SMTP.
 Neither the patient's nor the staff's message carries a health detail: their templates are
 given only the fields they may show.
@@ -9,21 +10,18 @@ given only the fields they may show.
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import CharField, Exists, OuterRef, Value
-from django.db.models.functions import Cast, Concat, Now
+from django.db.models.functions import Now
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from clinic.context_processors import clinic_details
 
-from .calendar import appointment_ics, appointment_location
-from .models import Appointment, ConsultationRequest, OutboundEmail
+from .models import ConsultationRequest, OutboundEmail
 
 logger = logging.getLogger(__name__)
 
@@ -45,173 +43,20 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.OUTBOX_BACKOFF_MAX_SECONDS))
 
 
-def _render(template, context):
+def render_email(template, context):
+    """The subject (one line) and body of an e-mail template, rendered with ``context``."""
     subject = render_to_string(f"appointments/email/{template}_subject.txt", context)
     body = render_to_string(f"appointments/email/{template}.txt", context)
     return " ".join(subject.split()), body
 
 
-def outbound_email_enqueue(
-    *,
-    dedupe_key: str,
-    to: str,
-    subject: str,
-    body: str,
-    ics: str = "",
-    consultation_request: ConsultationRequest | None = None,
-) -> OutboundEmail:
-    """Queue one message; a message already queued under ``dedupe_key`` is left as it is."""
-    fields = {
-        "to": to,
-        "subject": subject,
-        "body": body,
-        "ics": ics,
-        "consultation_request": consultation_request,
-    }
-    email = OutboundEmail(dedupe_key=dedupe_key, **fields)
-    email.full_clean(exclude=["next_attempt_at"], validate_unique=False)
-    email, _created = OutboundEmail.objects.get_or_create(dedupe_key=dedupe_key, defaults=fields)
-    return email
-
-
-def acknowledgement_key(pk):
-    return f"consultation-request:{pk}:acknowledgement"
-
-
-def _admin_url(consultation_request):
+def admin_url(consultation_request):
+    """The full address of a request's page in the staff workspace, for staff e-mails."""
     path = reverse(
         f"admin:{ConsultationRequest._meta.app_label}_{ConsultationRequest._meta.model_name}_change",
         args=[consultation_request.pk],
     )
     return clinic_details()["site_url"] + path
-
-
-def consultation_request_emails_enqueue(*, consultation_request_id: int) -> None:
-    """Queue the patient's acknowledgement and the staff alert for a new request."""
-    consultation_request = ConsultationRequest.objects.get(pk=consultation_request_id)
-    clinic = clinic_details()
-    patient_context = {
-        "clinic": clinic,
-        "first_name": consultation_request.first_name,
-        "reference": consultation_request.reference,
-        "status_url": clinic["site_url"] + consultation_request.get_status_url(),
-    }
-    staff_context = {
-        "clinic": clinic,
-        "reference": consultation_request.reference,
-        "is_urgent": consultation_request.is_urgent,
-        "received": consultation_request.created_at,
-        "admin_url": _admin_url(consultation_request),
-    }
-    with transaction.atomic():
-        subject, body = _render("patient_acknowledgement", patient_context)
-        outbound_email_enqueue(
-            dedupe_key=acknowledgement_key(consultation_request.pk),
-            consultation_request=consultation_request,
-            to=consultation_request.email,
-            subject=subject,
-            body=body,
-        )
-        subject, body = _render("staff_alert", staff_context)
-        outbound_email_enqueue(
-            dedupe_key=f"consultation-request:{consultation_request.pk}:staff-alert",
-            consultation_request=consultation_request,
-            to=settings.CLINIC_STAFF_EMAIL,
-            subject=subject,
-            body=body,
-        )
-
-
-def consultation_request_cancelled_email_enqueue(*, consultation_request_id: int) -> None:
-    """Tell the staff that a patient cancelled their request (reference and link only)."""
-    consultation_request = ConsultationRequest.objects.get(pk=consultation_request_id)
-    subject, body = _render(
-        "staff_cancelled",
-        {
-            "clinic": clinic_details(),
-            "reference": consultation_request.reference,
-            "admin_url": _admin_url(consultation_request),
-        },
-    )
-    outbound_email_enqueue(
-        dedupe_key=f"consultation-request:{consultation_request.pk}:cancelled-by-patient",
-        consultation_request=consultation_request,
-        to=settings.CLINIC_STAFF_EMAIL,
-        subject=subject,
-        body=body,
-    )
-
-
-def appointment_email_enqueue(*, appointment: Appointment) -> OutboundEmail:
-    """Queue the patient's invitation, update or cancellation for the appointment as it stands now.
-
-    Called inside the scheduling service's transaction: the message and the appointment commit
-    together or not at all, and the worker sees the message only once they have. Each version
-    of the event (its ``sequence``) is queued once.
-    """
-    consultation_request = appointment.consultation_request
-    clinic = clinic_details()
-    if appointment.status == Appointment.Status.CANCELLED:
-        template = "appointment_cancelled"
-    elif appointment.sequence == 0:
-        template = "appointment_invitation"
-    else:
-        template = "appointment_updated"
-    subject, body = _render(
-        template,
-        {
-            "clinic": clinic,
-            "first_name": consultation_request.first_name,
-            "reference": consultation_request.reference,
-            "starts_at": appointment.starts_at.astimezone(ZoneInfo(settings.TIME_ZONE)),
-            "time_zone": settings.TIME_ZONE,
-            "duration_minutes": appointment.duration_minutes,
-            "is_telehealth": appointment.modality == Appointment.Modality.TELEHEALTH,
-            "location": appointment_location(appointment),
-            "telehealth_instructions": appointment.telehealth_instructions,
-            "status_url": clinic["site_url"] + consultation_request.get_status_url(),
-        },
-    )
-    ics = appointment_ics(
-        appointment=appointment,
-        reference=consultation_request.reference,
-        attendee_email=consultation_request.email,
-        attendee_name=consultation_request.first_name,
-    )
-    return outbound_email_enqueue(
-        dedupe_key=f"appointment:{appointment.uid}:{appointment.sequence}",
-        consultation_request=consultation_request,
-        to=consultation_request.email,
-        subject=subject,
-        body=body,
-        ics=ics,
-    )
-
-
-def consultation_request_emails_recover(*, older_than: timedelta = timedelta(minutes=1)) -> int:
-    """Queue the e-mails of recent requests that have none, and return how many requests that was.
-
-    The e-mails are queued right after a request commits; a process that dies in between
-    would leave a saved request without them. The worker calls this now and then to close
-    that gap; the dedupe keys make a second queueing harmless.
-    """
-    now = timezone.now()
-    acknowledgement = OutboundEmail.objects.filter(
-        dedupe_key=Concat(
-            Value("consultation-request:"), Cast(OuterRef("pk"), CharField()), Value(":acknowledgement")
-        )
-    )
-    orphans = (
-        ConsultationRequest.objects.filter(created_at__range=(now - timedelta(days=7), now - older_than))
-        .exclude(Exists(acknowledgement))
-        .values_list("pk", flat=True)
-    )
-    count = 0
-    for pk in orphans:
-        consultation_request_emails_enqueue(consultation_request_id=pk)
-        logger.warning("Queued the missing e-mails of consultation request %s", pk)
-        count += 1
-    return count
 
 
 def _message(email, connection):

@@ -1,20 +1,16 @@
 """The appointments app's models: requests, the staff's work on them, the outbox, the audit trail."""
 
+from ..questionnaire import PHQ9_FIELDS, PHQ9_ITEMS, US_STATES, Phq9Answer, phq9_band
 from .audit import AuditEvent
 from .outbox import OutboundEmail
 from .requests import (
-    PHQ9_FIELDS,
-    PHQ9_ITEMS,
     REFERENCE_ALPHABET,
     REFERENCE_PREFIX,
     STATUS_LINK_SALT,
-    US_STATES,
     ConsultationRequest,
     ConsultationRequestQuerySet,
-    Phq9Answer,
     new_reference,
     new_token,
-    phq9_band,
     status_link_signer,
 )
 from .workspace import Appointment, StaffNote, StatusChange, new_calendar_uid

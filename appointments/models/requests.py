@@ -8,10 +8,13 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core import signing
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.db.models.functions import Cast, Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from .. import questionnaire
+from ..questionnaire import PHQ9_FIELDS, phq9_band
 
 # No 0/O, 1/I/L: a reference read out over the phone cannot be misheard or mistyped.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -29,88 +32,14 @@ def new_token():
     return secrets.token_urlsafe(32)
 
 
-# The columns staff search: contact details for everyone, free-text answers for clinicians.
-SEARCHED_FIELDS = [
-    "reference",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "current_medications",
-    "medical_history_other",
-    "treatments_other",
-    "concern_other",
-]
+# The columns staff search: the reference, and the answers the questionnaire marks as searched.
+SEARCHED_FIELDS = ["reference", *questionnaire.SEARCHED_FIELDS]
 
 STATUS_LINK_SALT = "appointments.consultation-request.status-link"
 
 
 def status_link_signer():
     return signing.TimestampSigner(salt=STATUS_LINK_SALT)
-
-
-US_STATES = [
-    ("AL", "Alabama"), ("AK", "Alaska"), ("AZ", "Arizona"), ("AR", "Arkansas"), ("CA", "California"),
-    ("CO", "Colorado"), ("CT", "Connecticut"), ("DE", "Delaware"), ("DC", "District of Columbia"),
-    ("FL", "Florida"), ("GA", "Georgia"), ("HI", "Hawaii"), ("ID", "Idaho"), ("IL", "Illinois"),
-    ("IN", "Indiana"), ("IA", "Iowa"), ("KS", "Kansas"), ("KY", "Kentucky"), ("LA", "Louisiana"),
-    ("ME", "Maine"), ("MD", "Maryland"), ("MA", "Massachusetts"), ("MI", "Michigan"), ("MN", "Minnesota"),
-    ("MS", "Mississippi"), ("MO", "Missouri"), ("MT", "Montana"), ("NE", "Nebraska"), ("NV", "Nevada"),
-    ("NH", "New Hampshire"), ("NJ", "New Jersey"), ("NM", "New Mexico"), ("NY", "New York"),
-    ("NC", "North Carolina"), ("ND", "North Dakota"), ("OH", "Ohio"), ("OK", "Oklahoma"), ("OR", "Oregon"),
-    ("PA", "Pennsylvania"), ("PR", "Puerto Rico"), ("RI", "Rhode Island"), ("SC", "South Carolina"),
-    ("SD", "South Dakota"), ("TN", "Tennessee"), ("TX", "Texas"), ("UT", "Utah"), ("VT", "Vermont"),
-    ("VA", "Virginia"), ("WA", "Washington"), ("WV", "West Virginia"), ("WI", "Wisconsin"),
-    ("WY", "Wyoming"), ("XX", _("I live outside the US")),
-]  # fmt: skip
-
-# The nine PHQ-9 items, in the questionnaire's own order and wording.
-PHQ9_ITEMS = [
-    _("Little interest or pleasure in doing things"),
-    _("Feeling down, depressed, or hopeless"),
-    _("Trouble falling or staying asleep, or sleeping too much"),
-    _("Feeling tired or having little energy"),
-    _("Poor appetite or overeating"),
-    _("Feeling bad about yourself — or that you are a failure or have let yourself or your family down"),
-    _("Trouble concentrating on things, such as reading the newspaper or watching television"),
-    _(
-        "Moving or speaking so slowly that other people could have noticed? Or the opposite — being so "
-        "fidgety or restless that you have been moving around a lot more than usual"
-    ),
-    _("Thoughts that you would be better off dead or of hurting yourself in some way"),
-]
-PHQ9_FIELDS = [f"phq9_{n}" for n in range(1, 10)]
-
-
-class Phq9Answer(models.IntegerChoices):
-    NOT_AT_ALL = 0, _("Not at all")
-    SEVERAL_DAYS = 1, _("Several days")
-    MORE_THAN_HALF = 2, _("More than half the days")
-    NEARLY_EVERY_DAY = 3, _("Nearly every day")
-
-
-def phq9_band(score):
-    """The standard PHQ-9 severity band for a total score, for clinicians (never shown to patients)."""
-    if score is None:
-        return ""
-    if score <= 4:
-        return _("minimal")
-    if score <= 9:
-        return _("mild")
-    if score <= 14:
-        return _("moderate")
-    if score <= 19:
-        return _("moderately severe")
-    return _("severe")
-
-
-def _phq9_item(number):
-    return models.PositiveSmallIntegerField(
-        _("PHQ-9 item %(number)d") % {"number": number},
-        choices=Phq9Answer.choices,
-        null=True,
-        blank=True,
-    )
 
 
 class ConsultationRequestQuerySet(models.QuerySet):
@@ -141,73 +70,17 @@ class ConsultationRequest(models.Model):
         CANCELLED_BY_STAFF = "cancelled_by_staff", _("Cancelled by staff")
         SPAM = "spam", _("Spam")
 
-    class ContactMethod(models.TextChoices):
-        PHONE = "phone", _("Phone call")
-        TEXT = "text", _("Text message")
-        EMAIL = "email", _("E-mail")
-
-    class ContactTime(models.TextChoices):
-        MORNING = "morning", _("Weekday mornings (9am–12pm)")
-        AFTERNOON = "afternoon", _("Weekday afternoons (12pm–5pm)")
-        EVENING = "evening", _("Weekday evenings (5pm–7pm)")
-        SATURDAY = "saturday", _("Saturdays")
-
-    class Concern(models.TextChoices):
-        BIPOLAR_DEPRESSION = "bipolar_depression", _("Bipolar depression")
-        DEPRESSION = "depression", _("Depression")
-        ANXIETY = "anxiety", _("Anxiety")
-        PTSD = "ptsd", _("PTSD")
-        OTHER = "other", _("Something else")
-
-    class Episode(models.TextChoices):
-        DEPRESSIVE = "depressive", _("Depressed")
-        MANIC = "manic", _("Manic or hypomanic")
-        MIXED = "mixed", _("Mixed (depressed and high or agitated at the same time)")
-        STABLE = "stable", _("Stable")
-        UNSURE = "unsure", _("I’m not sure")
-
-    class AntidepressantTrials(models.TextChoices):
-        NONE = "0", _("None")
-        ONE = "1", _("One")
-        TWO = "2", _("Two")
-        THREE_OR_MORE = "3+", _("Three or more")
-        UNSURE = "unsure", _("I’m not sure")
-
-    class Modality(models.TextChoices):
-        IN_PERSON = "in_person", _("In person, at the clinic")
-        TELEHEALTH = "telehealth", _("Telehealth (video call)")
-        EITHER = "either", _("Either is fine")
-
-    class Treatment(models.TextChoices):
-        IV = "iv", _("IV infusion")
-        NASAL = "nasal", _("Nasal spray (esketamine)")
-        UNDECIDED = "undecided", _("Undecided: I’d like advice")
-
-    class Payment(models.TextChoices):
-        INSURANCE = "insurance", _("Health insurance")
-        SELF_PAY = "self_pay", _("Self-pay")
-        UNSURE = "unsure", _("I’m not sure yet")
-
-    class HeardAbout(models.TextChoices):
-        SEARCH = "search", _("A web search")
-        ARTICLE = "article", _("An article on this website")
-        CLINICIAN = "clinician", _("My doctor, psychiatrist or therapist")
-        FRIEND = "friend", _("A friend or family member")
-        SOCIAL = "social", _("Social media")
-        OTHER = "other", _("Somewhere else")
-
-    class Flag(models.TextChoices):
-        SELF_HARM = "self_harm", _("Current thoughts of self-harm")
-        MANIA = "mania", _("Current manic, hypomanic or mixed episode")
-        PSYCHOSIS = "psychosis", _("History of psychosis")
-        CARDIOVASCULAR = "cardiovascular", _("High blood pressure, heart disease or stroke")
-        PREGNANCY = "pregnancy", _("Pregnant or breastfeeding")
-        SUBSTANCE_USE = "substance_use", _("Substance use")
-        SEIZURES = "seizures", _("Seizures")
-        LIVER = "liver", _("Liver disease")
-        BLADDER = "bladder", _("Bladder or urinary problems")
-        EYE_PRESSURE = "eye_pressure", _("Glaucoma or raised eye pressure")
-        PHQ9_SEVERE = "phq9_severe", _("PHQ-9 score in the severe range (20 or more)")
+    # The questionnaire's choices, by their names on the model.
+    ContactMethod = questionnaire.ContactMethod
+    ContactTime = questionnaire.ContactTime
+    Concern = questionnaire.Concern
+    Episode = questionnaire.Episode
+    AntidepressantTrials = questionnaire.AntidepressantTrials
+    Modality = questionnaire.Modality
+    Treatment = questionnaire.Treatment
+    Payment = questionnaire.Payment
+    HeardAbout = questionnaire.HeardAbout
+    Flag = questionnaire.Flag
 
     # The status moves staff and patients may make, defined once for every path that changes status.
     ALLOWED_TRANSITIONS = {
@@ -285,97 +158,14 @@ class ConsultationRequest(models.Model):
         help_text=_("When the retention period ended and the patient's details were removed."),
     )
 
-    # Contact
-    first_name = models.CharField(_("first name"), max_length=100)
-    last_name = models.CharField(_("last name"), max_length=100)
-    email = models.EmailField(_("e-mail address"), max_length=254)
-    phone = models.CharField(_("phone number"), max_length=20, help_text=_("In international format."))
-    contact_method = models.CharField(
-        _("preferred contact method"), max_length=8, choices=ContactMethod.choices
-    )
-    contact_times = ArrayField(
-        models.CharField(max_length=12, choices=ContactTime.choices),
-        verbose_name=_("good times to contact"),
-        default=list,
-        blank=True,
-    )
-    voicemail_ok = models.BooleanField(_("voicemail allowed"), default=False)
-    text_ok = models.BooleanField(_("text messages allowed"), default=False)
-
-    # About the patient
-    date_of_birth = models.DateField(_("date of birth"))
-    state = models.CharField(_("state of residence"), max_length=2, choices=US_STATES)
-
-    # What they want help with
-    concern = models.CharField(_("wants help with"), max_length=24, choices=Concern.choices)
-    concern_other = models.CharField(_("something else (details)"), max_length=200, blank=True)
-    episode = models.CharField(_("current episode"), max_length=12, choices=Episode.choices)
-
-    # Treatments already tried
-    antidepressant_trials = models.CharField(
-        _("antidepressants tried"), max_length=8, choices=AntidepressantTrials.choices
-    )
-    tried_mood_stabilisers = models.BooleanField(_("mood stabilisers"), default=False)
-    tried_therapy = models.BooleanField(_("talking therapy"), default=False)
-    tried_ect_tms = models.BooleanField(_("ECT or TMS"), default=False)
-    tried_ketamine = models.BooleanField(_("ketamine or esketamine before"), default=False)
-    treatments_other = models.TextField(_("other treatments"), max_length=1000, blank=True)
-
-    # Medications and medical history
-    current_medications = models.TextField(_("current medications"), max_length=2000, blank=True)
-    high_blood_pressure = models.BooleanField(_("high blood pressure"), default=False)
-    heart_disease_or_stroke = models.BooleanField(_("heart disease or stroke"), default=False)
-    psychosis_history = models.BooleanField(_("history of psychosis"), default=False)
-    substance_use = models.BooleanField(_("alcohol or drug use"), default=False)
-    seizures = models.BooleanField(_("seizures or epilepsy"), default=False)
-    pregnant_or_breastfeeding = models.BooleanField(_("pregnant or breastfeeding"), default=False)
-    liver_disease = models.BooleanField(_("liver disease"), default=False)
-    bladder_problems = models.BooleanField(_("bladder or urinary problems"), default=False)
-    raised_eye_pressure = models.BooleanField(_("glaucoma or raised eye pressure"), default=False)
-    medical_history_other = models.TextField(_("other medical history"), max_length=1000, blank=True)
-
-    # PHQ-9 (optional: all nine items or none) and the direct safety question
-    phq9_1 = _phq9_item(1)
-    phq9_2 = _phq9_item(2)
-    phq9_3 = _phq9_item(3)
-    phq9_4 = _phq9_item(4)
-    phq9_5 = _phq9_item(5)
-    phq9_6 = _phq9_item(6)
-    phq9_7 = _phq9_item(7)
-    phq9_8 = _phq9_item(8)
-    phq9_9 = _phq9_item(9)
+    # The answers' columns come from the questionnaire (added below the class), and the PHQ-9
+    # score from the same rule as the questionnaire's.
     phq9_score = models.GeneratedField(
         verbose_name=_("PHQ-9 score"),
-        expression=F("phq9_1")
-        + F("phq9_2")
-        + F("phq9_3")
-        + F("phq9_4")
-        + F("phq9_5")
-        + F("phq9_6")
-        + F("phq9_7")
-        + F("phq9_8")
-        + F("phq9_9"),
+        expression=questionnaire.phq9_score_expression(),
         output_field=models.PositiveSmallIntegerField(null=True),
         db_persist=True,
     )
-    self_harm_thoughts = models.BooleanField(_("current thoughts of self-harm"))
-
-    # Preferences and payment
-    modality = models.CharField(_("consultation"), max_length=12, choices=Modality.choices)
-    treatment_preference = models.CharField(
-        _("treatment preference"), max_length=12, choices=Treatment.choices
-    )
-    payment = models.CharField(_("payment"), max_length=12, choices=Payment.choices)
-    insurance_carrier = models.CharField(_("insurance carrier"), max_length=100, blank=True)
-    heard_about = models.CharField(
-        _("heard about us from"), max_length=12, choices=HeardAbout.choices, blank=True
-    )
-    heard_about_other = models.CharField(_("heard about us (details)"), max_length=200, blank=True)
-
-    # Consents, all required
-    consent_privacy = models.BooleanField(_("read the privacy notice"))
-    consent_contact = models.BooleanField(_("agreed to be contacted"))
-    consent_not_emergency = models.BooleanField(_("understands this is not for emergencies"))
 
     objects = ConsultationRequestQuerySet.as_manager()
 
@@ -403,28 +193,14 @@ class ConsultationRequest(models.Model):
             ("export_consultationrequest", _("Can export consultation requests as CSV")),
         ]
         constraints = [
-            *(
-                models.CheckConstraint(
-                    condition=Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__range": (0, 3)}),
-                    name=f"appt_request_{name}_range",
-                )
-                for name in PHQ9_FIELDS
-            ),
+            *questionnaire.phq9_constraints(),
             models.CheckConstraint(
-                condition=Q(**{f"{name}__isnull": True for name in PHQ9_FIELDS})
-                | Q(**{f"{name}__isnull": False for name in PHQ9_FIELDS}),
-                name="appt_request_phq9_all_or_none",
-                violation_error_message=_("Answer all nine PHQ-9 questions, or none of them."),
-            ),
-            models.CheckConstraint(
-                condition=Q(consent_privacy=True, consent_contact=True, consent_not_emergency=True),
+                condition=Q(**dict.fromkeys(questionnaire.CONSENT_FIELDS, True)),
                 name="appt_request_consents_given",
                 violation_error_message=_("All three consents are required."),
             ),
             models.CheckConstraint(
-                condition=Q(is_urgent=True)
-                | Q(self_harm_thoughts=False, phq9_9__isnull=True)
-                | Q(self_harm_thoughts=False, phq9_9=0),
+                condition=Q(is_urgent=True) | questionnaire.NO_SELF_HARM,
                 name="appt_request_self_harm_is_urgent",
                 violation_error_message=_("A request reporting thoughts of self-harm must be urgent."),
             ),
@@ -444,13 +220,12 @@ class ConsultationRequest(models.Model):
         # The cross-field rules of the check constraints, with messages, so that full_clean()
         # can skip validating each constraint by a query of its own.
         errors = {}
-        answered = [answer is not None for answer in self.phq9_answers]
-        if any(answered) and not all(answered):
+        if questionnaire.phq9_is_partial(self.phq9_answers):
             errors[NON_FIELD_ERRORS] = [_("Answer all nine PHQ-9 questions, or none of them.")]
-        for name in ["consent_privacy", "consent_contact", "consent_not_emergency"]:
+        for name in questionnaire.CONSENT_FIELDS:
             if getattr(self, name) is not True:
                 errors[name] = [_("This consent is required.")]
-        if (self.self_harm_thoughts or (self.phq9_9 or 0) > 0) and not self.is_urgent:
+        if self.reports_self_harm() and not self.is_urgent:
             errors["is_urgent"] = [_("A request reporting thoughts of self-harm must be urgent.")]
         if errors:
             raise ValidationError(errors)
@@ -475,6 +250,19 @@ class ConsultationRequest(models.Model):
     def phq9_band(self):
         return phq9_band(self.phq9_score)
 
+    def reports_self_harm(self):
+        return questionnaire.reports_self_harm(self_harm_thoughts=self.self_harm_thoughts, phq9_9=self.phq9_9)
+
+    def answer_flags(self):
+        """The clinician flags the answers raise, in a stable order."""
+        return questionnaire.answer_flags(
+            {name: getattr(self, name) for name in questionnaire.answer_columns()}
+        )
+
     def get_flags_display(self):
         labels = dict(self.Flag.choices)
         return [labels.get(code, code) for code in self.flags]
+
+
+for _name, _field in questionnaire.model_fields():
+    ConsultationRequest.add_to_class(_name, _field)

@@ -6,6 +6,8 @@ commands all call these. One module per concern:
 
 - ``requests``: creating a request, its status workflow, staff notes and assignment;
 - ``scheduling``: booking, moving and cancelling its consultation (the patient's calendar invite);
+- ``cancellation``: cancelling a booked consultation under a lock the caller holds (both of the above);
+- ``outbox``: queueing the patient's and the staff's e-mails;
 - ``audit``: the audit trail's records of views, changes and exports;
 - ``retention``: anonymising closed requests at the end of the retention period.
 """
@@ -16,18 +18,22 @@ from .audit import (
     consultation_request_record_view,
     consultation_requests_record_export,
 )
+from .cancellation import appointment_cancel_locked
+from .outbox import (
+    appointment_email_enqueue,
+    consultation_request_cancelled_email_enqueue,
+    consultation_request_emails_enqueue,
+    consultation_request_emails_recover,
+    outbound_email_enqueue,
+)
 from .requests import (
-    FLAG_RULES,
     KEEPS_APPOINTMENT,
     REFERENCE_ATTEMPTS,
     consultation_request_assign,
     consultation_request_cancel_by_patient,
     consultation_request_create,
-    consultation_request_flags,
-    consultation_request_is_urgent,
     consultation_request_set_status,
     consultation_request_status_refusal,
-    phq9_total,
     staff_note_create,
 )
 from .retention import (
@@ -39,12 +45,11 @@ from .retention import (
     consultation_request_anonymise,
     consultation_requests_purge_closed,
 )
-from .scheduling import appointment_cancel, appointment_cancel_locked, appointment_schedule
+from .scheduling import appointment_cancel, appointment_schedule
 
 __all__ = [
     "ANONYMISED_NAME",
     "ANONYMISED_NOTE",
-    "FLAG_RULES",
     "FREE_TEXT_FIELDS",
     "KEEPS_APPOINTMENT",
     "PATIENT",
@@ -53,19 +58,21 @@ __all__ = [
     "anonymised_email",
     "appointment_cancel",
     "appointment_cancel_locked",
+    "appointment_email_enqueue",
     "appointment_schedule",
     "audit_event_record",
     "consultation_request_anonymise",
     "consultation_request_assign",
     "consultation_request_cancel_by_patient",
+    "consultation_request_cancelled_email_enqueue",
     "consultation_request_create",
-    "consultation_request_flags",
-    "consultation_request_is_urgent",
+    "consultation_request_emails_enqueue",
+    "consultation_request_emails_recover",
     "consultation_request_record_view",
     "consultation_request_set_status",
     "consultation_request_status_refusal",
     "consultation_requests_purge_closed",
     "consultation_requests_record_export",
-    "phq9_total",
+    "outbound_email_enqueue",
     "staff_note_create",
 ]

@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
-from .. import emails
 from ..models import (
     Appointment,
     AuditEvent,
@@ -26,8 +25,9 @@ from ..models import (
     new_reference,
     new_token,
 )
-from . import scheduling
+from . import outbox
 from .audit import audit_event_record
+from .cancellation import appointment_cancel_locked
 
 logger = logging.getLogger(__name__)
 
@@ -38,50 +38,20 @@ Action = AuditEvent.Action
 # Leaving "scheduled" for anything but "completed" cancels the booked consultation.
 KEEPS_APPOINTMENT = {Status.SCHEDULED, Status.COMPLETED}
 
-# Each clinician flag, and the answers that raise it. Flags are for staff only.
-FLAG_RULES = [
-    (Flag.SELF_HARM, lambda r: r.is_urgent),
-    (Flag.MANIA, lambda r: r.episode in {Request.Episode.MANIC, Request.Episode.MIXED}),
-    (Flag.PSYCHOSIS, lambda r: r.psychosis_history),
-    (Flag.CARDIOVASCULAR, lambda r: r.high_blood_pressure or r.heart_disease_or_stroke),
-    (Flag.PREGNANCY, lambda r: r.pregnant_or_breastfeeding),
-    (Flag.SUBSTANCE_USE, lambda r: r.substance_use),
-    (Flag.SEIZURES, lambda r: r.seizures),
-    (Flag.LIVER, lambda r: r.liver_disease),
-    (Flag.BLADDER, lambda r: r.bladder_problems),
-    (Flag.EYE_PRESSURE, lambda r: r.raised_eye_pressure),
-    (Flag.PHQ9_SEVERE, lambda r: phq9_total(r) is not None and phq9_total(r) >= 20),
-]
 # A new reference is drawn when one collides; with about 40 bits each, a second draw is already rare.
 REFERENCE_ATTEMPTS = 5
 
 
-def phq9_total(consultation_request: ConsultationRequest) -> int | None:
-    """The PHQ-9 score of answers not yet saved (the database computes the stored one)."""
-    answers = consultation_request.phq9_answers
-    return None if None in answers else sum(answers)
-
-
-def consultation_request_is_urgent(*, consultation_request: ConsultationRequest) -> bool:
-    """Current thoughts of self-harm: the direct question, or PHQ-9 item 9 above zero."""
-    return bool(consultation_request.self_harm_thoughts or (consultation_request.phq9_9 or 0) > 0)
-
-
-def consultation_request_flags(*, consultation_request: ConsultationRequest) -> list[str]:
-    """The clinician flags the answers raise, in a stable order."""
-    return [str(flag) for flag, applies in FLAG_RULES if applies(consultation_request)]
-
-
 def _queue_emails(pk):
     def queue_consultation_request_emails():
-        emails.consultation_request_emails_enqueue(consultation_request_id=pk)
+        outbox.consultation_request_emails_enqueue(consultation_request_id=pk)
 
     return queue_consultation_request_emails
 
 
 def _queue_cancelled_email(pk):
     def queue_cancelled_email():
-        emails.consultation_request_cancelled_email_enqueue(consultation_request_id=pk)
+        outbox.consultation_request_cancelled_email_enqueue(consultation_request_id=pk)
 
     return queue_cancelled_email
 
@@ -102,8 +72,8 @@ def consultation_request_create(
     consultation_request = ConsultationRequest(
         form_token=form_token, source_article_slug=source_article_slug, **answers
     )
-    consultation_request.is_urgent = consultation_request_is_urgent(consultation_request=consultation_request)
-    consultation_request.flags = consultation_request_flags(consultation_request=consultation_request)
+    consultation_request.is_urgent = consultation_request.reports_self_harm()
+    consultation_request.flags = consultation_request.answer_flags()
     consultation_request.reference = new_reference()
     # Uniqueness is the database's job (a second query could not close the race anyway), and
     # clean() checks in Python what the check constraints enforce in PostgreSQL.
@@ -209,9 +179,7 @@ def consultation_request_set_status(
             for appointment in locked.appointments.select_for_update().filter(
                 status=Appointment.Status.BOOKED
             ):
-                scheduling.appointment_cancel_locked(
-                    appointment=appointment, consultation_request=locked, by=by
-                )
+                appointment_cancel_locked(appointment=appointment, consultation_request=locked, by=by)
         if status == Status.CANCELLED_BY_PATIENT and by is None:
             transaction.on_commit(_queue_cancelled_email(locked.pk), robust=True)
     logger.info("Consultation request %s moved from %s to %s", locked.pk, previous, status)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
+from .. import questionnaire
 from ..models import Appointment, AuditEvent, ConsultationRequest, OutboundEmail, StaffNote, new_token
 from .audit import audit_event_record
 
@@ -20,15 +21,8 @@ Action = AuditEvent.Action
 
 ANONYMISED_NAME = "Anonymised"
 ANONYMISED_NOTE = "(Removed at the end of the retention period.)"
-# The answers typed in free text: anything could be in them, so they go.
-FREE_TEXT_FIELDS = [
-    "concern_other",
-    "treatments_other",
-    "current_medications",
-    "medical_history_other",
-    "insurance_carrier",
-    "heard_about_other",
-]
+# The answers typed in free text (anything could be in them) go: the questionnaire marks them.
+FREE_TEXT_FIELDS = questionnaire.FREE_TEXT_FIELDS
 
 
 def anonymised_email(pk):

@@ -7,24 +7,19 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
-from .. import emails
 from ..models import Appointment, AuditEvent, ConsultationRequest
+from . import outbox
 from . import requests as request_services
 from .audit import audit_event_record
+from .cancellation import appointment_cancel_locked, local_time
 
 logger = logging.getLogger(__name__)
 
 Status = ConsultationRequest.Status
 Action = AuditEvent.Action
-
-
-def _local(moment: datetime.datetime) -> str:
-    """A time as staff read it: in the clinic's time zone, with the zone's abbreviation."""
-    return date_format(timezone.localtime(moment), "Y-m-d H:i T")
 
 
 def appointment_schedule(
@@ -98,29 +93,12 @@ def appointment_schedule(
             actor=by,
             action=Action.SCHEDULE,
             consultation_request=locked,
-            description=description % {"when": _local(starts_at)},
+            description=description % {"when": local_time(starts_at)},
         )
         appointment.consultation_request = locked
-        emails.appointment_email_enqueue(appointment=appointment)
+        outbox.appointment_email_enqueue(appointment=appointment)
     logger.info("Appointment %s for consultation request %s saved", appointment.pk, locked.pk)
     return appointment
-
-
-def appointment_cancel_locked(
-    *, appointment: Appointment, consultation_request: ConsultationRequest, by: AbstractBaseUser | None
-) -> None:
-    """Cancel a booked consultation, for a service that already holds the request's lock."""
-    appointment.status = Appointment.Status.CANCELLED
-    appointment.sequence += 1
-    appointment.save(update_fields=["status", "sequence", "updated_at"])
-    audit_event_record(
-        actor=by,
-        action=Action.SCHEDULE,
-        consultation_request=consultation_request,
-        description=_g("Cancelled the consultation of %(when)s") % {"when": _local(appointment.starts_at)},
-    )
-    appointment.consultation_request = consultation_request
-    emails.appointment_email_enqueue(appointment=appointment)
 
 
 def appointment_cancel(*, appointment: Appointment, by: AbstractBaseUser) -> Appointment:

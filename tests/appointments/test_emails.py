@@ -8,7 +8,8 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from appointments.emails import outbound_email_enqueue, outbound_email_send_due, retry_delay
+from appointments.emails import outbound_email_send_due, retry_delay
+from appointments.services import outbound_email_enqueue
 from appointments.models import ConsultationRequest, OutboundEmail
 
 from .conftest import SCREENING_MARKERS, answers, phq9
@@ -241,7 +242,7 @@ def test_the_worker_queues_mail_for_a_request_whose_enqueue_was_lost(
 
 
 def test_recovery_leaves_requests_that_have_their_mail_alone(submit):
-    from appointments.emails import consultation_request_emails_recover
+    from appointments.services import consultation_request_emails_recover
 
     submit(answers())
     ConsultationRequest.objects.update(created_at=timezone.now() - datetime.timedelta(minutes=2))

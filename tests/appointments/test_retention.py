@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from appointments.emails import consultation_request_emails_enqueue
+from appointments.services import consultation_request_emails_enqueue
 from appointments.models import (
     Appointment,
     AuditEvent,

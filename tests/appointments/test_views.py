@@ -329,12 +329,12 @@ def test_status_link_is_signed_over_the_token(submit):
 
 
 def test_a_failure_to_queue_the_mail_does_not_fail_the_saved_request(submit, monkeypatch):
-    from appointments import emails
+    from appointments.services import outbox
 
     def broken(**kwargs):
         raise RuntimeError("template missing")
 
-    monkeypatch.setattr(emails, "consultation_request_emails_enqueue", broken)
+    monkeypatch.setattr(outbox, "consultation_request_emails_enqueue", broken)
     response = submit(answers())
     assert response.status_code == 302
     assert ConsultationRequest.objects.count() == 1

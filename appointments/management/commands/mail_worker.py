@@ -8,7 +8,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
-from appointments.emails import consultation_request_emails_recover, outbound_email_send_due
+from appointments.emails import outbound_email_send_due
+from appointments.services import consultation_request_emails_recover
 
 logger = logging.getLogger(__name__)
 

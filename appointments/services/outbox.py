@@ -1,0 +1,179 @@
+"""Queueing e-mails in the PostgreSQL outbox: the patient's and the staff's messages about a request.
+
+The services call these, inside their transactions or right after they commit; the mail worker
+delivers what is queued (``appointments.emails``). Neither the patient's nor the staff's message
+carries a health detail: their templates are given only the fields they may show.
+"""
+
+import logging
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import CharField, Exists, OuterRef, Value
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
+
+from clinic.context_processors import clinic_details
+
+from ..calendar import appointment_ics, appointment_location
+from ..emails import admin_url, render_email
+from ..models import Appointment, ConsultationRequest, OutboundEmail
+
+logger = logging.getLogger(__name__)
+
+
+def outbound_email_enqueue(
+    *,
+    dedupe_key: str,
+    to: str,
+    subject: str,
+    body: str,
+    ics: str = "",
+    consultation_request: ConsultationRequest | None = None,
+) -> OutboundEmail:
+    """Queue one message; a message already queued under ``dedupe_key`` is left as it is."""
+    fields = {
+        "to": to,
+        "subject": subject,
+        "body": body,
+        "ics": ics,
+        "consultation_request": consultation_request,
+    }
+    email = OutboundEmail(dedupe_key=dedupe_key, **fields)
+    email.full_clean(exclude=["next_attempt_at"], validate_unique=False)
+    email, _created = OutboundEmail.objects.get_or_create(dedupe_key=dedupe_key, defaults=fields)
+    return email
+
+
+def acknowledgement_key(pk):
+    return f"consultation-request:{pk}:acknowledgement"
+
+
+def consultation_request_emails_enqueue(*, consultation_request_id: int) -> None:
+    """Queue the patient's acknowledgement and the staff alert for a new request."""
+    consultation_request = ConsultationRequest.objects.get(pk=consultation_request_id)
+    clinic = clinic_details()
+    patient_context = {
+        "clinic": clinic,
+        "first_name": consultation_request.first_name,
+        "reference": consultation_request.reference,
+        "status_url": clinic["site_url"] + consultation_request.get_status_url(),
+    }
+    staff_context = {
+        "clinic": clinic,
+        "reference": consultation_request.reference,
+        "is_urgent": consultation_request.is_urgent,
+        "received": consultation_request.created_at,
+        "admin_url": admin_url(consultation_request),
+    }
+    with transaction.atomic():
+        subject, body = render_email("patient_acknowledgement", patient_context)
+        outbound_email_enqueue(
+            dedupe_key=acknowledgement_key(consultation_request.pk),
+            consultation_request=consultation_request,
+            to=consultation_request.email,
+            subject=subject,
+            body=body,
+        )
+        subject, body = render_email("staff_alert", staff_context)
+        outbound_email_enqueue(
+            dedupe_key=f"consultation-request:{consultation_request.pk}:staff-alert",
+            consultation_request=consultation_request,
+            to=settings.CLINIC_STAFF_EMAIL,
+            subject=subject,
+            body=body,
+        )
+
+
+def consultation_request_cancelled_email_enqueue(*, consultation_request_id: int) -> None:
+    """Tell the staff that a patient cancelled their request (reference and link only)."""
+    consultation_request = ConsultationRequest.objects.get(pk=consultation_request_id)
+    subject, body = render_email(
+        "staff_cancelled",
+        {
+            "clinic": clinic_details(),
+            "reference": consultation_request.reference,
+            "admin_url": admin_url(consultation_request),
+        },
+    )
+    outbound_email_enqueue(
+        dedupe_key=f"consultation-request:{consultation_request.pk}:cancelled-by-patient",
+        consultation_request=consultation_request,
+        to=settings.CLINIC_STAFF_EMAIL,
+        subject=subject,
+        body=body,
+    )
+
+
+def appointment_email_enqueue(*, appointment: Appointment) -> OutboundEmail:
+    """Queue the patient's invitation, update or cancellation for the appointment as it stands now.
+
+    Called inside the scheduling service's transaction: the message and the appointment commit
+    together or not at all, and the worker sees the message only once they have. Each version
+    of the event (its ``sequence``) is queued once.
+    """
+    consultation_request = appointment.consultation_request
+    clinic = clinic_details()
+    if appointment.status == Appointment.Status.CANCELLED:
+        template = "appointment_cancelled"
+    elif appointment.sequence == 0:
+        template = "appointment_invitation"
+    else:
+        template = "appointment_updated"
+    subject, body = render_email(
+        template,
+        {
+            "clinic": clinic,
+            "first_name": consultation_request.first_name,
+            "reference": consultation_request.reference,
+            "starts_at": appointment.starts_at.astimezone(ZoneInfo(settings.TIME_ZONE)),
+            "time_zone": settings.TIME_ZONE,
+            "duration_minutes": appointment.duration_minutes,
+            "is_telehealth": appointment.modality == Appointment.Modality.TELEHEALTH,
+            "location": appointment_location(appointment),
+            "telehealth_instructions": appointment.telehealth_instructions,
+            "status_url": clinic["site_url"] + consultation_request.get_status_url(),
+        },
+    )
+    ics = appointment_ics(
+        appointment=appointment,
+        reference=consultation_request.reference,
+        attendee_email=consultation_request.email,
+        attendee_name=consultation_request.first_name,
+    )
+    return outbound_email_enqueue(
+        dedupe_key=f"appointment:{appointment.uid}:{appointment.sequence}",
+        consultation_request=consultation_request,
+        to=consultation_request.email,
+        subject=subject,
+        body=body,
+        ics=ics,
+    )
+
+
+def consultation_request_emails_recover(*, older_than: timedelta = timedelta(minutes=1)) -> int:
+    """Queue the e-mails of recent requests that have none, and return how many requests that was.
+
+    The e-mails are queued right after a request commits; a process that dies in between
+    would leave a saved request without them. The worker calls this now and then to close
+    that gap; the dedupe keys make a second queueing harmless.
+    """
+    now = timezone.now()
+    acknowledgement = OutboundEmail.objects.filter(
+        dedupe_key=Concat(
+            Value("consultation-request:"), Cast(OuterRef("pk"), CharField()), Value(":acknowledgement")
+        )
+    )
+    orphans = (
+        ConsultationRequest.objects.filter(created_at__range=(now - timedelta(days=7), now - older_than))
+        .exclude(Exists(acknowledgement))
+        .values_list("pk", flat=True)
+    )
+    count = 0
+    for pk in orphans:
+        consultation_request_emails_enqueue(consultation_request_id=pk)
+        logger.warning("Queued the missing e-mails of consultation request %s", pk)
+        count += 1
+    return count
