@@ -1,11 +1,10 @@
-"""How the request list and page show things: ages, phone numbers, people, ticked answers."""
+"""How the request list and page word things: ages, phone numbers, people, ticked answers."""
 
 import functools
 
 import phonenumbers
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -56,23 +55,10 @@ def phone_display(phone):
     return phonenumbers.format_number(parsed, style)
 
 
-def with_phone_label(label, value):
-    """A cell's value, with its column's name before it where the list is shown as cards (phones)."""
-    return format_html('<span class="cell-label">{}: </span>{}', label, value)
-
-
 def local_datetime(moment):
     return date_format(timezone.localtime(moment), "M j, Y, H:i T")
 
 
-def paragraphs(text):
-    return format_html_join("", "<p>{}</p>", ((line,) for line in text.splitlines() if line.strip()))
-
-
-def checked_list(obj, names):
-    ticked = [field_label(name) for name in names if getattr(obj, name)]
-    if not ticked:
-        return _("None")
-    return format_html(
-        '<ul class="ticked">{}</ul>', format_html_join("", "<li>{}</li>", ((label,) for label in ticked))
-    )
+def ticked_labels(obj, names):
+    """The staff's names of the yes/no answers that are yes, for a list of what was ticked."""
+    return [field_label(name) for name in names if getattr(obj, name)]

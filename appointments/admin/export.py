@@ -5,6 +5,8 @@ import csv
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .. import questionnaire
+from ..questionnaire import Kind
 from .display import person_name
 
 
@@ -31,33 +33,31 @@ def _value(name):
     return lambda obj: getattr(obj, name)
 
 
+def _answer(question):
+    if question.choices:
+        return _choice(question.name)
+    if question.kind == Kind.YES_NO:
+        return lambda obj: _("yes") if getattr(obj, question.name) else _("no")
+    return _value(question.name)
+
+
 def export_columns(*, screening):
-    """The CSV's columns, as (header, value of a request); screening answers only for those allowed."""
+    """The CSV's columns, as (header, value of a request): the workflow's, then the answers the
+    questionnaire exports, screening answers (with flags and the PHQ-9 score) only for those allowed."""
     columns = [
         (_("Reference"), _value("reference")),
         (_("Received"), lambda obj: timezone.localtime(obj.created_at).isoformat(timespec="minutes")),
         (_("Status"), _choice("status")),
         (_("Urgent"), lambda obj: _("yes") if obj.is_urgent else _("no")),
         (_("Assigned to"), lambda obj: person_name(obj.assigned_to) if obj.assigned_to_id else ""),
-        (_("First name"), _value("first_name")),
-        (_("Last name"), _value("last_name")),
-        (_("E-mail"), _value("email")),
-        (_("Phone"), _value("phone")),
-        (_("Preferred contact"), _choice("contact_method")),
-        (_("State"), _value("state")),
-        (_("Consultation"), _choice("modality")),
-        (_("Payment"), _choice("payment")),
-        (_("Insurance carrier"), _value("insurance_carrier")),
     ]
+    for question in questionnaire.visible_questions(screening=screening):
+        if question.export_header:
+            columns.append((question.export_header, _answer(question)))
     if screening:
         columns += [
-            (_("Wants help with"), _choice("concern")),
-            (_("Current episode"), _choice("episode")),
             (_("Clinician flags"), lambda obj: "; ".join(str(label) for label in obj.get_flags_display())),
             (_("PHQ-9 score"), _value("phq9_score")),
-            (_("Thoughts of self-harm"), lambda obj: _("yes") if obj.self_harm_thoughts else _("no")),
-            (_("Current medications"), _value("current_medications")),
-            (_("Treatment preference"), _choice("treatment_preference")),
         ]
     return [(str(header), value) for header, value in columns]
 

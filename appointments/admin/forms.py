@@ -222,9 +222,10 @@ class ConsultationRequestAdminForm(forms.ModelForm):
         starts_at = self._starts_at(date, time)
         if starts_at is None:
             return
-        moved = not self.booked or starts_at != self.booked.starts_at
-        if moved and starts_at <= timezone.now():
-            self.add_error("appointment_date", _("Choose a date and time in the future."))
+        if Appointment.start_is_past(
+            starts_at, booked_starts_at=self.booked.starts_at if self.booked else None
+        ):
+            self.add_error("appointment_date", Appointment.PAST_START_MESSAGE)
         if self.errors:
             return
         self.schedule = {
@@ -234,6 +235,20 @@ class ConsultationRequestAdminForm(forms.ModelForm):
             "location": location,
             "telehealth_instructions": instructions,
         }
+
+    def staff_change(self):
+        """What the staff member changed, as the arguments of ``consultation_request_update``."""
+        data = self.cleaned_data
+        change = {
+            "note": data.get("new_note", ""),
+            "note_clinicians_only": bool(data.get("note_clinicians_only")),
+            "status": self.status_target,
+            "cancel_appointment": self.booked if self.cancel else None,
+            "schedule": self.schedule,
+        }
+        if "assigned_to" in self.changed_data:
+            change["assignee"] = data["assigned_to"]
+        return change
 
     def _starts_at(self, date, time):
         """The clinic's local date and time as an aware datetime; None for a time the clocks skip."""

@@ -9,80 +9,52 @@ included) or the export.
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
-from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from education.models import Article
 
-from .. import services
-from ..models import (
-    PHQ9_FIELDS,
-    PHQ9_ITEMS,
-    Appointment,
-    ConsultationRequest,
-    StatusChange,
-)
+from .. import questionnaire, services
+from ..models import Appointment, ConsultationRequest, StatusChange
+from ..questionnaire import FLAG_SHORT, PHQ9_FIELDS, PHQ9_ITEMS
 from ..roles import AUDIT_PERMISSION, can_export, can_view_screening
 from .changelist import FirstToLastChangeList
-from .display import (
-    age,
-    checked_list,
-    local_datetime,
-    paragraphs,
-    person_name,
-    phone_display,
-    with_phone_label,
-)
+from .display import age, local_datetime, person_name, phone_display, ticked_labels
 from .export import csv_lines, export_columns
 from .filters import AssignedFilter, FlagFilter, Phq9BandFilter, StatusFilter
 from .forms import SCHEDULING_FIELDS, ConsultationRequestAdminForm, clinic_zone_name
 
 Status = ConsultationRequest.Status
 Flag = ConsultationRequest.Flag
+WORK_FIELDS = ["status", "assigned_to", "new_note"]
+TEMPLATES = "admin/appointments/consultationrequest"
 
-# Short names for the list's flag column; the request's page shows the full ones.
-FLAG_SHORT = {
-    Flag.SELF_HARM: _("Self-harm"),
-    Flag.MANIA: _("Mania"),
-    Flag.PSYCHOSIS: _("Psychosis"),
-    Flag.CARDIOVASCULAR: _("Heart / BP"),
-    Flag.PREGNANCY: _("Pregnancy"),
-    Flag.SUBSTANCE_USE: _("Substances"),
-    Flag.SEIZURES: _("Seizures"),
-    Flag.LIVER: _("Liver"),
-    Flag.BLADDER: _("Bladder"),
-    Flag.EYE_PRESSURE: _("Eye pressure"),
-    Flag.PHQ9_SEVERE: _("PHQ-9 severe"),
-}
-TREATMENT_FIELDS = ["tried_mood_stabilisers", "tried_therapy", "tried_ect_tms", "tried_ketamine"]
-MEDICAL_FIELDS = [
-    "high_blood_pressure",
-    "heart_disease_or_stroke",
-    "psychosis_history",
-    "substance_use",
-    "seizures",
-    "pregnant_or_breastfeeding",
-    "liver_disease",
-    "bladder_problems",
-    "raised_eye_pressure",
-]
-# Free-text answers a clinician may search; nobody else's search looks in them.
-SCREENING_SEARCH_FIELDS = [
-    "current_medications",
-    "medical_history_other",
-    "treatments_other",
-    "concern_other",
-]
-WORK_FIELDS = ["status", "assigned_to", "notes_thread", "new_note"]
+
+def render(template, **context):
+    """A piece of the list or the page, from its template under ``templates/admin/...``."""
+    return render_to_string(f"{TEMPLATES}/{template}.html", context)
+
+
+def labelled(label, value):
+    """A cell's value, with its column's name before it where the list is shown as cards (phones)."""
+    return render("cells/labelled", label=label, value=value)
+
+
+class ChangeRefused(Exception):  # noqa: N818 (not an error: a service said no)
+    """A service refused what a staff member saved on a request's page."""
+
+    def __init__(self, form, error):
+        super().__init__(error.messages)
+        self.form = form
+        self.error = error
 
 
 def status_transition_action(status, name, description):
@@ -147,10 +119,10 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
         return filters
 
     def get_search_fields(self, request):
-        fields = ["reference", "first_name", "last_name", "email", "phone"]
-        if can_view_screening(request.user):
-            fields += SCREENING_SEARCH_FIELDS
-        return fields
+        # Contact details for everyone; the free-text answers the questionnaire marks as searched,
+        # for clinicians.
+        searched = questionnaire.visible_questions(screening=can_view_screening(request.user))
+        return ["reference", *(question.name for question in searched if question.searched)]
 
     def lookup_allowed(self, lookup, value, request=None):
         # Django's admin accepts any lookup on the model's own fields in the query string
@@ -184,7 +156,11 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
         summary = ["reference", "received", "urgency", "current_appointment"]
         if screening:
             summary = ["flags_panel", "phq9_summary", *summary, "source_article"]
-        work = [*WORK_FIELDS, "note_clinicians_only"] if screening else WORK_FIELDS
+        # Which notes the thread shows follows the role: two displays, chosen here.
+        notes = "notes_thread_clinical" if screening else "notes_thread"
+        work = ["status", "assigned_to", notes, "new_note"]
+        if screening:
+            work.append("note_clinicians_only")
         fieldsets = [
             (_("Summary"), {"fields": summary, "classes": ["request-summary"]}),
             (_("Work on this request"), {"fields": work}),
@@ -199,48 +175,22 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
                     % {"zone": clinic_zone_name()},
                 },
             ),
-            (
-                _("Contact details"),
-                {
-                    "fields": [
-                        "first_name",
-                        "last_name",
-                        "email_link",
-                        "phone_link",
-                        "contact_method",
-                        "contact_times_display",
-                        "contact_permissions",
-                    ]
-                },
-            ),
-            (_("About the patient"), {"fields": ["date_of_birth_and_age", "state"]}),
-        ]
-        if screening:
-            fieldsets += [
-                (_("What they would like help with"), {"fields": ["concern", "concern_other", "episode"]}),
-                (_("Safety"), {"fields": ["self_harm_answer"]}),
-                (
-                    _("Treatments tried"),
-                    {"fields": ["antidepressant_trials", "treatments_tried", "treatments_other"]},
-                ),
-                (
-                    _("Medicines and health"),
-                    {"fields": ["current_medications", "medical_history", "medical_history_other"]},
-                ),
-                (_("PHQ-9"), {"fields": ["phq9_answers"]}),
-            ]
-        preferences = ["modality", "treatment_preference"] if screening else ["modality"]
-        fieldsets += [
-            (_("Preferences"), {"fields": preferences}),
-            (
-                _("Payment, and how they found us"),
-                {"fields": ["payment", "insurance_carrier", "heard_about", "heard_about_other"]},
-            ),
-            (_("Consents"), {"fields": ["consents"], "classes": ["collapse"]}),
+            *self._answer_fieldsets(screening),
             (_("Status history"), {"fields": ["status_history"]}),
             (_("Record"), {"fields": self._record_fields(request), "classes": ["collapse"]}),
         ]
         return fieldsets
+
+    def _answer_fieldsets(self, screening):
+        """The questionnaire's sections, with the answers this role may read."""
+        visible = {question.name for question in questionnaire.visible_questions(screening=screening)}
+        for section in questionnaire.SECTIONS:
+            shown = [q.shown_to_staff_as for q in section.questions if q.name in visible]
+            if shown:
+                options = {"fields": list(dict.fromkeys(shown))}
+                if section.staff_collapsed:
+                    options["classes"] = ["collapse"]
+                yield (section.staff_legend, options)
 
     def _record_fields(self, request):
         fields = ["created_at", "updated_at", "closed_at", "anonymised_at"]
@@ -250,7 +200,6 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         editable = {*WORK_FIELDS, "note_clinicians_only", *SCHEDULING_FIELDS, "cancel_appointment"}
-        editable.discard("notes_thread")
         return [
             name
             for _name, options in self.get_fieldsets(request, obj)
@@ -262,87 +211,73 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
 
     def action_checkbox(self, obj):
         # Django renders this box through the form renderer's templates, once per row: a fifth
-        # of the list's time. The same markup, written directly.
-        label = format_html(gettext("Select this object for an action - {}"), str(obj))
-        return format_html(
-            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
-            helpers.ACTION_CHECKBOX_NAME,
-            obj.pk,
-            label,
+        # of the list's time. The same markup, from one small template.
+        return render(
+            "cells/action_checkbox",
+            name=helpers.ACTION_CHECKBOX_NAME,
+            pk=obj.pk,
+            label=gettext("Select this object for an action - {}").format(obj),
         )
 
     @admin.display(description=_("received"), ordering="created_at")
     def received(self, obj):
-        local = timezone.localtime(obj.created_at)
-        return format_html(
-            '<time datetime="{}">{}</time><span class="request-age">{}</span>',
-            obj.created_at.isoformat(),
-            date_format(local, "M j, H:i"),
-            age(timezone.now() - obj.created_at),
+        return render(
+            "cells/received",
+            moment=obj.created_at,
+            shown=date_format(timezone.localtime(obj.created_at), "M j, H:i"),
+            age=age(timezone.now() - obj.created_at),
         )
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
-        return format_html('<span class="badge badge--{}">{}</span>', obj.status, obj.get_status_display())
+        return render("cells/status_badge", status=obj.status, label=obj.get_status_display())
 
     @admin.display(description=_("urgency"), ordering="-is_urgent")
     def urgency(self, obj):
-        if obj.is_urgent:
-            return format_html('<span class="badge badge--urgent">{}</span>', _("Urgent"))
-        return _("Routine")
+        return render("cells/urgency", urgent=obj.is_urgent)
 
     @admin.display(description=_("flags"))
     def flag_list(self, obj):
-        if not obj.flags:
-            return "–"
         labels = dict(Flag.choices)
-        return format_html_join(
-            " ",
-            '<span class="flag" title="{}">{}</span>',
-            ((labels.get(code, code), FLAG_SHORT.get(code, code)) for code in obj.flags),
-        )
+        flags = [{"label": labels.get(code, code), "short": FLAG_SHORT.get(code, code)} for code in obj.flags]
+        return render("cells/flags", flags=flags)
 
     @admin.display(description=_("patient"), ordering="last_name")
     def patient(self, obj):
         # The name, and the number to call under it: one column, so the list fits a laptop.
-        return format_html(
-            '{} {}<span class="request-phone">{}</span>', obj.first_name, obj.last_name, self.phone_link(obj)
+        return render(
+            "cells/patient",
+            first_name=obj.first_name,
+            last_name=obj.last_name,
+            phone=obj.phone,
+            shown_phone=phone_display(obj.phone),
         )
 
     @admin.display(description=_("contact by"), ordering="contact_method")
     def contact_by(self, obj):
-        return with_phone_label(_("Contact by"), obj.get_contact_method_display())
+        return labelled(_("Contact by"), obj.get_contact_method_display())
 
     @admin.display(description=_("phone number"))
     def phone_link(self, obj):
-        if not obj.phone:
-            return "–"
-        return format_html('<a href="tel:{}" class="nowrap">{}</a>', obj.phone, phone_display(obj.phone))
+        return render("fields/phone_link", phone=obj.phone, shown_phone=phone_display(obj.phone))
 
     @admin.display(description=_("assigned to"), ordering="assigned_to__first_name")
     def assigned(self, obj):
-        return with_phone_label(_("Assigned to"), person_name(obj.assigned_to) if obj.assigned_to_id else "–")
+        return labelled(_("Assigned to"), person_name(obj.assigned_to) if obj.assigned_to_id else "–")
 
     # --- One request's page ----------------------------------------------------------------
 
     @admin.display(description=_("clinician flags"))
     def flags_panel(self, obj):
-        if not obj.flags:
-            return format_html('<p class="flags-none">{}</p>', _("No flags raised by the answers."))
-        return format_html(
-            '<ul class="flag-list">{}</ul>',
-            format_html_join(
-                "",
-                '<li class="flag flag--{}">{}</li>',
-                ((code, label) for code, label in zip(obj.flags, obj.get_flags_display(), strict=True)),
-            ),
-        )
+        flags = [
+            {"code": code, "label": label}
+            for code, label in zip(obj.flags, obj.get_flags_display(), strict=True)
+        ]
+        return render("fields/flags_panel", flags=flags)
 
     @admin.display(description=_("PHQ-9 score"))
     def phq9_summary(self, obj):
-        if obj.phq9_score is None:
-            return _("Not answered")
-        return format_html("<strong>{}</strong> / 27 · {}", obj.phq9_score, capfirst(obj.phq9_band))
+        return render("fields/phq9_summary", score=obj.phq9_score, band=obj.phq9_band)
 
     @admin.display(description=_("came from article"))
     def source_article(self, obj):
@@ -350,81 +285,48 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
             return "–"
         title = Article.objects.filter(slug=obj.source_article_slug).values_list("title", flat=True).first()
         url = reverse("education:article_detail", kwargs={"slug": obj.source_article_slug})
-        return format_html('<a href="{}">{}</a>', url, title or obj.source_article_slug)
+        return render("fields/link", url=url, text=title or obj.source_article_slug)
 
     @admin.display(description=_("consultation"))
     def current_appointment(self, obj):
         booked = [a for a in obj.appointments.all() if a.status == Appointment.Status.BOOKED]
-        if not booked:
-            return _("Not booked")
-        appointment = booked[0]
-        return format_html(
-            "{} · {}", local_datetime(appointment.starts_at), appointment.get_modality_display()
-        )
+        appointment = booked[0] if booked else None
+        starts = local_datetime(appointment.starts_at) if appointment else ""
+        return render("fields/current_appointment", appointment=appointment, starts=starts)
+
+    def _notes(self, obj, *, clinical):
+        notes = obj.notes.select_related("author")
+        if not clinical:
+            notes = notes.filter(clinicians_only=False)
+        for note in notes:
+            note.author_name = person_name(note.author)
+            note.created = local_datetime(note.created_at)
+            note.lines = [line for line in note.text.splitlines() if line.strip()]
+            yield note
 
     @admin.display(description=_("notes"))
     def notes_thread(self, obj):
-        notes = obj.notes.select_related("author")
-        if not getattr(obj, "viewer_sees_screening", False):
-            notes = notes.filter(clinicians_only=False)
-        items = [
-            format_html(
-                '<li class="note{}"><p class="note__meta"><strong>{}</strong> · '
-                '<time datetime="{}">{}</time>{}</p><div class="note__text">{}</div></li>',
-                " note--clinical" if note.clinicians_only else "",
-                person_name(note.author),
-                note.created_at.isoformat(),
-                local_datetime(note.created_at),
-                format_html(' · <span class="note__tag">{}</span>', _("clinicians only"))
-                if note.clinicians_only
-                else "",
-                paragraphs(note.text),
-            )
-            for note in notes
-        ]
-        if not items:
-            return _("No notes yet.")
-        return format_html(
-            '<ol class="note-thread">{}</ol>', format_html_join("", "{}", ((item,) for item in items))
-        )
+        return render("fields/notes_thread", notes=list(self._notes(obj, clinical=False)))
+
+    @admin.display(description=_("notes"))
+    def notes_thread_clinical(self, obj):
+        return render("fields/notes_thread", notes=list(self._notes(obj, clinical=True)))
 
     @admin.display(description=_("status history"))
     def status_history(self, obj):
         changes = list(obj.status_changes.select_related("changed_by"))
-        if not changes:
-            return format_html("{} · {}", obj.get_status_display(), _("since the request arrived"))
-        rows = format_html_join(
-            "",
-            '<tr><td><time datetime="{}">{}</time></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
-            (
-                (
-                    change.created_at.isoformat(),
-                    local_datetime(change.created_at),
-                    change.get_from_status_display(),
-                    change.get_to_status_display(),
-                    person_name(change.changed_by)
-                    if change.source == StatusChange.Source.STAFF
-                    else change.get_source_display(),
-                    change.note or "",
-                )
-                for change in changes
-            ),
-        )
-        return format_html(
-            '<table class="status-history"><thead><tr><th scope="col">{}</th><th scope="col">{}</th>'
-            '<th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead>'
-            "<tbody>{}</tbody></table>",
-            _("When"),
-            _("From"),
-            _("To"),
-            _("Who"),
-            _("Note"),
-            rows,
-        )
+        for change in changes:
+            change.when = local_datetime(change.created_at)
+            change.who = (
+                person_name(change.changed_by)
+                if change.source == StatusChange.Source.STAFF
+                else change.get_source_display()
+            )
+        return render("fields/status_history", changes=changes, status=obj.get_status_display())
 
     @admin.display(description=_("e-mail address"))
     def email_link(self, obj):
-        return format_html('<a href="mailto:{}">{}</a>', obj.email, obj.email)
+        return render("fields/link", url=f"mailto:{obj.email}", text=obj.email)
 
     @admin.display(description=_("good times to contact"))
     def contact_times_display(self, obj):
@@ -433,110 +335,92 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("may we"))
     def contact_permissions(self, obj):
-        return format_html(
-            "{}: {} · {}: {}",
-            _("leave a voicemail"),
-            _("yes") if obj.voicemail_ok else _("no"),
-            _("send texts"),
-            _("yes") if obj.text_ok else _("no"),
-        )
+        return render("fields/contact_permissions", voicemail_ok=obj.voicemail_ok, text_ok=obj.text_ok)
 
     @admin.display(description=_("date of birth"))
     def date_of_birth_and_age(self, obj):
         today = timezone.localdate()
         born = obj.date_of_birth
-        age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-        return format_html("{} ({})", date_format(born, "N j, Y"), _("age %(age)d") % {"age": age})
+        years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+        return render("fields/date_of_birth", born=born, age=years)
 
     @admin.display(description=_("current thoughts of self-harm"))
     def self_harm_answer(self, obj):
-        if obj.self_harm_thoughts:
-            return format_html('<span class="badge badge--urgent">{}</span>', _("Yes"))
-        return _("No")
+        return render("fields/self_harm_answer", answer=obj.self_harm_thoughts)
 
     @admin.display(description=_("treatments tried"))
     def treatments_tried(self, obj):
-        return checked_list(obj, TREATMENT_FIELDS)
+        names = questionnaire.QUESTIONS["treatments_tried"].column_names
+        return render("fields/ticked", ticked=ticked_labels(obj, names))
 
     @admin.display(description=_("medical history"))
     def medical_history(self, obj):
-        return checked_list(obj, MEDICAL_FIELDS)
+        names = questionnaire.QUESTIONS["medical_history"].column_names
+        return render("fields/ticked", ticked=ticked_labels(obj, names))
 
     @admin.display(description=_("answers"))
     def phq9_answers(self, obj):
-        if obj.phq9_score is None:
-            return _("Not answered")
-        rows = format_html_join(
-            "",
-            '<tr><th scope="row">{}. {}</th><td>{}</td></tr>',
-            (
-                (number, item, getattr(obj, f"get_{name}_display")())
-                for number, (name, item) in enumerate(zip(PHQ9_FIELDS, PHQ9_ITEMS, strict=True), start=1)
-            ),
-        )
-        return format_html(
-            '<table class="phq9"><tbody>{}</tbody><tfoot><tr><th scope="row">{}</th><td>{} / 27 · {}</td>'
-            "</tr></tfoot></table>",
-            rows,
-            _("Score"),
-            obj.phq9_score,
-            capfirst(obj.phq9_band),
-        )
+        items = [
+            {"text": text, "answer": getattr(obj, f"get_{name}_display")()}
+            for name, text in zip(PHQ9_FIELDS, PHQ9_ITEMS, strict=True)
+        ]
+        return render("fields/phq9_answers", items=items, score=obj.phq9_score, band=obj.phq9_band)
 
     @admin.display(description=_("consents"))
     def consents(self, obj):
-        return checked_list(obj, ["consent_privacy", "consent_contact", "consent_not_emergency"])
+        return render("fields/ticked", ticked=ticked_labels(obj, questionnaire.CONSENT_FIELDS))
 
     @admin.display(description=_("audit trail"))
     def audit_trail_link(self, obj):
         url = reverse("admin:appointments_auditevent_changelist") + f"?q={obj.reference}"
-        return format_html('<a href="{}">{}</a>', url, _("Who has opened or changed this request"))
+        return render("fields/link", url=url, text=_("Who has opened or changed this request"))
 
-    def get_object(self, request, object_id, from_field=None):
-        obj = super().get_object(request, object_id, from_field)
-        if obj is not None:
-            # The read-only displays have no request: they learn the viewer's role from the object.
-            obj.viewer_sees_screening = can_view_screening(request.user)
-        return obj
-
-    # --- Saving: every change goes through the services -------------------------------------
+    # --- Saving: one service for the whole page ----------------------------------------------
 
     def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
         try:
-            with transaction.atomic():
-                if "assigned_to" in form.changed_data:
-                    services.consultation_request_assign(
-                        consultation_request=obj, assignee=data["assigned_to"], by=request.user
-                    )
-                if data.get("new_note"):
-                    services.staff_note_create(
-                        consultation_request=obj,
-                        author=request.user,
-                        text=data["new_note"],
-                        clinicians_only=bool(data.get("note_clinicians_only"))
-                        and can_view_screening(request.user),
-                    )
-                if form.status_target:
-                    services.consultation_request_set_status(
-                        consultation_request=obj, status=form.status_target, by=request.user
-                    )
-                if form.cancel and form.booked:
-                    services.appointment_cancel(appointment=form.booked, by=request.user)
-                if form.schedule:
-                    services.appointment_schedule(consultation_request=obj, by=request.user, **form.schedule)
+            services.consultation_request_update(
+                consultation_request=obj, by=request.user, **form.staff_change()
+            )
         except ValidationError as error:
-            # Someone else changed the request since this page was opened.
-            request._consultation_request_refused = True
-            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            # Raised out of the admin's transaction: nothing is kept, no LogEntry is written.
+            raise ChangeRefused(form, error) from None
 
     def save_related(self, request, form, formsets, change):
-        """Nothing: the services saved everything there is."""
+        """Nothing: the service saved everything there is."""
 
-    def message_user(self, request, message, level=messages.INFO, *args, **kwargs):
-        if getattr(request, "_consultation_request_refused", False) and level == messages.SUCCESS:
-            return
-        super().message_user(request, message, level, *args, **kwargs)
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ChangeRefused as refused:
+            return self._refused_change_form(request, object_id, form_url, extra_context, refused)
+
+    def _refused_change_form(self, request, object_id, form_url, extra_context, refused):
+        """The page again, as the staff member sent it (every typed field kept), with the
+        service's reason at the top."""
+        obj = self.get_object(request, unquote(object_id))
+        form = refused.form
+        form.add_error(None, refused.error)
+        fieldsets = self.get_fieldsets(request, obj)
+        admin_form = helpers.AdminForm(
+            form, list(fieldsets), {}, self.get_readonly_fields(request, obj), model_admin=self
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Consultation request"),
+            "subtitle": str(obj),
+            "adminform": admin_form,
+            "object_id": object_id,
+            "original": obj,
+            "is_popup": False,
+            "to_field": None,
+            "media": self.media + admin_form.media,
+            "inline_admin_formsets": [],
+            "errors": helpers.AdminErrorList(form, []),
+            "preserved_filters": self.get_preserved_filters(request),
+            **(extra_context or {}),
+        }
+        return self.render_change_form(request, context, change=True, obj=obj, form_url=form_url)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {**(extra_context or {}), "title": _("Consultation request")}
@@ -545,60 +429,51 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
             obj = response.context_data.get("original")
             if obj is not None:
                 services.consultation_request_record_view(
-                    consultation_request=obj, by=request.user, with_screening=obj.viewer_sees_screening
+                    consultation_request=obj, by=request.user, with_screening=can_view_screening(request.user)
                 )
         return response
 
     # --- Bulk actions ----------------------------------------------------------------------
 
     def move_status(self, request, queryset, status):
-        moved, unchanged, refused = 0, 0, []
-        for consultation_request in queryset.select_related(None).only("pk", "reference", "status"):
-            if consultation_request.status == status:
-                unchanged += 1
-                continue
-            try:
-                services.consultation_request_set_status(
-                    consultation_request=consultation_request, status=status, by=request.user
-                )
-            except ValidationError as error:
-                refused.append(f"{consultation_request.reference}: {' '.join(error.messages)}")
-            else:
-                moved += 1
+        report = services.consultation_requests_set_status(
+            consultation_requests=queryset.select_related(None).only("pk", "reference", "status"),
+            status=status,
+            by=request.user,
+        )
         label = Status(status).label
-        if moved:
+        if report.moved:
             self.message_user(
                 request,
                 ngettext(
                     "%(count)d request moved to “%(status)s”.",
                     "%(count)d requests moved to “%(status)s”.",
-                    moved,
+                    report.moved,
                 )
-                % {"count": moved, "status": label},
+                % {"count": report.moved, "status": label},
                 messages.SUCCESS,
             )
-        if unchanged:
+        if report.unchanged:
             self.message_user(
                 request,
                 ngettext(
                     "%(count)d request was already “%(status)s”.",
                     "%(count)d requests were already “%(status)s”.",
-                    unchanged,
+                    report.unchanged,
                 )
-                % {"count": unchanged, "status": label},
+                % {"count": report.unchanged, "status": label},
                 messages.INFO,
             )
-        for line in refused:
-            self.message_user(request, line, messages.ERROR)
+        for reference, reason in report.refused:
+            self.message_user(request, f"{reference}: {reason}", messages.ERROR)
 
     @admin.action(description=_("Assign to me"), permissions=["change"])
     def assign_to_me(self, request, queryset):
-        count = 0
-        for consultation_request in queryset.select_related(None).only("pk", "reference", "assigned_to"):
-            services.consultation_request_assign(
-                consultation_request=consultation_request, assignee=request.user, by=request.user
-            )
-            count += 1
+        count = services.consultation_requests_assign(
+            consultation_requests=queryset.select_related(None).only("pk", "reference", "assigned_to"),
+            assignee=request.user,
+            by=request.user,
+        )
         self.message_user(
             request,
             ngettext("%(count)d request assigned to you.", "%(count)d requests assigned to you.", count)

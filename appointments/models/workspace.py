@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .requests import ConsultationRequest
@@ -169,3 +170,11 @@ class Appointment(models.Model):
     @property
     def ends_at(self):
         return self.starts_at + datetime.timedelta(minutes=self.duration_minutes)
+
+    PAST_START_MESSAGE = _("Choose a date and time in the future.")
+
+    @staticmethod
+    def start_is_past(starts_at, *, booked_starts_at=None):
+        """A new or moved consultation must start in the future; one left at its booked time need not."""
+        moved = booked_starts_at is None or starts_at != booked_starts_at
+        return moved and starts_at <= timezone.now()

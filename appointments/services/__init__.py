@@ -8,6 +8,7 @@ commands all call these. One module per concern:
 - ``scheduling``: booking, moving and cancelling its consultation (the patient's calendar invite);
 - ``cancellation``: cancelling a booked consultation under a lock the caller holds (both of the above);
 - ``outbox``: queueing the patient's and the staff's e-mails;
+- ``workspace``: what staff save on a request's page, and the list's bulk actions;
 - ``audit``: the audit trail's records of views, changes and exports;
 - ``retention``: anonymising closed requests at the end of the retention period.
 """
@@ -46,8 +47,20 @@ from .retention import (
     consultation_requests_purge_closed,
 )
 from .scheduling import appointment_cancel, appointment_schedule
+from .workspace import (
+    KEEP,
+    StatusMoveReport,
+    consultation_request_update,
+    consultation_requests_assign,
+    consultation_requests_set_status,
+)
 
 __all__ = [
+    "KEEP",
+    "StatusMoveReport",
+    "consultation_request_update",
+    "consultation_requests_assign",
+    "consultation_requests_set_status",
     "ANONYMISED_NAME",
     "ANONYMISED_NOTE",
     "FREE_TEXT_FIELDS",

@@ -68,8 +68,8 @@ def appointment_schedule(
             )
             if current == details:
                 return appointment
-        if starts_at <= timezone.now() and (booking or starts_at != appointment.starts_at):
-            raise ValidationError(_("Choose a date and time in the future."), code="past")
+        if Appointment.start_is_past(starts_at, booked_starts_at=None if booking else appointment.starts_at):
+            raise ValidationError(Appointment.PAST_START_MESSAGE, code="past")
         (
             appointment.starts_at,
             appointment.duration_minutes,

@@ -405,3 +405,45 @@ def test_the_date_hierarchy_offers_years_and_months_without_scanning_every_row(c
     html = client.get(f"{LIST_URL}?created_at__year={first.year}").content.decode()
     months = {int(month) for month in re.findall(r"created_at__month=(\d+)", html)}
     assert months == {first.month}
+
+
+def test_a_change_the_status_service_refuses_is_shown_again_with_the_reason_and_nothing_saved(
+    client, login_as, monkeypatch
+):
+    from django.contrib.admin.models import LogEntry
+
+    from appointments.admin.requests import ConsultationRequestAdmin
+
+    login_as("front_desk")
+    colleague = make_staff("front_desk", username="colleague", first_name="Lee", last_name="Park")
+    consultation_request = make_request()
+    save_form = ConsultationRequestAdmin.save_form
+
+    def closed_by_someone_else_meanwhile(self, request, form, change):
+        # After this page's form was checked, another staff member marks the request as spam.
+        ConsultationRequest.objects.filter(pk=consultation_request.pk).update(status=Status.SPAM)
+        return save_form(self, request, form, change)
+
+    monkeypatch.setattr(ConsultationRequestAdmin, "save_form", closed_by_someone_else_meanwhile)
+    data = admin_form_data(
+        consultation_request,
+        status="contacted",
+        assigned_to=colleague.pk,
+        new_note="Called at 10:15, will call back after lunch",
+    )
+    response = client.post(change_url(consultation_request), data)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    top = html[html.index('class="errornote"') : html.index("<fieldset")]
+    assert "A request that is “Spam” cannot move to “Contacted”. It can move to: New." in top
+    assert "Called at 10:15, will call back after lunch</textarea>" in html
+    assert f'<option value="{colleague.pk}" selected>' in html
+    assert not LogEntry.objects.exists()
+    assert not StaffNote.objects.exists() and not StatusChange.objects.exists()
+    consultation_request.refresh_from_db()
+    # Even the colleague's move is undone here: in this test it ran inside the page's transaction.
+    assert consultation_request.status == Status.NEW and consultation_request.assigned_to is None
+    assert not AuditEvent.objects.exclude(action="view").exists()
+    messages = [str(message) for message in response.context["messages"]]
+    assert not any("successfully" in message for message in messages)

@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from appointments.emails import outbound_email_send_due, retry_delay
-from appointments.services import outbound_email_enqueue
 from appointments.models import ConsultationRequest, OutboundEmail
+from appointments.services import outbound_email_enqueue
 
 from .conftest import SCREENING_MARKERS, answers, phq9
 

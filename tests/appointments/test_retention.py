@@ -8,7 +8,6 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from appointments.services import consultation_request_emails_enqueue
 from appointments.models import (
     Appointment,
     AuditEvent,
@@ -19,6 +18,7 @@ from appointments.models import (
 )
 from appointments.services import (
     appointment_schedule,
+    consultation_request_emails_enqueue,
     consultation_request_set_status,
     staff_note_create,
 )

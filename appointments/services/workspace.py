@@ -1,0 +1,96 @@
+"""What staff change on requests in the workspace: one request's page, and the list's bulk actions.
+
+Each is one service that owns its transaction and calls the services of the single changes
+(assignment, notes, status, scheduling). A refusal is a ``ValidationError`` whose message says why;
+on a request's page nothing of the change is kept.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from ..models import Appointment, ConsultationRequest
+from ..roles import can_view_screening
+from .requests import consultation_request_assign, consultation_request_set_status, staff_note_create
+from .scheduling import appointment_cancel, appointment_schedule
+
+# "Leave the assignment as it is", which None (nobody) cannot say.
+KEEP = object()
+
+
+def consultation_request_update(
+    *,
+    consultation_request: ConsultationRequest,
+    by: AbstractBaseUser,
+    assignee: Any = KEEP,
+    note: str = "",
+    note_clinicians_only: bool = False,
+    status: str | None = None,
+    cancel_appointment: Appointment | None = None,
+    schedule: Mapping[str, Any] | None = None,
+) -> None:
+    """Save what a staff member changed on a request's page, all of it or (on a refusal) none.
+
+    In this order: the assignment (``assignee``, a staff member or None for nobody), a new note
+    (for clinicians only if ``by`` may read screening answers), the status, cancelling the booked
+    consultation, and booking or moving it (``schedule``: the keyword arguments of
+    ``appointment_schedule``). Raises ``ValidationError`` when any of them is refused.
+    """
+    with transaction.atomic():
+        if assignee is not KEEP:
+            consultation_request_assign(consultation_request=consultation_request, assignee=assignee, by=by)
+        if note:
+            staff_note_create(
+                consultation_request=consultation_request,
+                author=by,
+                text=note,
+                clinicians_only=note_clinicians_only and can_view_screening(by),
+            )
+        if status:
+            consultation_request_set_status(consultation_request=consultation_request, status=status, by=by)
+        if cancel_appointment is not None:
+            appointment_cancel(appointment=cancel_appointment, by=by)
+        if schedule:
+            appointment_schedule(consultation_request=consultation_request, by=by, **schedule)
+
+
+@dataclass
+class StatusMoveReport:
+    moved: int = 0
+    unchanged: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (reference, why)
+
+
+def consultation_requests_set_status(
+    *, consultation_requests: Iterable[ConsultationRequest], status: str, by: AbstractBaseUser
+) -> StatusMoveReport:
+    """Move each request to ``status``, each in a transaction of its own: a refused one (with the
+    reason) leaves the others moved."""
+    report = StatusMoveReport()
+    for consultation_request in consultation_requests:
+        if consultation_request.status == status:
+            report.unchanged += 1
+            continue
+        try:
+            consultation_request_set_status(consultation_request=consultation_request, status=status, by=by)
+        except ValidationError as error:
+            report.refused.append((consultation_request.reference, " ".join(error.messages)))
+        else:
+            report.moved += 1
+    return report
+
+
+def consultation_requests_assign(
+    *, consultation_requests: Iterable[ConsultationRequest], assignee: AbstractBaseUser, by: AbstractBaseUser
+) -> int:
+    """Give every one of the requests to ``assignee``; return how many there were."""
+    count = 0
+    with transaction.atomic():
+        for consultation_request in consultation_requests:
+            consultation_request_assign(consultation_request=consultation_request, assignee=assignee, by=by)
+            count += 1
+    return count
