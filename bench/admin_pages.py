@@ -84,7 +84,7 @@ def seed(count):
 
     from appointments.models import ConsultationRequest
     from appointments.services import consultation_request_set_status, staff_note_create
-    from tests.appointments.factories import make_staff, request_fields
+    from tests.factories import make_staff, request_fields
 
     rng = random.Random(5)
     statuses = ["completed"] * 40 + ["declined"] * 15 + ["cancelled_by_patient"] * 10 + ["spam"] * 5

@@ -4,7 +4,10 @@ import os
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
+
+from tests.factories import PASSWORD
 
 # Playwright's sync API runs an event loop in the test thread; Django would otherwise
 # refuse database access from the live-server tests that drive it.
@@ -18,6 +21,15 @@ def _clear_test_cache():
     keys = list(client.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*", count=1000))
     if keys:
         client.delete(*keys)
+
+
+@pytest.fixture
+def staff_client(client, db):
+    """A client logged in as a superuser who has passed the second factor."""
+    from tests.factories import log_in_verified
+
+    user = get_user_model().objects.create_superuser("superuser", "superuser@clinic.example", PASSWORD)
+    return log_in_verified(client, user)
 
 
 @pytest.fixture(autouse=True)

@@ -97,7 +97,7 @@ def login_as(client, db):
 
     Roles: ``front_desk``, ``clinician``, ``clinic_admin`` (the groups of ``create_staff_groups``).
     """
-    from .factories import log_in_verified, make_staff
+    from tests.factories import log_in_verified, make_staff
 
     def log_in(role, **extra):
         user = make_staff(role, **extra)

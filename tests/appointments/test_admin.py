@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from appointments.models import AuditEvent, ConsultationRequest, OutboundEmail, StaffNote, StatusChange
+from tests.factories import make_request, make_requests, make_staff
 
 from .conftest import LIST_URL, admin_form_data, answers, change_url
-from .factories import log_in_verified, make_request, make_requests, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -24,15 +24,6 @@ LIST_MAX_QUERIES = 12
 @pytest.fixture(autouse=True)
 def _no_rate_limit(settings):
     settings.CONSULTATION_RATE_LIMIT = "1000/m"
-
-
-@pytest.fixture
-def staff_client(client, django_user_model):
-    """A superuser who passed the two-factor login."""
-    user = django_user_model.objects.create_superuser(
-        "clinician", "c@clinic.example", "a long test passphrase"
-    )
-    return log_in_verified(client, user)
 
 
 def references_in(html):

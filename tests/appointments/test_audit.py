@@ -5,9 +5,9 @@ from django.db import DatabaseError, connection, transaction
 
 from appointments.models import AuditEvent
 from appointments.services import audit_event_record, staff_note_create
+from tests.factories import make_request, make_staff
 
 from .conftest import LIST_URL, SCREENING_MARKERS, admin_form_data, change_url
-from .factories import make_request, make_staff
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,7 @@ from django.utils import timezone
 
 from appointments.models import ConsultationRequest
 from appointments.selectors import consultation_request_dashboard
-
-from .factories import make_request, make_requests
+from tests.factories import make_request, make_requests
 
 pytestmark = pytest.mark.django_db
 
@@ -114,11 +113,16 @@ def test_the_dashboard_links_to_the_matching_lists(client, login_as, queue):
 
 
 def test_no_dashboard_for_staff_who_may_not_see_requests(client, db, django_user_model):
-    from .factories import log_in_verified
+    from tests.factories import log_in_verified
 
     user = django_user_model.objects.create_user(
         "editor", "e@clinic.example", "a long passphrase", is_staff=True
     )
     log_in_verified(client, user)
-    html = client.get("/admin/").content.decode()
+    response = client.get("/admin/")
+    html = response.content.decode()
+    # Signed in (the index, not the login page), and still no dashboard.
+    assert response.status_code == 200 and response.wsgi_request.user == user
+    assert 'id="login-form"' not in html
+    assert "You don’t have permission to view or edit anything." in html
     assert "clinic-dashboard" not in html

@@ -22,9 +22,9 @@ from appointments.services import (
     consultation_request_set_status,
     staff_note_create,
 )
+from tests.factories import make_request, make_staff
 
 from .conftest import SCREENING_MARKERS
-from .factories import make_request, make_staff
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ from django.core.management import call_command
 from appointments.models import AuditEvent, ConsultationRequest
 from appointments.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK, ROLES
 from appointments.services import staff_note_create
+from tests.factories import log_in_verified, make_request, make_staff
 
 from .conftest import LIST_URL, SCREENING_MARKERS, admin_form_data, change_url
-from .factories import log_in_verified, make_request, make_staff
 
 pytestmark = pytest.mark.django_db
 

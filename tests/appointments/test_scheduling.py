@@ -17,9 +17,9 @@ from appointments.services import (
     consultation_request_cancel_by_patient,
     consultation_request_set_status,
 )
+from tests.factories import make_request, make_staff
 
 from .conftest import SCREENING_MARKERS, admin_form_data, change_url
-from .factories import make_request, make_staff
 
 pytestmark = pytest.mark.django_db
 

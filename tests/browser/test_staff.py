@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from appointments.emails import outbound_email_send_due
 from appointments.models import Appointment, ConsultationRequest, OutboundEmail, StaffNote
 from tests.appointments.conftest import SCREENING_MARKERS
-from tests.appointments.factories import PASSWORD, make_request, make_staff
+from tests.factories import PASSWORD, make_request, make_staff
 
 # The clinical answers; the front desk sees payment and how the patient found the clinic.
 CLINICAL = ["concern_other", "treatments_other", "current_medications", "medical_history_other"]

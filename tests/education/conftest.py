@@ -6,27 +6,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_static.models import StaticDevice
 
 from education.services import clinic_content_load
 
 # The clinic's article exactly as the clinic supplied it: the page must carry every sentence.
 SEED_TEXT = Path(__file__).resolve().parent / "data" / "clinic-article-ketamine-for-bipolar-disorder.txt"
-
-
-@pytest.fixture
-def staff_client(client, django_user_model):
-    """A client logged in as a superuser who has passed the second factor."""
-    user = django_user_model.objects.create_superuser(
-        "editor", "editor@clinic.example", "an editor's passphrase"
-    )
-    device = StaticDevice.objects.create(user=user, name="backup", confirmed=True)
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from education.models import Article
-
-from .factories import ArticleFactory, FAQEntryFactory, TopicFactory
+from tests.factories import ArticleFactory, FAQEntryFactory, TopicFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from education.models import CONTENT_VERSION_KEY, Article, library_content_version
 from education.services import article_publish, article_unpublish
-
-from .factories import ArticleFactory, FAQEntryFactory, TopicFactory
+from tests.factories import ArticleFactory, FAQEntryFactory, TopicFactory
 
 pytestmark = pytest.mark.django_db
 

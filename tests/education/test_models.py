@@ -9,8 +9,7 @@ from django.utils import timezone
 
 from education.models import HIGHLIGHT_START, HIGHLIGHT_STOP, Article, clean_search_terms
 from education.services import article_publish, article_unpublish
-
-from .factories import ArticleFactory, FAQEntryFactory, TopicFactory
+from tests.factories import ArticleFactory, FAQEntryFactory, TopicFactory
 
 pytestmark = pytest.mark.django_db
 

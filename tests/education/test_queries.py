@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from .factories import ArticleFactory, FAQEntryFactory, TopicFactory
+from tests.factories import ArticleFactory, FAQEntryFactory, TopicFactory
 
 pytestmark = pytest.mark.django_db
 

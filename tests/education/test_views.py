@@ -9,9 +9,9 @@ import pytest
 from django.utils import timezone
 
 from education.models import Article
+from tests.factories import ArticleFactory, FAQEntryFactory, TopicFactory
 
 from .conftest import visible_text
-from .factories import ArticleFactory, FAQEntryFactory, TopicFactory
 
 pytestmark = pytest.mark.django_db
 

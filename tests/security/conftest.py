@@ -12,12 +12,9 @@ import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
 from django.conf import settings
 from django.db import connection
 from django.urls import reverse
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_static.models import StaticDevice
 
 from appointments.models import new_token
 from tests.servers import PYTHON, ROOT, free_port
@@ -92,20 +89,6 @@ def marked_answers(**overrides):
         else:
             data[name] = value
     return data
-
-
-@pytest.fixture
-def staff_client(client, django_user_model):
-    """A client logged in as a superuser who has passed the second factor."""
-    user = django_user_model.objects.create_superuser(
-        "security", "security@clinic.example", "a security reviewer's passphrase"
-    )
-    device = StaticDevice.objects.create(user=user, name="backup", confirmed=True)
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
 
 
 # HTML that could run a script, wherever it came from.

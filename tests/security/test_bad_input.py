@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from appointments.forms import ConsultationRequestForm
 from appointments.models import PHQ9_FIELDS, ConsultationRequest, OutboundEmail
 from education.services import clinic_content_load
-from tests.education.factories import ArticleFactory, FAQEntryFactory
+from tests.factories import ArticleFactory, FAQEntryFactory
 
 from .conftest import marked_answers, unsafe_html
 

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from appointments.models import ConsultationRequest
-from tests.education.factories import ArticleFactory
+from tests.factories import ArticleFactory
 from tests.servers import SECRET_KEY, production_env
 
 from .conftest import Browser, database_url, marked_answers, serve

@@ -14,10 +14,11 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments import services
+from appointments import questionnaire, services
 from appointments.models import ConsultationRequest
 from education.models import Article
-from tests.education.factories import ArticleFactory, FAQEntryFactory, TopicFactory
+from education.services import CONTENT_TEXT_FIELDS
+from tests.factories import ArticleFactory, FAQEntryFactory, TopicFactory
 
 from .conftest import marked_answers, unsafe_html
 
@@ -50,26 +51,15 @@ PAYLOADS = [
 # An address may quote almost anything before the @.
 EMAIL_PAYLOADS = ['"<svg/onload=alert(1)>"@example.com', '"<script>alert(1)</script>"@example.com']
 
+# Every answer a patient types, as the questionnaire defines them: a new one is tested too.
 PATIENT_FIELDS = [
-    "first_name",
-    "last_name",
-    "concern_other",
-    "treatments_other",
-    "current_medications",
-    "medical_history_other",
-    "insurance_carrier",
-    "heard_about_other",
+    question.name
+    for question in questionnaire.QUESTIONS.values()
+    if question.kind in {questionnaire.Kind.TEXT, questionnaire.Kind.LONG_TEXT}
 ]
-ARTICLE_FIELDS = [
-    "title",
-    "summary",
-    "hero_image_alt",
-    "hero_image_credit",
-    "faq_image_alt",
-    "faq_image_credit",
-    "reviewer_name",
-    "reviewer_credentials",
-]
+# Every plain-text field of an article; the Markdown ones (body, conclusion) are sanitised HTML,
+# tested on their own.
+ARTICLE_FIELDS = [name for name in CONTENT_TEXT_FIELDS if name not in {"body", "conclusion"}]
 
 
 def rotated(fields, shift):
@@ -187,7 +177,7 @@ def test_the_staff_workspace_keeps_payloads_inert(
     staff_client, requests_with_payloads, django_user_model, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        add_staff_text(requests_with_payloads, django_user_model.objects.get(username="security"))
+        add_staff_text(requests_with_payloads, django_user_model.objects.get(is_superuser=True))
     response = staff_client.get(reverse("admin:index"))
     assert response.status_code == 200
     assert_inert(response.content.decode(), where="dashboard")

@@ -1,4 +1,5 @@
-"""Consultation requests and staff logins made directly in the database, for tests and benchmarks.
+"""Everything the tests and benchmarks make directly in the database: consultation requests, staff
+logins, and the education library's articles, topics and questions.
 
 Requests made here skip the form and its e-mails: they are for tests of what staff do with
 requests that already exist (the form's own tests go through the form).
@@ -7,6 +8,7 @@ requests that already exist (the form's own tests go through the form).
 import datetime
 import itertools
 
+import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
@@ -15,6 +17,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 
 from appointments.models import ConsultationRequest, new_reference, new_token
 from appointments.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK, staff_groups_create
+from education.models import Article, FAQEntry, Topic
 
 ROLES = {"front_desk": FRONT_DESK, "clinician": CLINICIAN, "clinic_admin": CLINIC_ADMIN}
 PASSWORD = "a long staff passphrase"
@@ -104,3 +107,52 @@ def log_in_verified(client, user):
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return client
+
+
+# --- The education library ---
+
+
+class TopicFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Topic
+        django_get_or_create = ["slug"]
+
+    name = factory.Sequence(lambda n: f"Topic {n}")
+    slug = factory.Sequence(lambda n: f"topic-{n}")
+
+
+class ArticleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Article
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Article number {n}")
+    slug = factory.Sequence(lambda n: f"article-{n}")
+    summary = "A short summary for lists and search engines."
+    body = "## First section\n\nSome careful words about treatment.\n\n### A detail\n\nMore words."
+    status = Article.Status.PUBLISHED
+    published_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=1))
+    reviewer_name = "Clinical team"
+    last_reviewed = datetime.date(2026, 1, 15)
+    next_review_due = datetime.date(2027, 1, 15)
+
+    class Params:
+        draft = factory.Trait(status=Article.Status.DRAFT, published_at=None)
+        scheduled = factory.Trait(
+            published_at=factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=7))
+        )
+
+    @factory.post_generation
+    def topics(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.topics.set(extracted)
+
+
+class FAQEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FAQEntry
+
+    article = factory.SubFactory(ArticleFactory)
+    question = factory.Sequence(lambda n: f"Question number {n}?")
+    answer = "An answer that helps."
+    position = factory.Sequence(lambda n: n)
