@@ -3,6 +3,7 @@
 import functools
 
 import phonenumbers
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import capfirst
@@ -62,3 +63,7 @@ def local_datetime(moment):
 def ticked_labels(obj, names):
     """The staff's names of the yes/no answers that are yes, for a list of what was ticked."""
     return [field_label(name) for name in names if getattr(obj, name)]
+
+
+def link(url, text):
+    return render_to_string("admin/appointments/link.html", {"url": url, "text": text})

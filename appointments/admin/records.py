@@ -2,11 +2,11 @@
 
 from django.contrib import admin
 from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from ..models import AuditEvent, OutboundEmail
 from .changelist import FirstToLastChangeList
+from .display import link
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -45,7 +45,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
         if not obj.consultation_request_id:
             return obj.reference or "–"
         url = reverse("admin:appointments_consultationrequest_change", args=[obj.consultation_request_id])
-        return format_html('<a href="{}">{}</a>', url, obj.reference)
+        return link(url, obj.reference)
 
 
 @admin.register(OutboundEmail)

@@ -27,7 +27,7 @@ from ..models import Appointment, ConsultationRequest, StatusChange
 from ..questionnaire import FLAG_SHORT, PHQ9_FIELDS, PHQ9_ITEMS
 from ..roles import AUDIT_PERMISSION, can_export, can_view_screening
 from .changelist import FirstToLastChangeList
-from .display import age, local_datetime, person_name, phone_display, ticked_labels
+from .display import age, link, local_datetime, person_name, phone_display, ticked_labels
 from .export import csv_lines, export_columns
 from .filters import AssignedFilter, FlagFilter, Phq9BandFilter, StatusFilter
 from .forms import SCHEDULING_FIELDS, ConsultationRequestAdminForm, clinic_zone_name
@@ -285,7 +285,7 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
             return "–"
         title = Article.objects.filter(slug=obj.source_article_slug).values_list("title", flat=True).first()
         url = reverse("education:article_detail", kwargs={"slug": obj.source_article_slug})
-        return render("fields/link", url=url, text=title or obj.source_article_slug)
+        return link(url, title or obj.source_article_slug)
 
     @admin.display(description=_("consultation"))
     def current_appointment(self, obj):
@@ -326,7 +326,7 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("e-mail address"))
     def email_link(self, obj):
-        return render("fields/link", url=f"mailto:{obj.email}", text=obj.email)
+        return link(f"mailto:{obj.email}", obj.email)
 
     @admin.display(description=_("good times to contact"))
     def contact_times_display(self, obj):
@@ -373,7 +373,7 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
     @admin.display(description=_("audit trail"))
     def audit_trail_link(self, obj):
         url = reverse("admin:appointments_auditevent_changelist") + f"?q={obj.reference}"
-        return render("fields/link", url=url, text=_("Who has opened or changed this request"))
+        return link(url, _("Who has opened or changed this request"))
 
     # --- Saving: one service for the whole page ----------------------------------------------
 
