@@ -47,7 +47,7 @@ def _audit(*, by: AbstractBaseUser, description: str) -> None:
 
 
 def _queue_password_email(*, user: AbstractBaseUser, invitation: bool) -> None:
-    from appointments.emails import outbound_email_enqueue
+    from appointments.services import outbound_email_enqueue
 
     context = {
         "user": user,

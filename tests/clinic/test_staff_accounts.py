@@ -12,7 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from appointments.emails import outbound_email_send_due
 from appointments.models import AuditEvent, OutboundEmail
 from appointments.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK
-from tests.appointments.factories import PASSWORD, log_in_verified, make_staff
+from tests.factories import PASSWORD, log_in_verified, make_staff
 
 pytestmark = pytest.mark.django_db
 
