@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from clinic.context_processors import clinic_details
+from clinic import details
 
 from .models import Appointment
 
@@ -47,16 +47,16 @@ def appointment_ics(
     event.add("dtstamp", timezone.now().astimezone(datetime.UTC))
     event.add("dtstart", appointment.starts_at.astimezone(datetime.UTC))
     event.add("dtend", appointment.ends_at.astimezone(datetime.UTC))
-    event.add("summary", f"Consultation with {settings.CLINIC_NAME}")
+    event.add("summary", f"Consultation with {details.get().name}")
     event.add("location", appointment_location(appointment))
     lines = [f"Reference: {reference}"]
     if appointment.modality == Appointment.Modality.TELEHEALTH and not cancelled:
         lines += ["", "How to join:", appointment.telehealth_instructions]
-    lines += ["", f"Questions or a change of plan: call {clinic_details()['phone']}."]
+    lines += ["", f"Questions or a change of plan: call {details.get().phone}."]
     event.add("description", "\n".join(lines))
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
-    event.add("organizer", _address(settings.DEFAULT_FROM_EMAIL, settings.CLINIC_NAME))
+    event.add("organizer", _address(settings.DEFAULT_FROM_EMAIL, details.get().name))
     attendee = _address(attendee_email, attendee_name)
     attendee.params["role"] = vText("REQ-PARTICIPANT")
     attendee.params["rsvp"] = vText("FALSE")

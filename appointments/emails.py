@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.context_processors import clinic_details
+from clinic import details
 
 from .models import ConsultationRequest, OutboundEmail
 
@@ -56,7 +56,7 @@ def admin_url(consultation_request):
         f"admin:{ConsultationRequest._meta.app_label}_{ConsultationRequest._meta.model_name}_change",
         args=[consultation_request.pk],
     )
-    return clinic_details()["site_url"] + path
+    return details.site_url() + path
 
 
 def _message(email, connection):

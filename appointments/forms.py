@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from clinic.context_processors import clinic_details
+from clinic import details
 
 from . import questionnaire
 from .models import ConsultationRequest, new_token
@@ -246,7 +246,7 @@ class ConsultationRequestForm(QuestionnaireForm):
         if age > OLDEST_AGE:
             raise ValidationError(_("Check the year of your date of birth."), code="too_old")
         if age < ADULT_AGE:
-            phone = clinic_details()["phone"]
+            phone = details.get().phone
             raise ValidationError(
                 _(
                     "We can only accept online requests from adults aged 18 or over. If you are under 18, "

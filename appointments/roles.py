@@ -35,9 +35,23 @@ _CLINIC_ADMIN = [
     "appointments.view_outboundemail",
     *(
         f"education.{action}_{model}"
-        for model in ["article", "topic", "faqentry"]
+        for model in [
+            "article",
+            "safetynotice",
+            "topic",
+            "faqentry",
+            "searchsynonym",
+            "openinghours",
+            "closure",
+            "treatmentprice",
+        ]
         for action in ["add", "change", "delete", "view"]
     ),
+    # The clinic's facts: one row, edited, never added or deleted by hand.
+    "education.view_clinicprofile",
+    "education.change_clinicprofile",
+    "education.view_searchmiss",
+    "education.delete_searchmiss",
     # Invite colleagues and give each one role; only through clinic.staff_admin, which shows no
     # password, superuser, staff or permission fields to a clinic admin, and no superuser at all.
     *(f"auth.{action}_user" for action in ["add", "change", "delete", "view"]),

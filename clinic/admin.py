@@ -8,6 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from two_factor.admin import AdminSiteOTPRequiredMixin
 
 from appointments.selectors import consultation_request_dashboard
+from education.models import SearchMiss
+
+# The dashboard's list of searches that found nothing: the most frequent.
+SEARCH_MISSES_SHOWN = 10
 
 
 class ClinicAdminSite(AdminSiteOTPRequiredMixin, admin.AdminSite):
@@ -24,6 +28,8 @@ class ClinicAdminSite(AdminSiteOTPRequiredMixin, admin.AdminSite):
         if request.user.has_perm("appointments.view_consultationrequest"):
             now = timezone.now()
             extra_context.update(dashboard=consultation_request_dashboard(now=now), dashboard_now=now)
+        if request.user.has_perm("education.view_searchmiss"):
+            extra_context["search_misses"] = SearchMiss.objects.all()[:SEARCH_MISSES_SHOWN]
         return super().index(request, extra_context)
 
     def login(self, request, extra_context=None):

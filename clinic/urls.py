@@ -15,6 +15,8 @@ from . import staff_views, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("privacy/", views.privacy, name="privacy"),
+    path("costs/", views.costs, name="costs"),
+    path("what-to-expect/", views.what_to_expect, name="what_to_expect"),
     path("learn/", include("education.urls")),
     path("consultation/", include("appointments.urls")),
     path("robots.txt", views.robots_txt, name="robots_txt"),

@@ -9,6 +9,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from education.models import Article
+from education.structured_data import clinic_structured_data
+
+from . import details
 
 FEATURED_ARTICLES = 3
 
@@ -16,7 +19,21 @@ FEATURED_ARTICLES = 3
 @require_safe
 def home(request):
     featured_articles = Article.objects.published().latest_first()[:FEATURED_ARTICLES]
-    return render(request, "home.html", {"featured_articles": featured_articles})
+    context = {
+        "featured_articles": featured_articles,
+        "structured_data": clinic_structured_data(details.get()),
+    }
+    return render(request, "home.html", context)
+
+
+@require_safe
+def costs(request):
+    return render(request, "costs.html")
+
+
+@require_safe
+def what_to_expect(request):
+    return render(request, "what_to_expect.html")
 
 
 @require_safe

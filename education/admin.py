@@ -5,13 +5,28 @@ import datetime
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.forms import CheckboxSelectMultiple, MultipleChoiceField
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import REVIEW_DUE_SOON_DAYS, Article, FAQEntry, Topic, library_content_changed
-from .services import article_publish, article_unpublish
+from .models import (
+    REVIEW_DUE_SOON_DAYS,
+    STATES,
+    Article,
+    ClinicProfile,
+    Closure,
+    FAQEntry,
+    OpeningHours,
+    SafetyNotice,
+    SearchMiss,
+    SearchSynonym,
+    Topic,
+    TreatmentPrice,
+    library_content_changed,
+)
+from .services import article_publish, article_unpublish, clinic_facts_record_change, clinic_profile_save
 
 
 class FAQEntryInline(admin.StackedInline):
@@ -97,6 +112,7 @@ class ArticleAdmin(admin.ModelAdmin):
             _("Clinical review"),
             {"fields": ["reviewer_name", "reviewer_credentials", "last_reviewed", "next_review_due"]},
         ),
+        (_("Safety information"), {"fields": ["safety_notice"]}),
         (
             _("Images"),
             {
@@ -179,3 +195,140 @@ class ArticleAdmin(admin.ModelAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
+
+
+class FactsInline(admin.TabularInline):
+    extra = 0
+    readonly_fields = ["is_sample"]
+
+
+class OpeningHoursInline(FactsInline):
+    model = OpeningHours
+    fields = ["weekday", "opens", "closes", "is_sample"]
+
+
+class ClosureInline(FactsInline):
+    model = Closure
+    fields = ["first_day", "last_day", "reason", "is_sample"]
+
+
+class TreatmentPriceInline(admin.StackedInline):
+    model = TreatmentPrice
+    extra = 0
+    fields = [
+        ("kind", "position"),
+        ("price", "unit"),
+        ("typical_series", "series_price"),
+        "insurance",
+        "is_sample",
+    ]
+    readonly_fields = ["is_sample"]
+
+
+@admin.register(ClinicProfile)
+class ClinicProfileAdmin(admin.ModelAdmin):
+    """The clinic's one set of facts; values still as ``make run`` filled them are marked as samples."""
+
+    list_display = ["name", "phone", "sample_count", "updated_at"]
+    inlines = [OpeningHoursInline, ClosureInline, TreatmentPriceInline]
+    fieldsets = [
+        (_("Contact"), {"fields": ["name", "phone", "email", "time_zone"]}),
+        (_("Address"), {"fields": ["street_address", "locality", "region", "postal_code"]}),
+        (_("Costs"), {"fields": ["consultation_fee", "consultation_fee_note", "insurance_note"]}),
+        (_("Who we can see"), {"fields": ["minimum_age", "states_served"]}),
+        (
+            _("What to expect"),
+            {"fields": ["first_consultation", "treatment_day", "aftercare", "what_to_bring"]},
+        ),
+        (_("Staff only"), {"fields": ["urgent_protocol"]}),
+    ]
+
+    def has_add_permission(self, request):
+        # One profile only. Every admin page asks (for its sidebar): only this model's own pages
+        # pay for the query; elsewhere the clinic's facts are reached through their list.
+        match = request.resolver_match
+        own_page = match is not None and (match.url_name or "").startswith("education_clinicprofile_")
+        return own_page and super().has_add_permission(request) and not ClinicProfile.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("sample values left"))
+    def sample_count(self, obj):
+        return len(obj.sample_fields)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "states_served":
+            return MultipleChoiceField(
+                choices=STATES, required=False, label=db_field.verbose_name, widget=CheckboxSelectMultiple
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["sample_labels"] = [
+                ClinicProfile._meta.get_field(name).verbose_name for name in obj.sample_fields
+            ]
+            context["sample_rows"] = (
+                obj.opening_hours.filter(is_sample=True).exists()
+                or obj.closures.filter(is_sample=True).exists()
+                or obj.prices.filter(is_sample=True).exists()
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def save_model(self, request, obj, form, change):
+        clinic_profile_save(profile=obj, changed_fields=list(form.changed_data), by=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        changed = [f for f in formset.forms if f.has_changed() and f not in formset.deleted_forms]
+        for inline_form in changed:
+            inline_form.instance.is_sample = False
+        super().save_formset(request, form, formset, change)
+        if changed or formset.deleted_objects:
+            clinic_facts_record_change(by=request.user, what=[str(formset.model._meta.verbose_name_plural)])
+
+
+@admin.register(SearchSynonym)
+class SearchSynonymAdmin(admin.ModelAdmin):
+    list_display = ["terms", "updated_at"]
+    search_fields = ["terms"]
+
+    def delete_queryset(self, request, queryset):
+        # A bulk delete bypasses SearchSynonym.delete(), which marks the library's cached pages stale.
+        super().delete_queryset(request, queryset)
+        library_content_changed()
+
+
+@admin.register(SearchMiss)
+class SearchMissAdmin(admin.ModelAdmin):
+    """What patients searched for and did not find: the words and how often, nothing about who."""
+
+    list_display = ["term", "count", "last_searched", "first_searched"]
+    search_fields = ["term"]
+    date_hierarchy = "last_searched"
+    readonly_fields = ["term", "count", "first_searched", "last_searched"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SafetyNotice)
+class SafetyNoticeAdmin(admin.ModelAdmin):
+    list_display = ["title", "key", "reviewer_name", "last_reviewed", "next_review_due"]
+    search_fields = ["title", "key", "body"]
+    fieldsets = [
+        (None, {"fields": ["title", "key", "body"]}),
+        (
+            _("Clinical review"),
+            {"fields": ["reviewer_name", "reviewer_credentials", "last_reviewed", "next_review_due"]},
+        ),
+    ]
+
+    def delete_queryset(self, request, queryset):
+        # A bulk delete bypasses SafetyNotice.delete(), which marks the library's cached pages stale.
+        super().delete_queryset(request, queryset)
+        library_content_changed()

@@ -17,7 +17,8 @@ from markdown.treeprocessors import Treeprocessor
 PAGE_IDS = frozenset(
     {
         "main", "footer-crisis", "article-title", "toc", "toc-title", "faq", "faq-title",
-        "cta-title", "review", "disclaimer-title", "credits-title", "related-title",
+        "cta-title", "review", "disclaimer-title", "credits-title", "related-title", "safety",
+        "safety-title",
     }
 )  # fmt: skip
 

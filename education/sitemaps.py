@@ -32,19 +32,29 @@ class ArticleSitemap(ClinicSitemap):
 
 
 class PageSitemap(ClinicSitemap):
-    """Home, the library and the privacy notice. Home and the library change with the articles."""
+    """Home, the library, the clinic's facts pages, the consultation's start and the privacy notice.
+
+    Home and the library change with the articles; the facts pages with the clinic's facts.
+    """
 
     changefreq = "weekly"
     priority = 0.6
 
     def items(self):
-        return ["home", "education:article_list", "privacy"]
+        return [
+            "home",
+            "education:article_list",
+            "costs",
+            "what_to_expect",
+            "appointments:request_create",
+            "privacy",
+        ]
 
     def location(self, item):
         return reverse(item)
 
     def lastmod(self, item):
-        if item == "privacy":
+        if item not in {"home", "education:article_list"}:
             return None
         if not hasattr(self, "_articles_updated"):
             self._articles_updated = Article.objects.published().aggregate(latest=Max("updated_at"))["latest"]

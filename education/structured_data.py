@@ -20,15 +20,15 @@ def _reviewer(article):
 def article_structured_data(article, *, clinic, image_url=None):
     """The JSON-LD graph for ``article``'s page, as plain data ready for ``json.dumps``.
 
-    ``clinic`` is the dictionary the ``clinic`` context processor gives templates.
+    ``clinic`` is the clinic's facts (``clinic.details.get()``).
     """
-    site_url = clinic["site_url"]
+    site_url = clinic.site_url
     url = _absolute(site_url, article.get_absolute_url())
     publisher = {
         "@type": "MedicalClinic",
-        "name": clinic["name"],
+        "name": clinic.name,
         "url": _absolute(site_url, "/"),
-        "telephone": clinic["phone_tel"],
+        "telephone": clinic.phone_tel,
     }
     page = {
         "@type": "MedicalWebPage",
@@ -53,6 +53,16 @@ def article_structured_data(article, *, clinic, image_url=None):
         page["reviewedBy"] = reviewer
     if image_url:
         page["primaryImageOfPage"] = {"@type": "ImageObject", "url": image_url}
+    notice = article.safety_notice
+    if notice:
+        # Part of the page: search engines read the safety information with the rest of it.
+        page["hasPart"] = {
+            "@type": "WebPageElement",
+            "@id": f"{url}#safety",
+            "cssSelector": "#safety",
+            "name": notice.title,
+            "text": notice.text,
+        }
 
     graph = [
         page,
@@ -94,3 +104,55 @@ def article_structured_data(article, *, clinic, image_url=None):
             }
         )
     return {"@context": "https://schema.org", "@graph": graph}
+
+
+SCHEMA_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def clinic_structured_data(clinic):
+    """The clinic as a schema.org MedicalClinic, with its address and opening hours (JSON-LD)."""
+    site_url = clinic.site_url
+    data = {
+        "@context": "https://schema.org",
+        "@type": "MedicalClinic",
+        "@id": f"{site_url}/#clinic",
+        "name": clinic.name,
+        "url": _absolute(site_url, "/"),
+        "telephone": clinic.phone_tel,
+    }
+    if clinic.street_address:
+        data["address"] = {
+            "@type": "PostalAddress",
+            "streetAddress": clinic.street_address,
+            "addressLocality": clinic.locality,
+            "addressRegion": clinic.region,
+            "postalCode": clinic.postal_code,
+            "addressCountry": "US",
+        }
+    if clinic.email:
+        data["email"] = clinic.email
+    spans = {}
+    for hours in clinic.hours:
+        key = (hours.opens.strftime("%H:%M"), hours.closes.strftime("%H:%M"))
+        spans.setdefault(key, []).append(f"https://schema.org/{SCHEMA_DAYS[hours.weekday]}")
+    if spans:
+        data["openingHoursSpecification"] = [
+            {"@type": "OpeningHoursSpecification", "dayOfWeek": days, "opens": opens, "closes": closes}
+            for (opens, closes), days in spans.items()
+        ]
+    closures = clinic.upcoming_closures()
+    if closures:
+        # schema.org's way to say "closed": a special opening with the same opening and closing time.
+        data["specialOpeningHoursSpecification"] = [
+            {
+                "@type": "OpeningHoursSpecification",
+                "validFrom": closure.first_day.isoformat(),
+                "validThrough": closure.last_day.isoformat(),
+                "opens": "00:00",
+                "closes": "00:00",
+            }
+            for closure in closures
+        ]
+    if clinic.states_served:
+        data["areaServed"] = [{"@type": "State", "name": name} for name in clinic.states_served_names]
+    return data

@@ -6,7 +6,6 @@ question replaces (see ``library_content_changed``). Searches and staff previews
 """
 
 import hashlib
-import json
 from functools import cache as memoize
 
 from django.contrib.staticfiles.storage import staticfiles_storage
@@ -20,12 +19,14 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
-from clinic.context_processors import clinic_details
+from clinic import details
 
 from .models import CONTENT_VERSION_KEY, Article, FAQEntry, clean_search_terms, library_content_version
+from .search import RESULTS as SEARCH_RESULTS
+from .search import library_search
+from .services import search_miss_record
 from .structured_data import article_structured_data
 
-SEARCH_RESULTS = 20
 RELATED_ARTICLES = 3
 FAQ_TITLE = _("Frequently Asked Questions")
 # Content changes replace the version at once; this only bounds how long a release that changes
@@ -71,10 +72,11 @@ def _by_topic(articles):
 
 @memoize
 def _release():
-    """What, besides the content, a cached page depends on: static file names and the clinic's details."""
-    manifest = getattr(staticfiles_storage, "manifest_hash", "")
-    details = json.dumps(clinic_details(), sort_keys=True).encode()
-    return f"{manifest}:{hashlib.sha256(details).hexdigest()[:16]}"
+    """What, besides the content, a cached page depends on: the static files' names.
+
+    The clinic's facts are content: a change to them makes the library's pages stale.
+    """
+    return getattr(staticfiles_storage, "manifest_hash", "")
 
 
 def _cached_page(request, name, build):
@@ -109,8 +111,15 @@ def article_list(request):
     terms = clean_search_terms(request.GET.get("q", ""))
     public = Article.objects.published().prefetch_related("topics")
     if terms:
-        context = {"terms": terms, "results": list(public.search(terms)[:SEARCH_RESULTS])}
-        context["results_limit"] = SEARCH_RESULTS
+        outcome = library_search(terms)
+        if not outcome.found:
+            search_miss_record(terms=terms)
+        context = {
+            "terms": terms,
+            "search": outcome,
+            "results": outcome.results,
+            "results_limit": SEARCH_RESULTS,
+        }
         return render(request, "education/article_list.html", context)
 
     def build():
@@ -138,19 +147,22 @@ def article_detail(request, slug):
 
 def _article_page(request, articles, slug):
     article = get_object_or_404(
-        articles.with_next_publication().prefetch_related(
-            "topics", Prefetch("faqs", queryset=FAQEntry.objects.order_by("position", "pk"))
-        ),
+        articles.with_next_publication()
+        .select_related("safety_notice")
+        .prefetch_related("topics", Prefetch("faqs", queryset=FAQEntry.objects.order_by("position", "pk"))),
         slug=slug,
     )
     related = list(Article.objects.published().related_to(article)[:RELATED_ARTICLES])
     faqs = list(article.faqs.all())
-    clinic = clinic_details()
-    hero_image_url = _absolute_media_url(article.hero_image, clinic["site_url"])
+    clinic = details.get()
+    hero_image_url = _absolute_media_url(article.hero_image, clinic.site_url)
     context = {
         "article": article,
         "faqs": faqs,
-        "contents": article.contents(faq_title=FAQ_TITLE if faqs else None),
+        "contents": article.contents(
+            faq_title=FAQ_TITLE if faqs else None,
+            safety_title=article.safety_notice.title if article.safety_notice else None,
+        ),
         "related": related,
         "is_preview": not article.is_public,
         "hero_image_url": hero_image_url,

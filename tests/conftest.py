@@ -38,3 +38,13 @@ def _clear_cache():
     _clear_test_cache()
     yield
     _clear_test_cache()
+
+
+@pytest.fixture
+def clinic_facts(db):
+    """The sample clinic facts, loaded as `make run` loads them (returns the clinic profile)."""
+    from education.models import ClinicProfile
+    from education.services import clinic_facts_load_samples
+
+    clinic_facts_load_samples()
+    return ClinicProfile.objects.get()

@@ -15,7 +15,7 @@ from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from clinic.context_processors import clinic_details
+from clinic import details
 
 from ..calendar import appointment_ics, appointment_location
 from ..emails import admin_url, render_email
@@ -54,12 +54,12 @@ def acknowledgement_key(pk):
 def consultation_request_emails_enqueue(*, consultation_request_id: int) -> None:
     """Queue the patient's acknowledgement and the staff alert for a new request."""
     consultation_request = ConsultationRequest.objects.get(pk=consultation_request_id)
-    clinic = clinic_details()
+    clinic = details.get()
     patient_context = {
         "clinic": clinic,
         "first_name": consultation_request.first_name,
         "reference": consultation_request.reference,
-        "status_url": clinic["site_url"] + consultation_request.get_status_url(),
+        "status_url": clinic.site_url + consultation_request.get_status_url(),
     }
     staff_context = {
         "clinic": clinic,
@@ -93,7 +93,7 @@ def consultation_request_cancelled_email_enqueue(*, consultation_request_id: int
     subject, body = render_email(
         "staff_cancelled",
         {
-            "clinic": clinic_details(),
+            "clinic": details.get(),
             "reference": consultation_request.reference,
             "admin_url": admin_url(consultation_request),
         },
@@ -115,7 +115,7 @@ def appointment_email_enqueue(*, appointment: Appointment) -> OutboundEmail:
     of the event (its ``sequence``) is queued once.
     """
     consultation_request = appointment.consultation_request
-    clinic = clinic_details()
+    clinic = details.get()
     if appointment.status == Appointment.Status.CANCELLED:
         template = "appointment_cancelled"
     elif appointment.sequence == 0:
@@ -134,7 +134,7 @@ def appointment_email_enqueue(*, appointment: Appointment) -> OutboundEmail:
             "is_telehealth": appointment.modality == Appointment.Modality.TELEHEALTH,
             "location": appointment_location(appointment),
             "telehealth_instructions": appointment.telehealth_instructions,
-            "status_url": clinic["site_url"] + consultation_request.get_status_url(),
+            "status_url": clinic.site_url + consultation_request.get_status_url(),
         },
     )
     ics = appointment_ics(

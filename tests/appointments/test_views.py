@@ -361,3 +361,26 @@ def test_the_blank_form_served_from_memory_is_the_form_rendered_afresh(client, s
 
     assert questions(cached) == questions(fresh)
     assert questions(cached).count("<fieldset") > 10
+
+
+def test_private_pages_tell_crawlers_noindex_and_robots_lets_them_read_it(client, submit):
+    """A crawler never sees the noindex of a page robots.txt forbids, so none is forbidden."""
+    consultation_request = make_request(submit)
+    robots = client.get("/robots.txt").content.decode()
+    for url in [consultation_request.get_absolute_url(), consultation_request.get_status_url()]:
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response["X-Robots-Tag"] == "noindex, nofollow"
+        assert '<meta name="robots" content="noindex, nofollow">' in response.content.decode()
+        assert not any(
+            url.startswith(line.split(":", 1)[1].strip())
+            for line in robots.splitlines()
+            if line.startswith("Disallow")
+        )
+
+
+def test_confirmation_page_says_when_the_clinic_is_open(client, submit, clinic_facts):
+    consultation_request = make_request(submit, self_harm_thoughts="yes")
+    html = main_content(client.get(consultation_request.get_absolute_url()))
+    assert "as a priority during our opening hours" in html
+    assert "Open Monday to Friday 9:00 AM–5:00 PM; Saturday 9:00 AM–1:00 PM (New York time)." in html

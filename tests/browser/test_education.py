@@ -1,10 +1,12 @@
 """The education library in a real browser, as a patient on a phone or a desktop uses it."""
 
+import io
 import re
 
 import pytest
+from django.core.management import call_command
 
-from education.services import clinic_content_load
+from education.models import Article
 
 from .conftest import CHROMIUM, PHONE  # noqa: F401 - CHROMIUM documents which browser runs these
 
@@ -13,12 +15,22 @@ ARTICLE = "/learn/ketamine-for-bipolar-disorder/"
 
 @pytest.fixture
 def seed_article(transactional_db):
-    """The clinic's article, committed so that the live server's thread can read it."""
-    (result,) = clinic_content_load()
-    return result.article
+    """The clinic's article, facts and synonyms, committed so that the live server's thread can read them."""
+    call_command("load_clinic_content", stdout=io.StringIO())
+    return Article.objects.get(slug="ketamine-for-bipolar-disorder")
 
 
-@pytest.mark.parametrize("path", ["/learn/", ARTICLE, "/learn/?q=side+effects", "/learn/?q=xylophone"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/learn/",
+        ARTICLE,
+        "/learn/?q=side+effects",
+        "/learn/?q=xylophone",
+        "/learn/?q=ketmine",
+        "/learn/?q=spravato",
+    ],
+)
 def test_library_pages_have_no_wcag_violations(page, live_server, assert_accessible, seed_article, path):
     page.goto(live_server.url + path)
     assert page.locator("h1").count() == 1
@@ -35,7 +47,9 @@ def test_article_with_every_faq_open_has_no_wcag_violations(
     assert_accessible(page)
 
 
-@pytest.mark.parametrize("path", ["/learn/", ARTICLE, "/learn/?q=ketamine"])
+@pytest.mark.parametrize(
+    "path", ["/learn/", ARTICLE, "/learn/?q=ketamine", "/costs/", "/what-to-expect/", "/"]
+)
 def test_no_horizontal_scroll_on_a_phone(phone_page, live_server, seed_article, path):
     phone_page.goto(live_server.url + path)
     overflow = phone_page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -101,7 +115,22 @@ def test_search_from_a_phone_highlights_what_matched(phone_page, live_server, se
     phone_page.keyboard.press("Enter")
     phone_page.wait_for_url(re.compile(r"\?q=insurance$"))
     assert phone_page.get_by_role("heading", name="1 article matches “insurance”").is_visible()
-    assert phone_page.locator("mark").first.inner_text().lower() == "insurance"
+    assert phone_page.locator("ol.article-cards mark").first.inner_text().lower() == "insurance"
+
+
+def test_a_result_opens_the_faq_answer_that_matched_with_the_words_marked(
+    phone_page, live_server, seed_article
+):
+    phone_page.goto(live_server.url + "/learn/?q=side+effects")
+    phone_page.locator("ol.article-cards a").first.click()
+    phone_page.wait_for_url(re.compile(r"#faq-answer-1$"))
+    answer = phone_page.locator("#faq-answer-1")
+    assert answer.is_visible()
+    assert phone_page.locator("#faq-answer-1").locator("xpath=..").get_attribute("open") == ""
+    marked = [text.lower() for text in phone_page.locator("mark.search-hit").all_inner_texts()]
+    assert "side" in marked and "effects" in marked
+    # Only the part that matched is marked, not the rest of the article.
+    assert phone_page.locator(".article__body mark.search-hit").count() == 0
 
 
 def test_article_page_keeps_to_the_content_security_policy(browser, live_server, seed_article):

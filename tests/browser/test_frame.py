@@ -3,8 +3,16 @@
 import pytest
 
 
-@pytest.mark.parametrize("path", ["/", "/privacy/", "/no-such-page/"])
-def test_pages_have_no_wcag_violations(page, live_server, assert_accessible, path):
+@pytest.fixture
+def clinic_facts_committed(transactional_db):
+    """The sample clinic facts, committed so that the live server's thread can read them."""
+    from education.services import clinic_facts_load_samples
+
+    clinic_facts_load_samples()
+
+
+@pytest.mark.parametrize("path", ["/", "/privacy/", "/no-such-page/", "/costs/", "/what-to-expect/"])
+def test_pages_have_no_wcag_violations(page, live_server, assert_accessible, clinic_facts_committed, path):
     page.goto(live_server.url + path)
     assert page.locator("footer").get_by_text("988").count() >= 1
     assert_accessible(page)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from education.services import clinic_content_load
+from education.services import SAFETY_FILES, clinic_content_load, read_content_file, safety_notice_load
 
 # The clinic's article exactly as the clinic supplied it: the page must carry every sentence.
 SEED_TEXT = Path(__file__).resolve().parent / "data" / "clinic-article-ketamine-for-bipolar-disorder.txt"
@@ -15,8 +15,11 @@ SEED_TEXT = Path(__file__).resolve().parent / "data" / "clinic-article-ketamine-
 
 @pytest.fixture
 def seed_article(db):
-    """The clinic's own article, loaded as `make run` loads it."""
+    """The clinic's own article with its safety information, loaded as `make run` loads them."""
     (result,) = clinic_content_load()
+    for path in SAFETY_FILES:
+        safety_notice_load(content=read_content_file(path))
+    result.article.refresh_from_db()
     return result.article
 
 

@@ -38,6 +38,9 @@ def test_sitemap_lists_public_articles_and_pages_with_lastmod(client):
         f"{site}/",
         f"{site}/learn/",
         f"{site}/privacy/",
+        f"{site}/costs/",
+        f"{site}/what-to-expect/",
+        f"{site}/consultation/",
         f"{site}/learn/public-article/",
     }
     assert entries[f"{site}/learn/public-article/"] == article.updated_at.date().isoformat()
@@ -50,11 +53,17 @@ def test_sitemap_uses_the_clinics_address_whatever_host_asked(client, settings):
     assert "https://www.clinic.example/learn/public-article/" in sitemap_entries(client)
 
 
-def test_robots_names_the_sitemap_and_keeps_staff_and_patient_pages_out(client):
-    body = client.get("/robots.txt").content.decode()
-    assert "Sitemap: http://127.0.0.1:8000/sitemap.xml" in body.splitlines()
-    assert "Disallow: /admin/" in body
-    assert "Disallow: /consultation/" in body
+def test_robots_names_the_sitemap_keeps_staff_out_and_lets_crawlers_reach_the_consultation(client):
+    lines = client.get("/robots.txt").content.decode().splitlines()
+    assert "Sitemap: http://127.0.0.1:8000/sitemap.xml" in lines
+    assert [line for line in lines if line.startswith("Disallow")] == ["Disallow: /admin/"]
+
+
+def test_consultation_start_page_may_be_indexed(client):
+    response = client.get("/consultation/")
+    assert response.status_code == 200
+    assert "X-Robots-Tag" not in response
+    assert 'name="robots"' not in response.content.decode()
 
 
 def test_feed_is_atom_with_the_public_articles_newest_first(client):

@@ -10,6 +10,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import (
     SearchHeadline,
     SearchQuery,
+    SearchQueryCombinable,
     SearchRank,
     SearchVector,
     SearchVectorField,
@@ -23,7 +24,7 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
 
-from .rendering import PAGE_IDS, render_markdown
+from ..rendering import PAGE_IDS, render_markdown
 
 SEARCH_CONFIG = "english"
 # Private-use characters mark the matched words in search snippets. They never occur in an
@@ -145,10 +146,15 @@ class ArticleQuerySet(models.QuerySet):
     def search(self, terms):
         """Articles matching ``terms`` (English stemming), best match first, with highlighted snippets.
 
+        ``terms`` is what a visitor typed, or a ``SearchQuery`` built from it (``education.search``).
+
         Each article gets ``rank``, ``title_highlighted`` and ``snippet``: plain text in which
         ``HIGHLIGHT_START``/``HIGHLIGHT_STOP`` surround the matched words.
         """
-        query = SearchQuery(clean_search_terms(terms), search_type="websearch", config=SEARCH_CONFIG)
+        if isinstance(terms, SearchQueryCombinable):
+            query = terms
+        else:
+            query = SearchQuery(clean_search_terms(terms), search_type="websearch", config=SEARCH_CONFIG)
         marks = {"start_sel": HIGHLIGHT_START, "stop_sel": HIGHLIGHT_STOP}
         return (
             self.filter(search_vector=query)
@@ -248,6 +254,16 @@ class Article(models.Model):
         help_text=_("What the picture shows, for people who cannot see it. Required with an image."),
     )
     faq_image_credit = models.CharField(_("FAQ image credit"), max_length=200, blank=True)
+
+    safety_notice = models.ForeignKey(
+        "SafetyNotice",
+        verbose_name=_("safety information"),
+        related_name="articles",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        help_text=_("Shown beside the article in a box of its own, with its own clinical review."),
+    )
 
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(
@@ -398,16 +414,21 @@ class Article(models.Model):
             return "due_soon"
         return "current"
 
-    def contents(self, *, faq_title=None):
-        """The table of contents: the body's headings, the FAQ (given its title), the closing words'."""
+    def contents(self, *, faq_title=None, safety_title=None):
+        """The table of contents: the body's headings, the safety information and the FAQ (given
+        their titles), the closing words'."""
         entries = [entry for entry in self.toc if entry.get("part") != "conclusion"]
+        if safety_title:
+            entries.append({"id": "safety", "name": safety_title, "children": []})
         if faq_title:
             entries.append({"id": "faq", "name": faq_title, "children": []})
         return entries + [entry for entry in self.toc if entry.get("part") == "conclusion"]
 
     @property
     def photo_credits(self):
-        return [credit for credit in (self.hero_image_credit, self.faq_image_credit) if credit]
+        """The credits of the photos the page shows: a credit waits in the data until its photo exists."""
+        pairs = [(self.hero_image, self.hero_image_credit), (self.faq_image, self.faq_image_credit)]
+        return [credit for image, credit in pairs if image and credit]
 
     def content_state(self):
         """Everything an editor can change about the article, as plain data (for fingerprints)."""
