@@ -1,6 +1,7 @@
 """The patient's pages: the request form, its confirmation, and the signed status page."""
 
 import logging
+import time
 from functools import lru_cache
 
 from django.conf import settings
@@ -9,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils.crypto import salted_hmac
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -51,6 +53,39 @@ def _private(response):
     return response
 
 
+# What this browser session has sent: form tokens with a digest of their answers (a resubmit of
+# the same answers is the same request), and the confirmation pages it may open, with when.
+SUBMITTED_SESSION_KEY = "consultation_submitted"
+RECEIVED_SESSION_KEY = "consultation_received"
+# A bound on the session's size, well above what the rate limit lets one client send in the time
+# a confirmation page stays open.
+REMEMBERED_SUBMISSIONS = 30
+
+
+def _answers_digest(request):
+    fields = sorted((key, value) for key, value in request.POST.lists() if key != "csrfmiddlewaretoken")
+    return salted_hmac("appointments.consultation-request.answers", repr(fields)).hexdigest()
+
+
+def _is_resubmission(request, token):
+    """The same answers sent again with the same one-time token, from the same browser session."""
+    return request.session.get(SUBMITTED_SESSION_KEY, {}).get(token) == _answers_digest(request)
+
+
+def _remember_submission(request, token, consultation_request):
+    submitted = dict(request.session.get(SUBMITTED_SESSION_KEY, {}))
+    submitted[token] = _answers_digest(request)
+    received = dict(request.session.get(RECEIVED_SESSION_KEY, {}))
+    received[consultation_request.confirmation_token] = int(time.time())
+    request.session[SUBMITTED_SESSION_KEY] = dict(list(submitted.items())[-REMEMBERED_SUBMISSIONS:])
+    request.session[RECEIVED_SESSION_KEY] = dict(list(received.items())[-REMEMBERED_SUBMISSIONS:])
+
+
+def _may_see_confirmation(request, token):
+    sent_at = request.session.get(RECEIVED_SESSION_KEY, {}).get(token)
+    return sent_at is not None and time.time() - sent_at <= settings.CONSULTATION_CONFIRMATION_MAX_AGE
+
+
 def too_many_requests(request):
     response = render(request, "429.html", status=429)
     response["Retry-After"] = "600"
@@ -59,7 +94,8 @@ def too_many_requests(request):
 
 # Error reports never show what a patient typed.
 @sensitive_post_parameters()
-@require_http_methods(["GET", "POST"])
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
 def request_create(request):
     if request.method == "POST":
         return _request_create_post(request)
@@ -83,10 +119,14 @@ def _request_create_post(request):
         return _private(render(request, "appointments/request_thanks.html"))
 
     token = request.POST.get("form_token", "")
+    token_used = False
     if TOKEN_RE.match(token):
         existing = ConsultationRequest.objects.filter(form_token=token).only("confirmation_token").first()
         if existing is not None:
-            return redirect(existing)
+            if _is_resubmission(request, token):
+                return redirect(existing)
+            # A copy of a form someone else sent (a restored page, a replayed copy): its own request.
+            token_used = True
 
     if not form.is_valid():
         return _render_form(request, form, status=200)
@@ -94,11 +134,13 @@ def _request_create_post(request):
         request, group="appointments.request_create", key="ip", rate=_request_rate, increment=True
     ):
         return too_many_requests(request)
+    form_token = new_token() if token_used else form.cleaned_data["form_token"]
     consultation_request, _created = consultation_request_create(
-        form_token=form.cleaned_data["form_token"],
+        form_token=form_token,
         answers=form.answers(),
         source_article_slug=form.cleaned_data["source_article"],
     )
+    _remember_submission(request, form_token, consultation_request)
     return redirect(consultation_request)
 
 
@@ -131,6 +173,10 @@ def request_received(request, token):
     # Only a token's own characters reach the database (PostgreSQL refuses a NUL with an error).
     if not TOKEN_RE.match(token):
         raise Http404
+    # The page shows only in the browser session that sent the request, for a short time: the
+    # patient's lasting link is the signed status link in their e-mail.
+    if not _may_see_confirmation(request, token):
+        return _private(render(request, "appointments/request_received_expired.html", status=410))
     consultation_request = get_object_or_404(
         ConsultationRequest.objects.only("reference", "is_urgent", "created_at"), confirmation_token=token
     )

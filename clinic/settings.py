@@ -63,6 +63,8 @@ MIDDLEWARE = [
     "clinic.middleware.security_headers",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Before CSRF: its refusals are logged with the path, which may carry a patient's secret.
+    "clinic.redaction.LogPathMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -296,6 +298,9 @@ ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 CONSULTATION_RATE_LIMIT = env.str("CONSULTATION_RATE_LIMIT", default="5/10m")
 CONSULTATION_ATTEMPT_RATE_LIMIT = env.str("CONSULTATION_ATTEMPT_RATE_LIMIT", default="30/10m")
 CONSULTATION_STATUS_LINK_MAX_AGE = env.int("CONSULTATION_STATUS_LINK_MAX_AGE", default=180 * 24 * 3600)
+# The confirmation page after sending a request opens only in the browser session that sent it, this
+# many seconds at most (the session itself ends sooner when idle).
+CONSULTATION_CONFIRMATION_MAX_AGE = env.int("CONSULTATION_CONFIRMATION_MAX_AGE", default=3600)
 
 # The e-mail outbox worked by `manage.py mail_worker`: retries back off from 5 s to 15 min.
 OUTBOX_POLL_INTERVAL_SECONDS = env.float("OUTBOX_POLL_INTERVAL_SECONDS", default=5.0)

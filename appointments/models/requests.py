@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Cast, Upper
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from .. import questionnaire
@@ -42,6 +43,12 @@ def status_link_signer():
     return signing.TimestampSigner(salt=STATUS_LINK_SALT)
 
 
+def status_link_digest(confirmation_token):
+    """Ties a status link to the request's current confirmation token without revealing it: the
+    retention command's new token voids every link sent before."""
+    return salted_hmac(STATUS_LINK_SALT, confirmation_token).hexdigest()[:24]
+
+
 class ConsultationRequestQuerySet(models.QuerySet):
     def open(self):
         """Requests the clinic still has to act on."""
@@ -53,8 +60,15 @@ class ConsultationRequestQuerySet(models.QuerySet):
         Raises ``signing.SignatureExpired`` for a link older than ``CONSULTATION_STATUS_LINK_MAX_AGE``,
         ``signing.BadSignature`` for a forged one, and ``DoesNotExist`` for a purged request.
         """
-        token = status_link_signer().unsign(signed, max_age=settings.CONSULTATION_STATUS_LINK_MAX_AGE)
-        return self.get(confirmation_token=token)
+        value = status_link_signer().unsign(signed, max_age=settings.CONSULTATION_STATUS_LINK_MAX_AGE)
+        reference, _dot, digest = value.partition(".")
+        if not digest:
+            # A link sent before status links named the reference: it signed the confirmation token.
+            return self.get(confirmation_token=value)
+        consultation_request = self.get(reference=reference)
+        if not constant_time_compare(digest, status_link_digest(consultation_request.confirmation_token)):
+            raise self.model.DoesNotExist
+        return consultation_request
 
 
 class ConsultationRequest(models.Model):
@@ -232,7 +246,7 @@ class ConsultationRequest(models.Model):
 
     def get_status_url(self):
         """The patient's own page for this request, behind a signed, expiring link."""
-        signed = status_link_signer().sign(self.confirmation_token)
+        signed = status_link_signer().sign(f"{self.reference}.{status_link_digest(self.confirmation_token)}")
         return reverse("appointments:request_status", kwargs={"signed": signed})
 
     @property

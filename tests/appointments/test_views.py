@@ -172,12 +172,13 @@ def test_the_same_form_sent_twice_makes_one_request(submit):
     assert OutboundEmail.objects.count() == 2
 
 
-def test_a_resubmit_after_going_back_and_editing_still_makes_one_request(submit):
+def test_a_resubmit_with_changed_answers_is_a_request_of_its_own(submit):
+    # Only the very same submission is a duplicate: changed answers are never dropped.
     data = answers()
     submit(data)
-    response = submit({**data, "first_name": "Mara", "email": "broken"})
+    response = submit({**data, "first_name": "Mara"})
     assert response.status_code == 302
-    assert ConsultationRequest.objects.get().first_name == "Maria"
+    assert sorted(ConsultationRequest.objects.values_list("first_name", flat=True)) == ["Mara", "Maria"]
 
 
 def test_a_fresh_form_makes_a_second_request(submit):
@@ -317,11 +318,13 @@ def test_an_expired_status_link_explains_and_gives_the_phone_number(client, subm
     assert 'href="tel:+15550100100"' in response.content.decode()
 
 
-def test_status_link_is_signed_over_the_token(submit):
+def test_status_link_is_signed_and_reveals_no_other_secret(submit):
     consultation_request = make_request(submit)
     signed = consultation_request.get_status_url().split("/")[-2]
     value = signing.TimestampSigner(salt="appointments.consultation-request.status-link").unsign(signed)
-    assert value == consultation_request.confirmation_token
+    assert value.startswith(consultation_request.reference + ".")
+    assert consultation_request.confirmation_token not in signed
+    assert consultation_request.form_token not in signed
     assert (
         reverse("appointments:request_status", kwargs={"signed": signed})
         == consultation_request.get_status_url()
