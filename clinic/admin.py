@@ -1,8 +1,15 @@
 """The staff workspace: Django's admin, opened only to staff who passed two-factor login."""
 
+from functools import wraps
+
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.contenttypes import views as contenttype_views
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import BadRequest
+from django.http import Http404
 from django.shortcuts import redirect
+from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from two_factor.admin import AdminSiteOTPRequiredMixin
@@ -31,6 +38,40 @@ class ClinicAdminSite(AdminSiteOTPRequiredMixin, admin.AdminSite):
         if request.user.has_perm("education.view_searchmiss"):
             extra_context["search_misses"] = SearchMiss.objects.all()[:SEARCH_MISSES_SHOWN]
         return super().index(request, extra_context)
+
+    def get_urls(self):
+        # "View on site" only for models whose admin offers it: a request's own page is the
+        # patient's, behind their secret link.
+        urls = super().get_urls()
+        for index, pattern in enumerate(urls):
+            if getattr(pattern, "name", None) == "view_on_site":
+                urls[index] = path(
+                    str(pattern.pattern), self.admin_view(self.view_on_site), name="view_on_site"
+                )
+        return urls
+
+    def view_on_site(self, request, content_type_id, object_id):
+        try:
+            model = ContentType.objects.get_for_id(content_type_id).model_class()
+        except ContentType.DoesNotExist:
+            raise Http404 from None
+        model_admin = self._registry.get(model)
+        if model_admin is None or not model_admin.view_on_site:
+            raise Http404
+        return contenttype_views.shortcut(request, content_type_id, object_id)
+
+    def admin_view(self, view, cacheable=False):
+        inner = super().admin_view(view, cacheable)
+
+        @wraps(view)
+        def refuse_nul(request, *args, **kwargs):
+            # PostgreSQL refuses a NUL in any text it is given: a filter, a search or an
+            # autocomplete term holding one is a bad request, not a server error.
+            if any("\x00" in item for key, values in request.GET.lists() for item in [key, *values]):
+                raise BadRequest("NUL in the query string")
+            return inner(request, *args, **kwargs)
+
+        return refuse_nul
 
     def login(self, request, extra_context=None):
         # A staff member who gave the right password but has no second factor yet is

@@ -18,5 +18,13 @@ max_requests_jitter = 1000
 preload_app = True
 accesslog = "-"
 # The access log names the path without its query string and without the referrer: search
-# terms and the links in patients' e-mails stay out of the logs.
+# terms and the links in patients' e-mails stay out of the logs. The logger class redacts the
+# secret in a patient's link and escapes control characters (a forged line stays on its line).
+logger_class = "clinic.access_log.AccessLogger"
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+# gunicorn's control socket defaults to one path per user, which a second server on the machine
+# takes over: none, unless GUNICORN_CONTROL_SOCKET gives this server a path of its own.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True

@@ -61,7 +61,19 @@ def format_exception(exc_info, request=None):
 
 
 class Formatter(logging.Formatter):
-    """The site's log format, with tracebacks formatted by ``format_exception``."""
+    """The site's log format: tracebacks formatted by ``format_exception``, a request's secret path
+    redacted (Django logs 404s, 410s and CSRF refusals with the path) and control characters escaped."""
+
+    def formatMessage(self, record):
+        message = record.message
+        request = getattr(record, "request", None)
+        if request is not None and hasattr(request, "path_info") and hasattr(request, "META"):
+            safe_path = request_log_path(request)
+            for path in {request.path, request.path_info}:
+                if path:
+                    message = message.replace(path, safe_path)
+        record.message = escape_controls(message)
+        return super().formatMessage(record)
 
     def format(self, record):
         if record.exc_info:
@@ -100,3 +112,83 @@ class ExceptionReporter(debug.ExceptionReporter):
                 if isinstance(frame.get(key), BaseException):
                     frame[key] = safe_message(frame[key], self.request)
         return data
+
+
+# Secret links and forged lines: what a log line may say about a request's path.
+
+# Every URL whose path carries a secret (a patient's link, a staff member's set-password link), by
+# its name wherever it is mounted: the access log and Django's loggers show these paths with the
+# secret parts replaced. A new secret-bearing URL is added here, and nowhere else.
+SECRET_URL_NAMES = frozenset(
+    {
+        "appointments:request_received",
+        "appointments:request_status",
+        "staff_set_password",
+    }
+)
+REDACTED = "[redacted]"
+# Where the path as logs may show it waits in the WSGI environ, for gunicorn's access log.
+LOG_PATH_KEY = "clinic.log_path"
+
+
+def escape_controls(text):
+    """``text`` with control and other unprintable characters escaped: one log line stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text
+    )
+
+
+def _redacted(path, match):
+    for value in [*match.args, *match.kwargs.values()]:
+        if value:
+            path = path.replace(str(value), REDACTED)
+    return path
+
+
+def _secret_match(path):
+    from django.urls import Resolver404, resolve
+
+    for candidate in [path, path if path.endswith("/") else f"{path}/"]:
+        try:
+            match = resolve(candidate)
+        except (Resolver404, ValueError):
+            continue
+        if match.view_name in SECRET_URL_NAMES:
+            return match
+    return None
+
+
+def loggable_path(path, match=None):
+    """``path`` as a log line may show it: secrets of the URLs in ``SECRET_URL_NAMES`` replaced,
+    control characters escaped. ``match`` is the request's resolved URL, when there is one."""
+    if match is None or match.view_name not in SECRET_URL_NAMES:
+        match = _secret_match(path) if match is None else None
+    if match is not None:
+        path = _redacted(path, match)
+    return escape_controls(path)
+
+
+class LogPathMiddleware:
+    """Note, once the URL is resolved, the path as logs may show it (for gunicorn's access log).
+
+    Listed before CsrfViewMiddleware, whose refusals are logged with the path too.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        request.META[LOG_PATH_KEY] = loggable_path(request.path_info, request.resolver_match)
+
+
+def request_log_path(request):
+    if LOG_PATH_KEY not in request.META:
+        request.META[LOG_PATH_KEY] = loggable_path(
+            request.path_info, getattr(request, "resolver_match", None)
+        )
+    return request.META[LOG_PATH_KEY]
