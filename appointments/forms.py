@@ -41,6 +41,16 @@ def reject_control_characters(value, allowed=ALLOWED_CONTROLS):
         )
 
 
+def reject_invisible_characters(value):
+    # Format characters (U+200B zero-width space, U+202E right-to-left override, ...) draw
+    # nothing or turn the text around: a name could read as another, or as filled in when empty.
+    if any(unicodedata.category(char) == "Cf" for char in value):
+        raise ValidationError(
+            _("Remove the invisible or direction-changing characters from this answer."),
+            code="invisible_characters",
+        )
+
+
 def reject_web_addresses(value):
     if URL_RE.search(value):
         raise ValidationError(_("Enter your name without a web address."), code="web_address")
@@ -56,6 +66,7 @@ class TextField(forms.CharField):
         else:
             # A one-line answer (a name, a carrier) has no business holding a tab or a line break.
             self.validators.append(partial(reject_control_characters, allowed=()))
+            self.validators.append(reject_invisible_characters)
         self.error_messages["max_length"] = ngettext_lazy(
             "Shorten this to %(limit_value)d character or fewer (it has %(show_value)d).",
             "Shorten this to %(limit_value)d characters or fewer (it has %(show_value)d).",

@@ -51,11 +51,17 @@ def _connect(config, name):
 
 
 def dump(config, path):
+    # A backup holds health data: readable by its owner only, whatever the umask (and a file
+    # that was already there loses its wider mode before anything is written to it).
+    if os.path.exists(path):
+        os.chmod(path, 0o600)
     subprocess.run(
         ["pg_dump", "--format=custom", "--no-owner", "--file", str(path), config["NAME"]],
         env=_client_env(config),
         check=True,
+        umask=0o077,
     )
+    os.chmod(path, 0o600)
 
 
 def restore(config, path, name=None):

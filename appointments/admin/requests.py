@@ -386,6 +386,20 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
             # Raised out of the admin's transaction: nothing is kept, no LogEntry is written.
             raise ChangeRefused(form, error) from None
 
+    def construct_change_message(self, request, form, formsets, add=False):
+        # The history page is open to front desk: a note for clinicians leaves no trace there.
+        message = super().construct_change_message(request, form, formsets, add)
+        hidden = {"note_clinicians_only"}
+        if form.cleaned_data.get("note_clinicians_only"):
+            hidden.add("new_note")
+        labels = {str(form[name].label) for name in hidden if name in form.fields}
+        for entry in message:
+            if "changed" in entry:
+                entry["changed"]["fields"] = [
+                    label for label in entry["changed"]["fields"] if label not in labels
+                ]
+        return [entry for entry in message if entry.get("changed", {"fields": True})["fields"]]
+
     def save_related(self, request, form, formsets, change):
         """Nothing: the service saved everything there is."""
 

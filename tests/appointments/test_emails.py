@@ -73,7 +73,9 @@ def test_patient_mail_has_name_reference_next_steps_phone_and_status_link(urgent
 def test_staff_alert_has_reference_urgency_and_admin_link_only(urgent_request, settings):
     _patient, staff = mails(urgent_request)
     assert staff.to == settings.CLINIC_STAFF_EMAIL
-    assert staff.subject == f"URGENT: New consultation request {urgent_request.reference}"
+    # Lock screens show subjects: it says only that the request needs attention soon, not why.
+    assert staff.subject == f"Consultation request {urgent_request.reference} needs attention soon"
+    assert "urgent" not in staff.subject.lower()
     assert (
         f"http://127.0.0.1:8000/admin/appointments/consultationrequest/{urgent_request.pk}/change/"
         in staff.body
