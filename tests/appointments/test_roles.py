@@ -253,6 +253,22 @@ def test_clinicians_only_notes_are_hidden_from_the_front_desk(client, login_as, 
     assert "lithium level pending" not in html
 
 
+def test_front_desks_history_page_shows_no_trace_of_a_clinicians_only_note(
+    client, login_as, screened_request
+):
+    login_as("clinician")
+    client.post(
+        change_url(screened_request),
+        admin_form_data(screened_request, new_note="lithium level pending", note_clinicians_only="on"),
+    )
+    assert screened_request.notes.get().clinicians_only is True
+    client.logout()
+    login_as("front_desk")
+    html = client.get(change_url(screened_request) + "../history/").content.decode().lower()
+    assert "clinicians" not in html
+    assert "note" not in html.split("<main", 1)[-1].split("</main>", 1)[0]
+
+
 def test_a_front_desk_note_cannot_be_made_clinicians_only(client, login_as, screened_request):
     login_as("front_desk")
     client.post(

@@ -41,3 +41,20 @@ def test_restore_drill_fails_when_the_restore_loses_rows(staff_rows, database_ur
     monkeypatch.setattr(backup, "restore", lambda config, path, name=None: None)
     assert backup.main(["drill"]) == 1
     assert "MISMATCH auth_user: live 3, restored None" in capsys.readouterr().err
+
+
+def test_a_backup_is_readable_by_its_owner_only(transactional_db, tmp_path):
+    import os
+    import stat
+
+    config = backup.database_config() | {"NAME": connection.settings_dict["NAME"]}
+    path = tmp_path / "clinic.dump"
+    path.write_bytes(b"")
+    path.chmod(0o644)
+    old_umask = os.umask(0o022)
+    try:
+        backup.dump(config, path)
+    finally:
+        os.umask(old_umask)
+    assert path.stat().st_size > 0
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -37,3 +37,24 @@ def test_clients_behind_one_balancer_have_separate_limits(behind_one_proxy):
     assert not limited(request_from("203.0.113.9"))
     assert limited(request_from("203.0.113.9"))
     assert not limited(request_from("203.0.113.10"))
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "expected"),
+    [
+        ("1.2.3.4:5678", "1.2.3.4"),
+        ("[2001:db8::1]:443", "2001:db8::1"),
+        ("2001:db8::1", "2001:db8::1"),
+        ("198.51.100.1, 203.0.113.9:443", "203.0.113.9"),
+        ("unknown", "10.0.0.2"),
+        ("203.0.113.9, unknown", "10.0.0.2"),
+        ("", "10.0.0.2"),
+    ],
+)
+def test_entries_with_a_port_or_no_address_are_read_sanely(behind_one_proxy, forwarded, expected):
+    assert client_ip(request_from(forwarded)) == expected
+
+
+def test_without_trusted_proxies_the_header_is_ignored(settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert client_ip(request_from("203.0.113.9")) == "10.0.0.2"
