@@ -1,24 +1,38 @@
 """The staff workspace: Django's admin, opened only to staff who passed two-factor login."""
 
+import json
 from functools import wraps
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.contenttypes import views as contenttype_views
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import BadRequest
+from django.core.exceptions import BadRequest, FieldDoesNotExist
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from two_factor.admin import AdminSiteOTPRequiredMixin
 
+from appointments.models import ConsultationRequest
 from appointments.selectors import consultation_request_dashboard
+from appointments.services import consultation_requests_record_list
 from education.models import SearchMiss
 
 # The dashboard's list of searches that found nothing: the most frequent.
 SEARCH_MISSES_SHOWN = 10
+
+
+def _autocompletes(request):
+    """The model an autocomplete request looks up, or None."""
+    try:
+        source = apps.get_model(request.GET["app_label"], request.GET["model_name"])
+        return source._meta.get_field(request.GET["field_name"]).remote_field.model
+    except (KeyError, LookupError, AttributeError, FieldDoesNotExist):
+        return None
 
 
 class ClinicAdminSite(AdminSiteOTPRequiredMixin, admin.AdminSite):
@@ -59,6 +73,21 @@ class ClinicAdminSite(AdminSiteOTPRequiredMixin, admin.AdminSite):
         if model_admin is None or not model_admin.view_on_site:
             raise Http404
         return contenttype_views.shortcut(request, content_type_id, object_id)
+
+    def autocomplete_view(self, request):
+        response = super().autocomplete_view(request)
+        # A look-up that shows requests is audited like a search of the list.
+        if response.status_code == 200 and _autocompletes(request) is ConsultationRequest:
+            results = json.loads(response.content)["results"]
+            consultation_requests_record_list(
+                by=request.user,
+                where=gettext("Autocomplete"),
+                filters={},
+                search_terms=request.GET.get("term", ""),
+                rows=len(results),
+                shown=[int(result["id"]) for result in results],
+            )
+        return response
 
     def admin_view(self, view, cacheable=False):
         inner = super().admin_view(view, cacheable)

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from ..models import AuditEvent, OutboundEmail
+from ..models import AuditEvent, AuditSearchTerms, OutboundEmail
 from .changelist import FirstToLastChangeList
 from .display import link
 
@@ -31,14 +31,23 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class AuditEventAdmin(ReadOnlyAdmin):
     """Who opened, changed or exported which request, and when: for clinic admins to read."""
 
-    list_display = ["created_at", "actor_label", "action", "request_link", "description"]
+    list_display = ["created_at", "actor_label", "action", "request_link", "description", "searched_for"]
+    list_select_related = ["search_terms"]
     list_filter = ["action", "created_at"]
     search_fields = ["=reference", "=actor_label"]
     search_help_text = _("Search by a request's reference (KC-XXXX-XXXX) or a staff member's username.")
     date_hierarchy = "created_at"
     list_per_page = 100
-    fields = ["created_at", "actor_label", "action", "request_link", "description"]
+    fields = ["created_at", "actor_label", "action", "request_link", "description", "searched_for"]
     readonly_fields = fields
+
+    @admin.display(description=_("searched for"))
+    def searched_for(self, obj):
+        # Cleared by the retention command with the requests the search found.
+        try:
+            return obj.search_terms.terms
+        except AuditSearchTerms.DoesNotExist:
+            return "–"
 
     @admin.display(description=_("request"), ordering="reference")
     def request_link(self, obj):

@@ -57,6 +57,10 @@ class ChangeRefused(Exception):  # noqa: N818 (not an error: a service said no)
         self.error = error
 
 
+# The list's query parameters that are not filters: the search (recorded apart), page and order.
+LIST_NAVIGATION = {"q", "p", "o", "_changelist_filters"}
+
+
 def status_transition_action(status, name, description):
     @admin.action(description=description, permissions=["change"])
     def action(modeladmin, request, queryset):
@@ -510,7 +514,20 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
             "title": _("Consultation requests"),
             "can_export": can_export(request.user),
         }
-        return super().changelist_view(request, extra_context)
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if request.method == "GET" and changelist is not None:
+            services.consultation_requests_record_list(
+                by=request.user,
+                where=gettext("Request list"),
+                filters={
+                    name: values for name, values in changelist.params.items() if name not in LIST_NAVIGATION
+                },
+                search_terms=changelist.query,
+                rows=changelist.result_count,
+                shown=[obj.pk for obj in changelist.result_list],
+            )
+        return response
 
     def export_view(self, request):
         """The list as filtered and searched on screen, as CSV; each exported request is audited."""

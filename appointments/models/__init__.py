@@ -1,7 +1,7 @@
 """The appointments app's models: requests, the staff's work on them, the outbox, the audit trail."""
 
 from ..questionnaire import PHQ9_FIELDS, PHQ9_ITEMS, US_STATES, Phq9Answer, phq9_band
-from .audit import AuditEvent
+from .audit import AuditEvent, AuditSearchTerms
 from .outbox import OutboundEmail
 from .requests import (
     REFERENCE_ALPHABET,
@@ -24,6 +24,7 @@ __all__ = [
     "US_STATES",
     "Appointment",
     "AuditEvent",
+    "AuditSearchTerms",
     "ConsultationRequest",
     "ConsultationRequestQuerySet",
     "OutboundEmail",

@@ -24,6 +24,7 @@ class AuditEvent(models.Model):
         SCHEDULE = "schedule", _("Scheduling")
         EXPORT = "export", _("Exported")
         ANONYMISE = "anonymise", _("Anonymised")
+        LIST = "list", _("Listed or searched")
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -59,3 +60,27 @@ class AuditEvent(models.Model):
     def __str__(self):
         when = f"{self.created_at:%Y-%m-%d %H:%M}" if self.created_at else ""
         return f"{self.get_action_display()} {self.reference} {when}".strip()
+
+
+class AuditSearchTerms(models.Model):
+    """What a staff member typed into a search of the requests, kept beside its audit event.
+
+    Apart from the event because the terms may be a patient's name: the retention command deletes
+    them with the requests they found (and once they are older than the retention period), while
+    the event itself (who, when, the filters, how many rows) stays.
+    """
+
+    event = models.OneToOneField(
+        AuditEvent, verbose_name=_("audit event"), related_name="search_terms", on_delete=models.CASCADE
+    )
+    terms = models.CharField(_("search terms"), max_length=200)
+    requests = models.ManyToManyField(
+        ConsultationRequest, verbose_name=_("requests shown"), related_name="+", blank=True
+    )
+
+    class Meta:
+        verbose_name = _("search terms")
+        verbose_name_plural = _("search terms")
+
+    def __str__(self):
+        return f"Search terms of audit event {self.event_id}"

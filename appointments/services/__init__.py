@@ -18,6 +18,7 @@ from .audit import (
     audit_event_record,
     consultation_request_record_view,
     consultation_requests_record_export,
+    consultation_requests_record_list,
 )
 from .cancellation import appointment_cancel_locked
 from .outbox import (
@@ -86,6 +87,7 @@ __all__ = [
     "consultation_request_status_refusal",
     "consultation_requests_purge_closed",
     "consultation_requests_record_export",
+    "consultation_requests_record_list",
     "outbound_email_enqueue",
     "staff_note_create",
 ]

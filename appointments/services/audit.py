@@ -3,9 +3,11 @@
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 from django.utils.translation import gettext as _g
+from django.utils.translation import ngettext
 
-from ..models import AuditEvent, ConsultationRequest
+from ..models import AuditEvent, AuditSearchTerms, ConsultationRequest
 
 Action = AuditEvent.Action
 # Who acted, when no staff member did: the patient, from their signed status link.
@@ -72,3 +74,35 @@ def consultation_requests_record_export(
     ]
     AuditEvent.objects.bulk_create(events, batch_size=1000)
     return len(events)
+
+
+def consultation_requests_record_list(
+    *,
+    by: AbstractBaseUser,
+    where: str,
+    filters: dict[str, str | list[str]],
+    search_terms: str,
+    rows: int,
+    shown: Iterable[int],
+) -> AuditEvent:
+    """Record that a staff member listed, filtered or searched the requests (``where``: the list, an
+    autocomplete): the filters and how many rows in the event, the search terms beside it."""
+    described_filters = "; ".join(
+        f"{name}={','.join(values) if isinstance(values, list | tuple) else values}"
+        for name, values in sorted(filters.items())
+    )
+    description = ngettext("%(where)s: %(rows)d request", "%(where)s: %(rows)d requests", rows) % {
+        "where": where,
+        "rows": rows,
+    }
+    if search_terms:
+        description += _g(", searched")
+    if described_filters:
+        description += _g("; filters: %(filters)s") % {"filters": described_filters}
+    if not search_terms:
+        return audit_event_record(actor=by, action=Action.LIST, description=description)
+    with transaction.atomic():
+        event = audit_event_record(actor=by, action=Action.LIST, description=description)
+        terms = AuditSearchTerms.objects.create(event=event, terms=search_terms[:200])
+        terms.requests.add(*shown)
+    return event

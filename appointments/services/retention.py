@@ -12,7 +12,15 @@ from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
 from .. import questionnaire
-from ..models import Appointment, AuditEvent, ConsultationRequest, OutboundEmail, StaffNote, new_token
+from ..models import (
+    Appointment,
+    AuditEvent,
+    AuditSearchTerms,
+    ConsultationRequest,
+    OutboundEmail,
+    StaffNote,
+    new_token,
+)
 from .audit import audit_event_record
 
 logger = logging.getLogger(__name__)
@@ -65,6 +73,8 @@ def consultation_request_anonymise(*, consultation_request: ConsultationRequest)
         locked.anonymised_at = timezone.now()
         locked.save()
         locked.notes.update(text=ANONYMISED_NOTE)
+        # A search that found this request may have been for the patient's name.
+        AuditSearchTerms.objects.filter(requests=locked).delete()
         locked.status_changes.exclude(note="").update(note="")
         locked.appointments.update(location="", telehealth_instructions="")
         locked.outbound_emails.filter(status=OutboundEmail.Status.PENDING).update(
@@ -106,5 +116,7 @@ def consultation_requests_purge_closed(
     if not dry_run:
         for pk in list(due.values_list("pk", flat=True)):
             consultation_request_anonymise(consultation_request=ConsultationRequest(pk=pk))
+        # Search terms that found nothing, or only open requests, go after the same period.
+        AuditSearchTerms.objects.filter(event__created_at__lt=cutoff).delete()
         logger.info("Retention: anonymised %d closed consultation requests", report.requests)
     return report

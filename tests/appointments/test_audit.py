@@ -3,7 +3,7 @@
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from appointments.models import AuditEvent
+from appointments.models import AuditEvent, AuditSearchTerms
 from appointments.services import audit_event_record, staff_note_create
 from tests.factories import make_request, make_staff
 
@@ -39,7 +39,9 @@ def test_the_list_and_a_refused_page_are_not_recorded_as_views(client, login_as)
     consultation_request = make_request()
     client.get(LIST_URL)
     client.get(change_url(consultation_request).replace(str(consultation_request.pk), "999999"))
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.VIEW).exists()
+    # The list is recorded as a list.
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == [AuditEvent.Action.LIST]
 
 
 def test_each_change_on_the_page_is_recorded(client, login_as):
@@ -124,3 +126,83 @@ def test_deleting_a_login_keeps_its_events_and_their_author(client):
     event = AuditEvent.objects.get()
     assert event.actor is None and event.actor_label == "leaver"
     assert event.consultation_request == consultation_request
+
+
+# Lists, filters, searches and look-ups that show patients.
+
+
+def test_a_filtered_list_is_recorded_with_who_the_filters_and_how_many_rows(client, login_as):
+    user = login_as("clinician")
+    make_request(flags=["psychosis"], psychosis_history=True)
+    make_request(flags=["psychosis"], psychosis_history=True, status="declined")
+    make_request()
+    response = client.get(LIST_URL, {"status": "all", "flag": "psychosis"})
+    assert response.status_code == 200
+    event = AuditEvent.objects.get(action=AuditEvent.Action.LIST)
+    assert event.actor == user
+    assert event.description == "Request list: 2 requests; filters: flag=psychosis; status=all"
+    assert not AuditSearchTerms.objects.exists()
+
+
+def test_a_search_keeps_its_terms_beside_the_event_until_retention_clears_them(client, login_as):
+    login_as("front_desk")
+    found = make_request(first_name="Quillon", last_name="Vantrobe", status="declined")
+    make_request(first_name="Other")
+    client.get(LIST_URL, {"q": "Vantrobe"})
+    event = AuditEvent.objects.get(action=AuditEvent.Action.LIST)
+    assert event.description == "Request list: 1 request, searched"
+    assert "Vantrobe" not in event.description
+    assert event.search_terms.terms == "Vantrobe"
+    assert list(event.search_terms.requests.all()) == [found]
+
+    # The clinic admin reads the terms in the audit trail.
+    client.logout()
+    login_as("clinic_admin")
+    assert "Vantrobe" in client.get("/admin/appointments/auditevent/").content.decode()
+
+    # Anonymising the request the search found clears the terms; the event stays.
+    from appointments.services.retention import consultation_request_anonymise
+
+    consultation_request_anonymise(consultation_request=found)
+    assert not AuditSearchTerms.objects.exists()
+    assert AuditEvent.objects.filter(pk=event.pk, description="Request list: 1 request, searched").exists()
+
+
+def test_search_terms_that_found_nobody_go_after_the_retention_period(client, login_as):
+    import datetime
+
+    from django.utils import timezone
+
+    from appointments.services.retention import consultation_requests_purge_closed
+
+    login_as("front_desk")
+    client.get(LIST_URL, {"q": "Nobodyhere"})
+    assert AuditSearchTerms.objects.count() == 1
+    consultation_requests_purge_closed(
+        older_than=datetime.timedelta(days=365), now=timezone.now() + datetime.timedelta(days=366)
+    )
+    assert not AuditSearchTerms.objects.exists()
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.LIST).count() == 1
+
+
+def test_an_autocomplete_look_up_of_requests_is_recorded(client, login_as, monkeypatch):
+    from appointments.admin import ConsultationRequestAdmin, OutboundEmailAdmin
+
+    # A look-up of requests from another page (the outbox's link to its request).
+    monkeypatch.setattr(OutboundEmailAdmin, "autocomplete_fields", ["consultation_request"], raising=False)
+    monkeypatch.setattr(ConsultationRequestAdmin, "has_view_permission", lambda self, request, obj=None: True)
+    login_as("clinic_admin")
+    found = make_request(last_name="Vantrobe")
+    response = client.get(
+        "/admin/autocomplete/",
+        {
+            "term": "Vantrobe",
+            "app_label": "appointments",
+            "model_name": "outboundemail",
+            "field_name": "consultation_request",
+        },
+    )
+    assert response.status_code == 200, response.content[:500]
+    event = AuditEvent.objects.get(action=AuditEvent.Action.LIST)
+    assert event.description == "Autocomplete: 1 request, searched"
+    assert list(event.search_terms.requests.all()) == [found]
