@@ -35,7 +35,7 @@ def role_groups():
 class StaffRoleForm(forms.ModelForm):
     """A colleague's login as a clinic admin may shape it: names, e-mail, active, and one role."""
 
-    role = forms.ModelChoiceField(queryset=Group.objects.none(), label=_("role"))
+    role = forms.ModelChoiceField(queryset=Group.objects.none(), label=_("Role"))
 
     class Meta:
         model = User

@@ -50,6 +50,12 @@ class StaffSetPasswordView(PasswordResetConfirmView):
     success_url = reverse_lazy("two_factor:login")
     title = _("Set your password")
 
+    def get_context_data(self, **kwargs):
+        # The admin's own template, under the clinic's name rather than Django's.
+        return super().get_context_data(
+            site_header=settings.CLINIC_NAME, site_title=settings.CLINIC_NAME, **kwargs
+        )
+
     def form_valid(self, form):
         staff_password_set(user=form.user, password=form.cleaned_data["new_password1"])
         del self.request.session[INTERNAL_RESET_SESSION_TOKEN]
