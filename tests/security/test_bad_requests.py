@@ -4,7 +4,7 @@ import pytest
 
 from appointments.models import ConsultationRequest
 from tests.appointments.conftest import FORM_URL, answers
-from tests.appointments.factories import log_in_verified, make_request, make_staff
+from tests.factories import log_in_verified, make_request, make_staff
 
 pytestmark = pytest.mark.django_db
 

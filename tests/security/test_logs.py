@@ -19,7 +19,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from appointments.models.requests import status_link_digest, status_link_signer
 from clinic.redaction import SECRET_URL_NAMES, Formatter
-from tests.appointments.factories import make_request
+from tests.factories import make_request
 from tests.servers import SECRET_KEY, production_env
 
 from .conftest import Browser, database_url, serve
@@ -145,7 +145,7 @@ def test_djangos_loggers_redact_and_escape_too(secrets):
 
 
 def test_the_admin_offers_no_way_to_a_patients_page(client, secrets):
-    from tests.appointments.factories import log_in_verified, make_staff
+    from tests.factories import log_in_verified, make_staff
 
     consultation_request = make_request()
     log_in_verified(client, make_staff("clinician"))
