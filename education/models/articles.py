@@ -77,6 +77,22 @@ def library_content_changed():
     transaction.on_commit(_new_content_version)
 
 
+class LibraryContent(models.Model):
+    """Something the library's pages show: saving or deleting it makes their cached copies stale."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        library_content_changed()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        library_content_changed()
+        return result
+
+
 class Topic(models.Model):
     class Kind(models.TextChoices):
         CONDITION = "condition", _("Medical condition")

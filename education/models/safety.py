@@ -6,10 +6,10 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from ..rendering import render_markdown
-from .articles import _plain_text, library_content_changed
+from .articles import LibraryContent, _plain_text
 
 
-class SafetyNotice(models.Model):
+class SafetyNotice(LibraryContent):
     """ "Before you consider ketamine": approval status, who should not have it, risks, whom to ask.
 
     Kept apart from the article it sits beside, with a clinical reviewer and review dates of its
@@ -49,12 +49,6 @@ class SafetyNotice(models.Model):
         # Its headings take no ids: they must never clash with the article's.
         self.body_html = render_markdown(self.body, anchors=False).html
         super().save(*args, **kwargs)
-        library_content_changed()
-
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        library_content_changed()
-        return result
 
     def clean(self):
         super().clean()

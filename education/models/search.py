@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .articles import library_content_changed
+from .articles import LibraryContent
 
 MISS_TERM_MAX_LENGTH = 100
 # A search that looks like contact details (an e-mail address, a phone number) is not counted.
@@ -23,7 +23,7 @@ def synonym_terms(text):
     return terms
 
 
-class SearchSynonym(models.Model):
+class SearchSynonym(LibraryContent):
     """Words that mean the same to a patient: a search for one finds the others."""
 
     terms = models.CharField(
@@ -44,12 +44,6 @@ class SearchSynonym(models.Model):
     def save(self, *args, **kwargs):
         self.terms = ", ".join(synonym_terms(self.terms))
         super().save(*args, **kwargs)
-        library_content_changed()
-
-    def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        library_content_changed()
-        return result
 
     @property
     def term_list(self):

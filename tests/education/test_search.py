@@ -27,7 +27,7 @@ def result_links(response):
     results = html[
         html.index('id="results-title"') : html.index("</section>", html.index('id="results-title"'))
     ]
-    return re.findall(r'<h3 class="article-card__title"><a href="([^"]+)">', results)
+    return re.findall(r'<h[34] class="article-card__title"><a href="([^"]+)">', results)
 
 
 def split(link):
@@ -58,10 +58,10 @@ def test_a_typo_offers_did_you_mean_and_shows_its_results(client, seeded):
     assert not SearchMiss.objects.exists()
 
 
-def test_how_much_does_it_cost_finds_the_costs_page_first(client, seeded):
+def test_how_much_does_it_cost_finds_the_costs_page_and_the_insurance_answer(client, seeded):
     links = [split(link) for link in result_links(client.get(LEARN, {"q": "how much does it cost"}))]
-    assert links[0][0] == "/costs/"
-    assert ARTICLE in [path for path, _, _ in links]
+    assert links[0] == (ARTICLE, ["insurance", "insurers"], "faq-answer-4")
+    assert links[1] == ("/costs/", ["insurers", "pay"], "insurance")
 
 
 def test_side_effects_lands_on_the_faq_answer_with_the_words_to_highlight(client, seeded):
