@@ -107,16 +107,26 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache: Redis, shared by every app server (rate limits count across processes).
+# Cache: Redis, shared by every app server (rate limits count across processes). It is optional:
+# with Redis down or hanging, pages are built without it and the rate limits let requests through
+# (clinic/cache.py). The timeouts bound what a hanging Redis can add to a page.
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "clinic.cache.ResilientRedisCache",
         "LOCATION": env.str("REDIS_URL", default="redis://127.0.0.1:6379/0"),
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="clinic"),
         "TIMEOUT": 300,
+        "OPTIONS": {
+            "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT_SECONDS", default=0.25),
+            "socket_timeout": env.float("REDIS_TIMEOUT_SECONDS", default=0.5),
+        },
     }
 }
+# A patient in crisis must never be refused because the cache is down: a rate limit that cannot
+# count lets the request through (clinic/cache.py logs the outage once). Spam is still caught by
+# the honeypot, and a resubmitted form still makes one request (its one-time token).
+RATELIMIT_FAIL_OPEN = True
 
 # Staff logins: django-axes locks an account after repeated failures (counted in
 # PostgreSQL, so the count holds across app servers); two-factor authentication is
