@@ -68,6 +68,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the CSRF check, the user and the messages: keeps a workspace POST that arrives after
+    # the idle logout, and gives it back after the same user signs in again.
+    "clinic.staff_work.KeepStaffWorkMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A refused method (405) gets the site's own page, inside the header middlewares.
     "clinic.middleware.branded_method_not_allowed",
@@ -159,6 +162,10 @@ OTP_TOTP_ISSUER = env.str("CLINIC_NAME", default="Anti Aging and Ketamine Center
 PASSWORD_RESET_TIMEOUT = env.int("STAFF_LINK_HOURS", default=24) * 3600
 
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=15 * 60)
+# The idle-logout warning appears this long before the session ends.
+SESSION_WARNING_SECONDS = env.int("SESSION_WARNING_SECONDS", default=2 * 60)
+# Work posted after the idle logout is kept this long for its browser, then deleted.
+UNSAVED_STAFF_WORK_HOURS = 24
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
