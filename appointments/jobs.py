@@ -24,8 +24,8 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 
-from .emails import consultation_request_emails_recover
 from .models import PeriodicJob, WorkerHeartbeat
+from .services.outbox import consultation_request_emails_recover
 from .services.retention import consultation_requests_purge_closed
 from .services.unsaved_work import unsaved_staff_work_delete_expired
 
@@ -62,8 +62,11 @@ def periodic_jobs_discover() -> dict[str, Job]:
     return REGISTRY
 
 
-def periodic_jobs_run_due() -> list[str]:
-    """Run each registered job whose time has come and that no other worker holds; return their names."""
+def periodic_jobs_run_due(*, every_job: bool = False) -> list[str]:
+    """Run each registered job whose time has come and that no other worker holds; return their names.
+
+    With ``every_job``, run each one now whatever its next time (``mail_worker --once``).
+    """
     now = timezone.now()
     PeriodicJob.objects.bulk_create(
         [PeriodicJob(name=name, next_run_at=now) for name in REGISTRY], ignore_conflicts=True
@@ -71,11 +74,8 @@ def periodic_jobs_run_due() -> list[str]:
     ran = []
     for job in list(REGISTRY.values()):
         with transaction.atomic():
-            row = (
-                PeriodicJob.objects.select_for_update(skip_locked=True)
-                .filter(name=job.name, next_run_at__lte=Now())
-                .first()
-            )
+            rows = PeriodicJob.objects.select_for_update(skip_locked=True).filter(name=job.name)
+            row = (rows if every_job else rows.filter(next_run_at__lte=Now())).first()
             if row is None:
                 continue
             row.last_started_at = timezone.now()

@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A refused method (405) gets the site's own page, inside the header middlewares.
     "clinic.middleware.branded_method_not_allowed",
+    # A database that is gone or too slow answers "try again or call" (503), not a bare 500.
+    "clinic.middleware.DatabaseUnavailableMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -107,6 +109,12 @@ DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres:///clinic")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A locked table or a runaway query fails the request well inside gunicorn's 30-second timeout, so
+# the patient gets "try again or call" instead of a killed worker and a bare error.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+    f"-c lock_timeout={env.int('DATABASE_LOCK_TIMEOUT_MS', default=5000)} "
+    f"-c statement_timeout={env.int('DATABASE_STATEMENT_TIMEOUT_MS', default=20000)}"
+)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -258,7 +266,7 @@ CSRF_FAILURE_VIEW = "clinic.views.csrf_failure"
 # HTTPS: on by default whenever DEBUG is off. Behind a TLS-terminating load balancer,
 # set TRUST_X_FORWARDED_PROTO=true so Django knows the original request was HTTPS.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 63072000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)

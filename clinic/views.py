@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -12,6 +12,8 @@ from education.models import Article
 from education.structured_data import clinic_structured_data
 
 from . import details
+
+from .health import UNAVAILABLE, readiness_report
 
 FEATURED_ARTICLES = 3
 
@@ -57,6 +59,14 @@ def healthz(request):
     except Exception:
         return HttpResponse("database unavailable\n", status=503, content_type="text/plain")
     return HttpResponse("ok\n", content_type="text/plain")
+
+
+@never_cache
+@require_safe
+def readyz(request):
+    """Readiness, dependency by dependency: 503 without PostgreSQL, "degraded" when another one is down."""
+    report = readiness_report()
+    return JsonResponse(report, status=503 if report["status"] == UNAVAILABLE else 200)
 
 
 def bad_request(request, exception=None):
