@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 # version the cache could not store) can be made stale in it now.
 cache_reconnected = Signal()
 
-# How long the cache is skipped after an error before the next try.
+# How long the cache is skipped after an error before the next try (OPTIONS["retry_after"]).
 RETRY_AFTER_SECONDS = 5.0
 
 
@@ -83,8 +83,10 @@ class ResilientRedisCache(RedisCache):
     """Django's Redis cache, answering a miss (and storing nothing) while Redis cannot be reached."""
 
     def __init__(self, server, params):
-        super().__init__(server, params)
-        self.breaker = Breaker()
+        options = dict(params.get("OPTIONS", {}))
+        retry_after = options.pop("retry_after", RETRY_AFTER_SECONDS)
+        super().__init__(server, {**params, "OPTIONS": options})
+        self.breaker = Breaker(retry_after)
 
     @property
     def is_available(self):

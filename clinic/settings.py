@@ -131,6 +131,8 @@ CACHES = {
         "OPTIONS": {
             "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT_SECONDS", default=0.25),
             "socket_timeout": env.float("REDIS_TIMEOUT_SECONDS", default=0.5),
+            # After an error, patients are served without the cache this long before it is tried again.
+            "retry_after": env.float("CACHE_RETRY_AFTER_SECONDS", default=5.0),
         },
     }
 }
