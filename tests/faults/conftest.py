@@ -19,13 +19,15 @@ __all__ = ["Browser", "marked_answers", "redis_server", "serve", "site_env", "wa
 def site_env(**overrides):
     """A production server's environment, speaking plain HTTP to the test database."""
     return production_env(
-        SECRET_KEY=SECRET_KEY,
-        ALLOWED_HOSTS="127.0.0.1",
-        DATABASE_URL=database_url(),
-        SECURE_SSL_REDIRECT="false",
-        SECURE_COOKIES="false",
-        STATICFILES_BACKEND="django.contrib.staticfiles.storage.StaticFilesStorage",
-        **overrides,
+        **{
+            "SECRET_KEY": SECRET_KEY,
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "DATABASE_URL": database_url(),
+            "SECURE_SSL_REDIRECT": "false",
+            "SECURE_COOKIES": "false",
+            "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
+            **overrides,
+        }
     )
 
 
