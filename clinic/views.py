@@ -69,6 +69,16 @@ def readyz(request):
     return JsonResponse(report, status=503 if report["status"] == UNAVAILABLE else 200)
 
 
+@never_cache
+@require_safe
+def staff_session_keepalive(request):
+    """Renews a signed-in staff session (it is saved on every request): 204, or 403 once it has ended."""
+    user = request.user
+    if user.is_authenticated and user.is_staff and user.is_verified():
+        return HttpResponse(status=204)
+    return HttpResponse(status=403)
+
+
 def bad_request(request, exception=None):
     return render(request, "400.html", status=400)
 

@@ -147,3 +147,29 @@ def test_expired_work_is_not_restored_even_before_the_purge(client, desk, after_
     sign_in(client, desk)
     page = client.get(change_url(consultation_request)).content.decode()
     assert NOTE not in page
+
+
+def test_workspace_pages_carry_the_timeout_warning_and_a_notice_without_javascript(client, desk, settings):
+    settings.SESSION_COOKIE_AGE = 15 * 60
+    settings.SESSION_WARNING_SECONDS = 120
+    consultation_request = make_request()
+    sign_in(client, desk)
+    page = client.get(change_url(consultation_request)).content.decode()
+    assert re.search(
+        r'<dialog id="session-timeout"[^>]*data-idle-seconds="900" data-warning-seconds="120"'
+        r'\s+data-keepalive-url="/admin/session/keepalive/"',
+        page,
+    )
+    assert '<script src="/static/clinic/js/session-timeout.js" defer></script>' in page
+    notice = re.search(r"<noscript>(.*?)</noscript>", page, re.S).group(1)
+    assert "signed out after 15 minutes without saving or opening a page" in " ".join(notice.split())
+
+
+def test_the_keepalive_renews_a_signed_in_session_only(client, desk):
+    assert client.get("/admin/session/keepalive/").status_code == 403
+    sign_in(client, desk)
+    response = client.get("/admin/session/keepalive/")
+    assert response.status_code == 204
+    assert "no-cache" in response["Cache-Control"]
+    end_sessions()
+    assert client.get("/admin/session/keepalive/").status_code == 403
