@@ -17,7 +17,7 @@ UNAVAILABLE = "unavailable"
 
 # The worker goes round its loop every few seconds; a heartbeat older than this means none is running.
 WORKER_STALE_AFTER = timedelta(minutes=2)
-# A message due longer ago than this means mail is waiting (SMTP down, or no worker).
+# A message waiting longer than this means mail is not going out (SMTP down, or no worker).
 OUTBOX_BEHIND_AFTER = timedelta(minutes=10)
 
 
@@ -61,11 +61,17 @@ def _outbox():
     from appointments.models import OutboundEmail
 
     now = timezone.now()
-    oldest = OutboundEmail.objects.filter(
-        status=OutboundEmail.Status.PENDING, next_attempt_at__lte=now
-    ).aggregate(oldest=Min("next_attempt_at"))["oldest"]
+    pending = OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING)
+    # How long the oldest message has been waiting: one never tried since it fell due, or one
+    # that has failed since it was queued (a retry puts its next attempt in the future). A
+    # message scheduled for later is not waiting yet.
+    waiting_since = [
+        pending.filter(attempts=0, next_attempt_at__lte=now).aggregate(t=Min("next_attempt_at"))["t"],
+        pending.filter(attempts__gt=0).aggregate(t=Min("created_at"))["t"],
+    ]
+    oldest = min((moment for moment in waiting_since if moment is not None), default=None)
     state = OK if oldest is None or now - oldest <= OUTBOX_BEHIND_AFTER else DEGRADED
-    return {"state": state, "oldest_due_seconds_ago": _age_seconds(oldest, now)}
+    return {"state": state, "oldest_pending_seconds": _age_seconds(oldest, now)}
 
 
 def readiness_report():

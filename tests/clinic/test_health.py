@@ -44,7 +44,35 @@ def test_mail_waiting_too_long_makes_the_site_degraded(client):
     report = client.get("/readyz").json()
     assert report["status"] == "degraded"
     assert report["checks"]["outbox"]["state"] == "degraded"
-    assert 655 <= report["checks"]["outbox"]["oldest_due_seconds_ago"] <= 700
+    assert 655 <= report["checks"]["outbox"]["oldest_pending_seconds"] <= 700
+
+
+def test_mail_failing_for_too_long_makes_the_site_degraded(client):
+    """A message that keeps failing is never due for long (each retry is later): its age counts."""
+    worker_heartbeat_record()
+    email = outbound_email_enqueue(dedupe_key="failing", to="maria@example.com", subject="Hello", body="Hi")
+    OutboundEmail.objects.filter(pk=email.pk).update(
+        attempts=4,
+        created_at=timezone.now() - datetime.timedelta(minutes=12),
+        next_attempt_at=timezone.now() + datetime.timedelta(seconds=40),
+    )
+    report = client.get("/readyz").json()
+    assert report["status"] == "degraded"
+    assert 715 <= report["checks"]["outbox"]["oldest_pending_seconds"] <= 760
+
+
+def test_mail_scheduled_for_later_is_not_waiting(client):
+    worker_heartbeat_record()
+    outbound_email_enqueue(
+        dedupe_key="reminder",
+        to="maria@example.com",
+        subject="Tomorrow",
+        body="Hi",
+        send_after=timezone.now() + datetime.timedelta(days=1),
+    )
+    report = client.get("/readyz").json()
+    assert report["status"] == "ok"
+    assert report["checks"]["outbox"]["oldest_pending_seconds"] is None
 
 
 def test_the_report_reveals_no_configuration(client):
