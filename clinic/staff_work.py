@@ -19,10 +19,13 @@ from django.utils.translation import gettext_lazy as _
 
 from appointments.services.unsaved_work import (
     unsaved_staff_work_keep,
+    unsaved_staff_work_left,
     unsaved_staff_work_take,
 )
 
 COOKIE_NAME = "clinic_staff_browser"
+# Set while this browser has work kept: the workspace's pages look for it only then.
+PENDING_COOKIE_NAME = "clinic_staff_work_pending"
 SALT = "clinic.staff-work.browser"
 
 KEPT_MESSAGE = _(
@@ -50,6 +53,22 @@ def _browser(request):
         return None
 
 
+def _set_cookie(response, name, value, max_age=None):
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=_cookie_path(),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def _cookie_path():
+    return "/" + settings.ADMIN_URL.lstrip("/")
+
+
 def _in_workspace(request):
     match = request.resolver_match
     return match is not None and match.namespace == "admin" and match.url_name not in {"login", "logout"}
@@ -63,19 +82,14 @@ class KeepStaffWorkMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        if getattr(request, "unsaved_staff_work_done", False):
+            response.delete_cookie(PENDING_COOKIE_NAME, path=_cookie_path(), samesite="Lax")
         user = request.user
         if _in_workspace(request) and _is_signed_in_staff(user):
             browser = _browser(request)
             if browser is None or browser[0] != user.pk:
                 value = signing.dumps({"u": user.pk, "k": secrets.token_urlsafe(32)}, salt=SALT)
-                response.set_cookie(
-                    COOKIE_NAME,
-                    value,
-                    path="/" + settings.ADMIN_URL.lstrip("/"),
-                    secure=settings.SESSION_COOKIE_SECURE,
-                    httponly=True,
-                    samesite="Lax",
-                )
+                _set_cookie(response, COOKIE_NAME, value)
         return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
@@ -94,12 +108,22 @@ class KeepStaffWorkMiddleware:
                 user_id=user_id, browser_key=browser_key, path=request.path, data=request.POST
             )
             messages.warning(request, KEPT_MESSAGE)
-            return redirect(f"{reverse('two_factor:login')}?{urlencode({'next': request.path})}")
-        if request.method == "GET" and _is_signed_in_staff(user) and user.pk == user_id:
+            response = redirect(f"{reverse('two_factor:login')}?{urlencode({'next': request.path})}")
+            _set_cookie(response, PENDING_COOKIE_NAME, "1", max_age=settings.UNSAVED_STAFF_WORK_HOURS * 3600)
+            return response
+        # Only a browser with work kept pays for looking it up.
+        if (
+            request.method == "GET"
+            and PENDING_COOKIE_NAME in request.COOKIES
+            and _is_signed_in_staff(user)
+            and user.pk == user_id
+        ):
             data = unsaved_staff_work_take(user_id=user_id, browser_key=browser_key, path=request.path)
             if data is not None:
                 request.unsaved_staff_work = data
                 messages.warning(request, RESTORED_MESSAGE)
+                if not unsaved_staff_work_left(user_id=user_id, browser_key=browser_key):
+                    request.unsaved_staff_work_done = True
         return None
 
 

@@ -60,6 +60,11 @@ def unsaved_staff_work_take(*, user_id: int, browser_key: str, path: str) -> Que
     return data
 
 
+def unsaved_staff_work_left(*, user_id: int, browser_key: str) -> bool:
+    """Whether this user's browser still has work kept, for another page."""
+    return _live().filter(user_id=user_id, browser_key_hash=_key_hash(browser_key)).exists()
+
+
 def unsaved_staff_work_delete_expired() -> int:
     """Delete the work kept longer than ``UNSAVED_STAFF_WORK_HOURS``; return how many were deleted."""
     cutoff = timezone.now() - timedelta(hours=settings.UNSAVED_STAFF_WORK_HOURS)

@@ -68,7 +68,9 @@ def test_the_warning_counts_down_renews_and_no_note_is_lost(strict_page, live_se
     # The staff member types, and lets the time run out this time.
     page.get_by_label("Add a note").fill(NOTE)
     expect(dialog).to_be_visible(timeout=6_000)
-    expect(dialog).to_contain_text("You have been signed out", timeout=8_000)
+    signed_out = page.get_by_role("dialog", name="You have been signed out")
+    expect(signed_out).to_be_visible(timeout=8_000)
+    expect(signed_out).to_contain_text("Nothing you typed on this page is lost")
     page.get_by_role("button", name="Close").click()
     expect(page.get_by_label("Add a note")).to_have_value(NOTE)
 

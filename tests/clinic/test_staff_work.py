@@ -5,7 +5,9 @@ import re
 
 import pytest
 from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -173,3 +175,21 @@ def test_the_keepalive_renews_a_signed_in_session_only(client, desk):
     assert "no-cache" in response["Cache-Control"]
     end_sessions()
     assert client.get("/admin/session/keepalive/").status_code == 403
+
+
+def test_workspace_pages_look_for_kept_work_only_in_a_browser_that_has_some(client, desk):
+    consultation_request = make_request()
+    sign_in(client, desk)
+    client.get(change_url(consultation_request))
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(change_url(consultation_request)).status_code == 200
+    assert queries.captured_queries
+    assert not [query for query in queries.captured_queries if "unsavedstaffwork" in query["sql"]]
+
+
+def test_the_pending_mark_goes_once_the_work_is_given_back(client, desk, after_logout):
+    consultation_request, response = after_logout
+    assert response.cookies["clinic_staff_work_pending"].value == "1"
+    sign_in(client, desk, next_url=change_url(consultation_request))
+    response = client.get(change_url(consultation_request))
+    assert response.cookies["clinic_staff_work_pending"]["max-age"] == 0

@@ -35,11 +35,17 @@
 
   function signedOut() {
     clearInterval(timer);
+    if (!dialog.open) {
+      dialog.showModal();
+    }
+    dialog.querySelector(".session-timeout__soon").hidden = true;
+    dialog.querySelector(".session-timeout__ended").hidden = false;
+    dialog.querySelector(".session-timeout__kept").hidden = true;
     warningText.hidden = true;
     expired.hidden = false;
     continueButton.hidden = true;
     closeButton.hidden = false;
-    announcement.textContent = expired.textContent;
+    announcement.textContent = dialog.querySelector(".session-timeout__ended").textContent + ". " + expired.textContent;
   }
 
   function tick() {
