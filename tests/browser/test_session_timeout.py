@@ -9,7 +9,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from appointments.models import StaffNote
-from tests.appointments.factories import PASSWORD, make_request, make_staff
+from tests.factories import PASSWORD, make_request, make_staff
 
 from .conftest import DESKTOP
 

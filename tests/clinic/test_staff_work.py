@@ -15,7 +15,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from appointments.jobs import unsaved_staff_work_purge
 from appointments.models import StaffNote, UnsavedStaffWork
 from tests.appointments.conftest import admin_form_data, change_url
-from tests.appointments.factories import PASSWORD, make_request, make_staff
+from tests.factories import PASSWORD, make_request, make_staff
 
 pytestmark = pytest.mark.django_db
 

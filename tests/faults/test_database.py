@@ -8,7 +8,7 @@ import pytest
 from django.db import connection, transaction
 
 from appointments.models import ConsultationRequest, OutboundEmail
-from tests.appointments.factories import make_request
+from tests.factories import make_request
 from tests.servers import gunicorn
 
 from .conftest import Browser, marked_answers, serve, site_env, wait_for

@@ -12,8 +12,8 @@ import threading
 import pytest
 from aiosmtpd.controller import Controller
 
-from appointments.emails import outbound_email_enqueue
 from appointments.models import OutboundEmail
+from appointments.services import outbound_email_enqueue
 from tests.servers import PYTHON, ROOT, free_port
 
 from .conftest import site_env, wait_for
