@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 
-from .context_processors import clinic_details
+from . import details
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,15 @@ def branded_method_not_allowed(get_response):
     return middleware
 
 
+def _clinic_facts():
+    # The database may be what is gone: the facts from the cache, or else the name and phone from
+    # the settings, so the page always shows a number to call.
+    try:
+        return details.get()
+    except Exception:  # noqa: BLE001 - any failure here must still give the patient the page.
+        return details._from_settings()
+
+
 class DatabaseUnavailableMiddleware:
     """A database that is gone, or too slow (``lock_timeout``/``statement_timeout``), gets a 503 page.
 
@@ -61,7 +70,7 @@ class DatabaseUnavailableMiddleware:
             return None
         # The class only: a database error's text can quote a patient's row.
         logger.error("Database unavailable or too slow (%s) on %s", type(exception).__name__, request.path)
-        content = render_to_string("503.html", {"clinic": clinic_details()})
+        content = render_to_string("503.html", {"clinic": _clinic_facts()})
         response = HttpResponse(content, status=503)
         response["Retry-After"] = "60"
         patch_cache_control(response, no_store=True)

@@ -12,7 +12,6 @@ from education.models import Article
 from education.structured_data import clinic_structured_data
 
 from . import details
-
 from .health import UNAVAILABLE, readiness_report
 
 FEATURED_ARTICLES = 3

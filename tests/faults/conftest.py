@@ -7,6 +7,7 @@ import contextlib
 import shutil
 import subprocess
 import time
+import uuid
 
 import redis
 
@@ -23,6 +24,8 @@ def site_env(**overrides):
             "SECRET_KEY": SECRET_KEY,
             "ALLOWED_HOSTS": "127.0.0.1",
             "DATABASE_URL": database_url(),
+            # Keys of the test's own on any shared Redis: another run's cached pages or facts never show.
+            "CACHE_KEY_PREFIX": f"faults-{uuid.uuid4().hex}",
             "SECURE_SSL_REDIRECT": "false",
             "SECURE_COOKIES": "false",
             "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
