@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev db browser wrk bench bench-admin load backup restore-drill observatory lighthouse clean
+.PHONY: run test lint format install install-dev db browser redis-server wrk bench bench-admin load backup restore-drill observatory lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
 
+## Install Debian's redis-server for the fault tests when it is missing (needs root); they start their own.
+redis-server:
+	@command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
+	  else echo "The fault tests need Debian's redis-server: sudo apt-get install redis-server"; exit 1; fi; }
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -58,8 +64,8 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## Lint, check migrations, and run the whole suite (browser tests included) on PostgreSQL.
-test: install-dev browser lint
+## Lint, check migrations, and run the whole suite (browser and fault tests included) on PostgreSQL.
+test: install-dev browser redis-server lint
 	$(BIN)/python -m clinic.ensure_db
 	DJANGO_SETTINGS_MODULE=clinic.test_settings $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest --create-db $(PYTEST_ARGS)

@@ -43,6 +43,15 @@ class ClinicAdminSite(AdminSiteOTPRequiredMixin, admin.AdminSite):
     # The request list needs the width more than a second menu beside it.
     enable_nav_sidebar = False
 
+    def each_context(self, request):
+        # For the warning before the idle logout (templates/admin/clinic/session_timeout.html).
+        return {
+            **super().each_context(request),
+            "session_idle_seconds": settings.SESSION_COOKIE_AGE,
+            "session_idle_minutes": max(1, settings.SESSION_COOKIE_AGE // 60),
+            "session_warning_seconds": settings.SESSION_WARNING_SECONDS,
+        }
+
     def index(self, request, extra_context=None):
         # The consultation desk's dashboard, for staff who may see the requests.
         extra_context = extra_context or {}

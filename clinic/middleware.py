@@ -1,7 +1,17 @@
-"""Response headers Django has no setting for, and the site's page for a refused method."""
+"""Response headers Django has no setting for, the site's page for a refused method, and for a lost database."""
+
+import logging
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.cache import patch_cache_control
+
+from . import details
+
+logger = logging.getLogger(__name__)
 
 
 def security_headers(get_response):
@@ -30,3 +40,38 @@ def branded_method_not_allowed(get_response):
         return response
 
     return middleware
+
+
+def _clinic_facts():
+    # The database may be what is gone: the facts from the cache, or else the name and phone from
+    # the settings, so the page always shows a number to call.
+    try:
+        return details.get()
+    except Exception:  # noqa: BLE001 - any failure here must still give the patient the page.
+        return details._from_settings()
+
+
+class DatabaseUnavailableMiddleware:
+    """A database that is gone, or too slow (``lock_timeout``/``statement_timeout``), gets a 503 page.
+
+    The patient is told that nothing was saved, to try again in a minute or to call; every page
+    shows the crisis lines. The page is rendered without the request: its context (the session, the
+    messages) would ask the same database again.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        # The class only: a database error's text can quote a patient's row.
+        logger.error("Database unavailable or too slow (%s) on %s", type(exception).__name__, request.path)
+        content = render_to_string("503.html", {"clinic": _clinic_facts()})
+        response = HttpResponse(content, status=503)
+        response["Retry-After"] = "60"
+        patch_cache_control(response, no_store=True)
+        return response

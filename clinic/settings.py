@@ -70,9 +70,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the CSRF check, the user and the messages: keeps a workspace POST that arrives after
+    # the idle logout, and gives it back after the same user signs in again.
+    "clinic.staff_work.KeepStaffWorkMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A refused method (405) gets the site's own page, inside the header middlewares.
     "clinic.middleware.branded_method_not_allowed",
+    # A database that is gone or too slow answers "try again or call" (503), not a bare 500.
+    "clinic.middleware.DatabaseUnavailableMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -106,19 +111,37 @@ DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres:///clinic")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A locked table or a runaway query fails the request well inside gunicorn's 30-second timeout, so
+# the patient gets "try again or call" instead of a killed worker and a bare error.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+    f"-c lock_timeout={env.int('DATABASE_LOCK_TIMEOUT_MS', default=5000)} "
+    f"-c statement_timeout={env.int('DATABASE_STATEMENT_TIMEOUT_MS', default=20000)}"
+)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache: Redis, shared by every app server (rate limits count across processes).
+# Cache: Redis, shared by every app server (rate limits count across processes). It is optional:
+# with Redis down or hanging, pages are built without it and the rate limits let requests through
+# (clinic/cache.py). The timeouts bound what a hanging Redis can add to a page.
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "clinic.cache.ResilientRedisCache",
         "LOCATION": env.str("REDIS_URL", default="redis://127.0.0.1:6379/0"),
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="clinic"),
         "TIMEOUT": 300,
+        "OPTIONS": {
+            "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT_SECONDS", default=0.25),
+            "socket_timeout": env.float("REDIS_TIMEOUT_SECONDS", default=0.5),
+            # After an error, patients are served without the cache this long before it is tried again.
+            "retry_after": env.float("CACHE_RETRY_AFTER_SECONDS", default=5.0),
+        },
     }
 }
+# A patient in crisis must never be refused because the cache is down: a rate limit that cannot
+# count lets the request through (clinic/cache.py logs the outage once). Spam is still caught by
+# the honeypot, and a resubmitted form still makes one request (its one-time token).
+RATELIMIT_FAIL_OPEN = True
 
 # Staff logins: django-axes locks an account after repeated failures (counted in
 # PostgreSQL, so the count holds across app servers); two-factor authentication is
@@ -151,6 +174,10 @@ OTP_TOTP_ISSUER = env.str("CLINIC_NAME", default="Anti Aging and Ketamine Center
 PASSWORD_RESET_TIMEOUT = env.int("STAFF_LINK_HOURS", default=24) * 3600
 
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=15 * 60)
+# The idle-logout warning appears this long before the session ends.
+SESSION_WARNING_SECONDS = env.int("SESSION_WARNING_SECONDS", default=2 * 60)
+# Work posted after the idle logout is kept this long for its browser, then deleted.
+UNSAVED_STAFF_WORK_HOURS = 24
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
@@ -243,7 +270,7 @@ CSRF_FAILURE_VIEW = "clinic.views.csrf_failure"
 # HTTPS: on by default whenever DEBUG is off. Behind a TLS-terminating load balancer,
 # set TRUST_X_FORWARDED_PROTO=true so Django knows the original request was HTTPS.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 63072000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)

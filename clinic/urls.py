@@ -22,6 +22,12 @@ urlpatterns = [
     path("robots.txt", views.robots_txt, name="robots_txt"),
     path("sitemap.xml", require_safe(sitemap_view), {"sitemaps": SITEMAPS}, name="sitemap"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path(
+        f"{settings.ADMIN_URL}session/keepalive/",
+        views.staff_session_keepalive,
+        name="staff_session_keepalive",
+    ),
     # Staff log in, enrol a second factor and print backup codes under the admin's address; the
     # clinic's own login check runs first, and a set-password link leads to the person's own form.
     path(f"{settings.ADMIN_URL}account/login/", staff_views.login),

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -12,6 +12,7 @@ from education.models import Article
 from education.structured_data import clinic_structured_data
 
 from . import details
+from .health import UNAVAILABLE, readiness_report
 
 FEATURED_ARTICLES = 3
 
@@ -57,6 +58,24 @@ def healthz(request):
     except Exception:
         return HttpResponse("database unavailable\n", status=503, content_type="text/plain")
     return HttpResponse("ok\n", content_type="text/plain")
+
+
+@never_cache
+@require_safe
+def readyz(request):
+    """Readiness, dependency by dependency: 503 without PostgreSQL, "degraded" when another one is down."""
+    report = readiness_report()
+    return JsonResponse(report, status=503 if report["status"] == UNAVAILABLE else 200)
+
+
+@never_cache
+@require_safe
+def staff_session_keepalive(request):
+    """Renews a signed-in staff session (it is saved on every request): 204, or 403 once it has ended."""
+    user = request.user
+    if user.is_authenticated and user.is_staff and user.is_verified():
+        return HttpResponse(status=204)
+    return HttpResponse(status=403)
 
 
 def bad_request(request, exception=None):

@@ -20,6 +20,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from clinic.staff_work import RestoresUnsavedWork
 from education.models import Article
 
 from .. import questionnaire, services
@@ -71,7 +72,7 @@ def status_transition_action(status, name, description):
 
 
 @admin.register(ConsultationRequest)
-class ConsultationRequestAdmin(admin.ModelAdmin):
+class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
     form = ConsultationRequestAdminForm
     list_display_links = ["reference"]
     list_select_related = ["assigned_to"]

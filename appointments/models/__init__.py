@@ -2,6 +2,7 @@
 
 from ..questionnaire import PHQ9_FIELDS, PHQ9_ITEMS, US_STATES, Phq9Answer, phq9_band
 from .audit import AuditEvent, AuditSearchTerms
+from .jobs import PeriodicJob, WorkerHeartbeat
 from .outbox import OutboundEmail
 from .requests import (
     REFERENCE_ALPHABET,
@@ -13,6 +14,7 @@ from .requests import (
     new_token,
     status_link_signer,
 )
+from .unsaved import UnsavedStaffWork
 from .workspace import Appointment, StaffNote, StatusChange, new_calendar_uid
 
 __all__ = [
@@ -28,9 +30,12 @@ __all__ = [
     "ConsultationRequest",
     "ConsultationRequestQuerySet",
     "OutboundEmail",
+    "PeriodicJob",
     "Phq9Answer",
     "StaffNote",
     "StatusChange",
+    "UnsavedStaffWork",
+    "WorkerHeartbeat",
     "new_calendar_uid",
     "new_reference",
     "new_token",

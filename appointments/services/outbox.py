@@ -6,7 +6,7 @@ carries a health detail: their templates are given only the fields they may show
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -32,8 +32,12 @@ def outbound_email_enqueue(
     body: str,
     ics: str = "",
     consultation_request: ConsultationRequest | None = None,
+    send_after: datetime | None = None,
 ) -> OutboundEmail:
-    """Queue one message; a message already queued under ``dedupe_key`` is left as it is."""
+    """Queue one message, sent as soon as possible or not before ``send_after`` (a reminder).
+
+    A message already queued under ``dedupe_key`` is left as it is.
+    """
     fields = {
         "to": to,
         "subject": subject,
@@ -41,8 +45,10 @@ def outbound_email_enqueue(
         "ics": ics,
         "consultation_request": consultation_request,
     }
+    if send_after is not None:
+        fields["next_attempt_at"] = send_after
     email = OutboundEmail(dedupe_key=dedupe_key, **fields)
-    email.full_clean(exclude=["next_attempt_at"], validate_unique=False)
+    email.full_clean(exclude=[] if send_after else ["next_attempt_at"], validate_unique=False)
     email, _created = OutboundEmail.objects.get_or_create(dedupe_key=dedupe_key, defaults=fields)
     return email
 

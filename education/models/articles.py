@@ -19,10 +19,13 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Q, Subquery
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
+
+from clinic.cache import cache_reconnected
 
 from ..rendering import PAGE_IDS, render_markdown
 
@@ -65,6 +68,13 @@ def library_content_version():
 def _new_content_version():
     # A random token, never a counter: a version lost from the cache can never come back.
     cache.set(CONTENT_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+@receiver(cache_reconnected)
+def _library_content_changed_during_outage(**kwargs):
+    # An edit made while the cache was unreachable could not replace the version: pages cached
+    # before the outage would come back with the cache. A new version makes them all stale.
+    _new_content_version()
 
 
 def library_content_changed():

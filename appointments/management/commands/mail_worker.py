@@ -1,4 +1,9 @@
-"""Deliver the e-mails queued in the PostgreSQL outbox, retrying failures with backoff."""
+"""The job runner: deliver the e-mails queued in the PostgreSQL outbox, and run the periodic jobs.
+
+E-mails are retried with backoff, and one queued with ``send_after`` waits until then. The periodic
+jobs are those registered with ``@periodic`` (``appointments/jobs.py``); several workers may run at
+once, and each job runs on one of them at a time.
+"""
 
 import logging
 import signal
@@ -9,16 +14,23 @@ from django.core.management.base import BaseCommand
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
 from appointments.emails import outbound_email_send_due
-from appointments.services import consultation_request_emails_recover
+from appointments.jobs import periodic_jobs_discover, periodic_jobs_run_due, worker_heartbeat_record
 
 logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
-    help = "Send queued e-mails from the outbox; run beside the web server (make run starts it)."
+    help = (
+        "Send queued e-mails from the outbox and run the periodic jobs; run beside the web server "
+        "(make run starts it)."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--once", action="store_true", help="Send everything due now, then exit.")
+        parser.add_argument(
+            "--once",
+            action="store_true",
+            help="Send everything due now and run every periodic job once, then exit.",
+        )
         parser.add_argument(
             "--interval",
             type=float,
@@ -32,25 +44,24 @@ class Command(BaseCommand):
             help="Messages to handle before polling again (default: %(default)s).",
         )
 
-    # How often the worker looks for requests whose e-mails were never queued.
-    RECOVER_EVERY_SECONDS = 60
-
     def handle(self, *args, once, interval, batch, **options):
         self.stopping = False
-        last_recovery = None
+        jobs = periodic_jobs_discover()
         if not once:
             signal.signal(signal.SIGTERM, self._stop)
             signal.signal(signal.SIGINT, self._stop)
-            self.stdout.write(f"Mail worker polling the outbox every {interval:g}s (Ctrl-C stops it).")
+            self.stdout.write(
+                f"Mail worker polling the outbox every {interval:g}s, with {len(jobs)} periodic jobs "
+                "(Ctrl-C stops it)."
+            )
         while not self.stopping:
             # A long-lived process drops connections that are broken or past CONN_MAX_AGE
             # (but never one inside a transaction, as a test's is).
             if not connection.in_atomic_block:
                 close_old_connections()
             try:
-                if last_recovery is None or time.monotonic() - last_recovery > self.RECOVER_EVERY_SECONDS:
-                    consultation_request_emails_recover()
-                    last_recovery = time.monotonic()
+                worker_heartbeat_record()
+                periodic_jobs_run_due(every_job=once)
                 report = outbound_email_send_due(limit=batch)
             except (OperationalError, InterfaceError) as error:
                 # The database restarted or the network blinked: wait, reconnect, carry on.

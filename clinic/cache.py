@@ -1,0 +1,107 @@
+"""The shared cache, made optional: with Redis down or hanging, the site runs without it.
+
+Nothing the site must keep lives in the cache (sessions, the outbox, login failures and every
+patient's answer are in PostgreSQL); it holds rendered pages and rate-limit counters. So a cache
+error is answered as a miss: pages are built from the database, and the rate limits fail open
+(``RATELIMIT_FAIL_OPEN``). After an error the cache is left alone for a few seconds, so that
+patients do not each pay a timeout, then tried again: caching comes back without a restart.
+"""
+
+import logging
+import threading
+import time
+
+from django.core.cache.backends.redis import RedisCache
+from django.dispatch import Signal
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+# Sent when the cache answers again after an outage: what was changed meanwhile (a content
+# version the cache could not store) can be made stale in it now.
+cache_reconnected = Signal()
+
+# How long the cache is skipped after an error before the next try (OPTIONS["retry_after"]).
+RETRY_AFTER_SECONDS = 5.0
+
+
+class Breaker:
+    """Whether the cache may be tried now; says once when it goes down and once when it is back."""
+
+    def __init__(self, retry_after=RETRY_AFTER_SECONDS):
+        self.retry_after = retry_after
+        self.down_since = None
+        self.retry_at = 0.0
+        self._lock = threading.Lock()
+
+    def allows(self):
+        return self.down_since is None or time.monotonic() >= self.retry_at
+
+    def failed(self, error):
+        with self._lock:
+            self.retry_at = time.monotonic() + self.retry_after
+            if self.down_since is None:
+                self.down_since = time.monotonic()
+                # Logged once per outage, not per request: pages go uncached and the rate limits
+                # let every request through until the cache answers again.
+                logger.warning(
+                    "Cache unavailable (%s): serving without it; rate limits are not enforced",
+                    type(error).__name__,
+                )
+
+    def succeeded(self):
+        if self.down_since is None:
+            return
+        with self._lock:
+            if self.down_since is not None:
+                logger.warning("Cache available again after %.0f s", time.monotonic() - self.down_since)
+                self.down_since = None
+        cache_reconnected.send(sender=self.__class__)
+
+
+def _guarded(name, fallback):
+    def method(self, *args, **kwargs):
+        if not self.breaker.allows():
+            return fallback(*args, **kwargs)
+        try:
+            result = getattr(super(ResilientRedisCache, self), name)(*args, **kwargs)
+        except RedisError as error:
+            self.breaker.failed(error)
+            return fallback(*args, **kwargs)
+        self.breaker.succeeded()
+        return result
+
+    method.__name__ = name
+    return method
+
+
+def _default(key, default=None, *args, **kwargs):
+    return default
+
+
+class ResilientRedisCache(RedisCache):
+    """Django's Redis cache, answering a miss (and storing nothing) while Redis cannot be reached."""
+
+    def __init__(self, server, params):
+        options = dict(params.get("OPTIONS", {}))
+        retry_after = options.pop("retry_after", RETRY_AFTER_SECONDS)
+        super().__init__(server, {**params, "OPTIONS": options})
+        self.breaker = Breaker(retry_after)
+
+    @property
+    def is_available(self):
+        return self.breaker.down_since is None
+
+    get = _guarded("get", _default)
+    get_many = _guarded("get_many", lambda keys, *args, **kwargs: {})
+    set = _guarded("set", lambda *args, **kwargs: None)
+    set_many = _guarded("set_many", lambda data, *args, **kwargs: list(data))
+    # A failed add tells django-ratelimit that counting failed, and it lets the request through.
+    add = _guarded("add", lambda *args, **kwargs: False)
+    incr = _guarded("incr", lambda *args, **kwargs: None)
+    decr = _guarded("decr", lambda *args, **kwargs: None)
+    touch = _guarded("touch", lambda *args, **kwargs: False)
+    has_key = _guarded("has_key", lambda *args, **kwargs: False)
+    delete = _guarded("delete", lambda *args, **kwargs: False)
+    delete_many = _guarded("delete_many", lambda *args, **kwargs: None)
+    clear = _guarded("clear", lambda *args, **kwargs: False)
