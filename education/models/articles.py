@@ -24,6 +24,8 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
 
+from clinic import http_cache
+
 from ..rendering import PAGE_IDS, render_markdown
 
 SEARCH_CONFIG = "english"
@@ -67,14 +69,34 @@ def _new_content_version():
     cache.set(CONTENT_VERSION_KEY, uuid.uuid4().hex, timeout=None)
 
 
+def library_public_paths():
+    """Every public page that shows the library or the clinic's facts: the site's pages and every article."""
+    names = ["home", "costs", "what_to_expect", "education:article_list", "education:feed", "sitemap"]
+    slugs = Article.objects.values_list("slug", flat=True)
+    return [reverse(name) for name in names] + [
+        reverse("education:article_detail", kwargs={"slug": slug}) for slug in slugs
+    ]
+
+
+def _library_committed():
+    _new_content_version()
+    http_cache.purge(library_public_paths())
+
+
 def library_content_changed():
     """Make every cached page of the library stale: now, and again once the transaction commits.
 
     The second change matters: a page rendered by another request from the rows as they were
     before the commit, and cached under the first new version, is stale once the commit lands.
+    Then the shared HTTP cache in front, when configured, drops its copies, once per transaction
+    however many rows changed. A slug changed in the transaction is purged under its new path
+    only: the old path's copy expires on its own (``s-maxage``).
     """
     _new_content_version()
-    transaction.on_commit(_new_content_version)
+    # One purge per transaction: an admin save changes an article and each of its questions.
+    connection = transaction.get_connection()
+    if not any(callback is _library_committed for _savepoints, callback, _robust in connection.run_on_commit):
+        transaction.on_commit(_library_committed, robust=True)
 
 
 class Topic(models.Model):

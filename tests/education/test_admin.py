@@ -158,7 +158,7 @@ def test_publish_and_unpublish_actions(staff_client):
 def test_change_form_links_to_the_preview(staff_client):
     draft = ArticleFactory(draft=True, slug="draft-one")
     html = staff_client.get(f"/admin/education/article/{draft.pk}/change/").content.decode()
-    assert 'href="/learn/draft-one/"' in html
+    assert 'href="/learn/draft-one/preview/"' in html
     assert "Preview (staff only)" in html
 
 
