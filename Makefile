@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev db browser wrk bench bench-admin load backup restore-drill observatory lighthouse clean
+.PHONY: run test lint format install install-dev db browser proxy wrk bench bench-admin load backup restore-drill observatory lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
 
+## Install Debian's nginx and its cache-purge module (the shared cache of deploy/nginx.conf) when missing.
+proxy:
+	@test -e /usr/lib/nginx/modules/ngx_http_cache_purge_module.so || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx libnginx-mod-http-cache-purge; \
+	  else echo "The shared-cache tests need nginx: sudo apt-get install nginx libnginx-mod-http-cache-purge"; exit 1; fi; }
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -59,7 +65,7 @@ format: install-dev
 	$(BIN)/ruff format .
 
 ## Lint, check migrations, and run the whole suite (browser tests included) on PostgreSQL.
-test: install-dev browser lint
+test: install-dev browser proxy lint
 	$(BIN)/python -m clinic.ensure_db
 	DJANGO_SETTINGS_MODULE=clinic.test_settings $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest --create-db $(PYTEST_ARGS)
