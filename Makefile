@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev db browser proxy wrk bench bench-admin load backup restore-drill observatory lighthouse clean
+.PHONY: run test lint format install install-dev db browser proxy wrk bench bench-admin bench-cache load backup restore-drill observatory lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -88,9 +88,14 @@ wrk:
 load: install-dev wrk
 	$(BIN)/python bench/load.py
 
+## The public pages at the origin against /healthz (4 and 32 connections), and through deploy/nginx.conf.
+bench-cache: install-dev wrk proxy
+	$(BIN)/python bench/shared_cache.py
+
 ## Every benchmark, one after another (they share the cores); BENCHMARKS.md keeps the latest figures.
-bench: install-dev wrk
+bench: install-dev wrk proxy
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/shared_cache.py
 	$(BIN)/python bench/consultation_submit.py
 	$(BIN)/python bench/lighthouse.py
 	$(BIN)/python bench/observatory.py

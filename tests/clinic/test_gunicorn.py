@@ -50,3 +50,19 @@ def test_access_log_leaves_out_query_strings_and_referrers(tmp_path):
     assert '"GET /healthz HTTP/1.1" 200' in text
     assert "lithium" not in text
     assert "SECRETLINK" not in text
+
+
+def test_the_master_compiles_every_template_before_the_workers_fork():
+    from django.template import engines
+
+    from clinic.gunicorn import warm_app
+
+    loader = engines["django"].engine.template_loaders[0]
+    loader.reset()
+    warm_app()
+    assert {
+        "base.html",
+        "home.html",
+        "education/article_detail.html",
+        "appointments/request_form.html",
+    } <= set(loader.get_template_cache)
