@@ -3,13 +3,11 @@
 import contextlib
 import os
 import shutil
-import socket
 import string
 import subprocess
-import time
 from pathlib import Path
 
-from tests.servers import ROOT, free_port
+from tests.servers import ROOT, free_port, wait_for_port
 
 SITE_CONF = ROOT / "deploy" / "nginx.conf"
 PURGE_MODULE = Path("/usr/lib/nginx/modules/ngx_http_cache_purge_module.so")
@@ -81,14 +79,7 @@ def nginx_cache(upstream, directory, *, workers=1, port=None):
         stderr=subprocess.PIPE,
     )
     try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None:
-                    raise RuntimeError("nginx exited: " + server.stderr.read().decode()[-2000:]) from None
-                time.sleep(0.05)
+        wait_for_port(port, server, "nginx")
         yield f"http://127.0.0.1:{port}", f"http://127.0.0.1:{purge_port}"
     finally:
         server.terminate()
