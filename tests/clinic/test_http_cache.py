@@ -6,8 +6,10 @@ import re
 import pytest
 from django.test import Client
 
-from education.services import clinic_content_load
+from education.models import Article
+from education.services import article_unpublish, clinic_content_load
 from tests.appointments.factories import log_in_verified, make_request, make_staff
+from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +128,16 @@ def test_staff_get_public_pages_privately(client):
         response = client.get(url)
         assert response.status_code == 200
         assert is_private(response), url
+
+
+def test_a_shared_cache_that_cannot_be_reached_never_stops_an_edit(
+    client, settings, caplog, django_capture_on_commit_callbacks
+):
+    settings.HTTP_CACHE_PURGE_URL = f"http://127.0.0.1:{free_port()}"
+    article = Article.objects.get(slug="ketamine-for-bipolar-disorder")
+    client.get(ARTICLE)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        article_unpublish(article=article)
+    assert len(callbacks) == 1
+    assert client.get(ARTICLE).status_code == 404
+    assert "The shared cache could not be purged: URLError." in caplog.text
