@@ -35,11 +35,12 @@ ARTICLE = "/learn/ketamine-for-bipolar-disorder/"
 ORIGIN_PAGES = [ARTICLE, "/learn/", "/"]
 STATIC_NAME = "same-size.html"
 GZIP_HEADER = 'wrk.headers["Accept-Encoding"] = "gzip"\n'
-# A second server in the same nginx: a plain file, for the through-the-cache baseline.
+# A second server in the same nginx: a plain file, for the through-the-cache baseline, logged as
+# the site's pages are.
 STATIC_SERVER = """
 server {{
     listen 127.0.0.1:{port};
-    access_log off;
+    access_log {log} clinic_paths;
     gzip off;
     root {root};
     location / {{ add_header Content-Encoding gzip; }}
@@ -141,7 +142,9 @@ def main():
                 (static_root / STATIC_NAME).write_bytes(body)
                 static_port = free_port()
                 with (folder / "nginx" / "clinic.conf").open("a") as conf:
-                    conf.write(STATIC_SERVER.format(port=static_port, root=static_root))
+                    conf.write(
+                        STATIC_SERVER.format(port=static_port, root=static_root, log=folder / "static.log")
+                    )
                 os.kill(int((folder / "nginx" / "nginx.pid").read_text()), 1)  # reload: SIGHUP
                 static_base = f"http://127.0.0.1:{static_port}"
                 for _ in range(100):
