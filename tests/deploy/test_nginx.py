@@ -9,9 +9,9 @@ import urllib.request
 import pytest
 from django.core.signals import request_started
 
-from education.models import Article
-from education.services import clinic_content_load, library_content_changed
-from tests.appointments.factories import log_in_verified, make_staff
+from education.models import Article, library_content_changed
+from education.services import clinic_content_load
+from tests.factories import log_in_verified, make_staff
 from tests.nginx import nginx_cache
 from tests.servers import get
 
