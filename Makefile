@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev db browser redis-server wrk bench bench-admin load backup restore-drill observatory lighthouse clean
+.PHONY: run test lint format install install-dev db browser redis-server proxy wrk bench bench-admin bench-cache load backup restore-drill observatory lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,12 @@ redis-server:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
 	  else echo "The fault tests need Debian's redis-server: sudo apt-get install redis-server"; exit 1; fi; }
 
+## Install Debian's nginx and its cache-purge module (the shared cache of deploy/nginx.conf) when missing.
+proxy:
+	@test -e /usr/lib/nginx/modules/ngx_http_cache_purge_module.so || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx libnginx-mod-http-cache-purge; \
+	  else echo "The shared-cache tests need nginx: sudo apt-get install nginx libnginx-mod-http-cache-purge"; exit 1; fi; }
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -64,8 +70,8 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## Lint, check migrations, and run the whole suite (browser and fault tests included) on PostgreSQL.
-test: install-dev browser redis-server lint
+## Lint, check migrations, and run the whole suite (browser, fault and shared-cache tests included) on PostgreSQL.
+test: install-dev browser redis-server proxy lint
 	$(BIN)/python -m clinic.ensure_db
 	DJANGO_SETTINGS_MODULE=clinic.test_settings $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest --create-db $(PYTEST_ARGS)
@@ -88,9 +94,14 @@ wrk:
 load: install-dev wrk
 	$(BIN)/python bench/load.py
 
+## The public pages at the origin against /healthz (4 and 32 connections), and through deploy/nginx.conf.
+bench-cache: install-dev wrk proxy
+	$(BIN)/python bench/shared_cache.py
+
 ## Every benchmark, one after another (they share the cores); BENCHMARKS.md keeps the latest figures.
-bench: install-dev wrk
+bench: install-dev wrk proxy
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/shared_cache.py
 	$(BIN)/python bench/consultation_submit.py
 	$(BIN)/python bench/lighthouse.py
 	$(BIN)/python bench/observatory.py

@@ -62,6 +62,12 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "clinic.middleware.security_headers",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages are compressed here, below WhiteNoise (static files come precompressed), with the random
+    # padding Django adds against BREACH; the shared cache in front never compresses a page itself.
+    "django.middleware.gzip.GZipMiddleware",
+    # Inside GZip (it validates the uncompressed page), outside the session, locale and CSRF
+    # middlewares (it replaces their Vary headers on public pages): see clinic/http_cache.py.
+    "clinic.http_cache.cache_policy",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Before CSRF: its refusals are logged with the path, which may carry a patient's secret.
     "clinic.redaction.LogPathMiddleware",
@@ -142,6 +148,20 @@ CACHES = {
 # count lets the request through (clinic/cache.py logs the outage once). Spam is still caught by
 # the honeypot, and a resubmitted form still makes one request (its one-time token).
 RATELIMIT_FAIL_OPEN = True
+
+# The shared HTTP cache in front of the app (a CDN, or nginx with deploy/nginx.conf) keeps public
+# pages (see clinic/http_cache.py). Every change to the library purges them at once when
+# HTTP_CACHE_PURGE_URL names the cache, so these ages only bound what a purge cannot reach:
+# - browsers keep a page 1 minute (no purge reaches a patient's browser);
+# - shared caches 5 minutes, then serve the old copy up to 1 minute more while one request
+#   fetches the new one, so a spike never queues at the origin behind an expired page.
+# Without a purge, an edit shows everywhere within 5 + 1 + 1 minutes at the most.
+PUBLIC_PAGE_MAX_AGE = env.int("PUBLIC_PAGE_MAX_AGE", default=60)
+PUBLIC_PAGE_SHARED_MAX_AGE = env.int("PUBLIC_PAGE_SHARED_MAX_AGE", default=5 * 60)
+PUBLIC_PAGE_STALE_WHILE_REVALIDATE = env.int("PUBLIC_PAGE_STALE_WHILE_REVALIDATE", default=60)
+HTTP_CACHE_PURGE_URL = env.str("HTTP_CACHE_PURGE_URL", default="")
+if HTTP_CACHE_PURGE_URL and not HTTP_CACHE_PURGE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("HTTP_CACHE_PURGE_URL must be an http:// or https:// address.")
 
 # Staff logins: django-axes locks an account after repeated failures (counted in
 # PostgreSQL, so the count holds across app servers); two-factor authentication is

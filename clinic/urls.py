@@ -11,6 +11,7 @@ from two_factor.urls import urlpatterns as two_factor_urls
 from education.sitemaps import SITEMAPS
 
 from . import staff_views, views
+from .http_cache import public_page
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,7 +21,7 @@ urlpatterns = [
     path("learn/", include("education.urls")),
     path("consultation/", include("appointments.urls")),
     path("robots.txt", views.robots_txt, name="robots_txt"),
-    path("sitemap.xml", require_safe(sitemap_view), {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("sitemap.xml", public_page(require_safe(sitemap_view)), {"sitemaps": SITEMAPS}, name="sitemap"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path(

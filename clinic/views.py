@@ -5,43 +5,60 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from education.models import Article
 from education.structured_data import clinic_structured_data
+from education.views import cached_page
 
 from . import details
 from .health import UNAVAILABLE, readiness_report
+from .http_cache import public_page
 
 FEATURED_ARTICLES = 3
 
 
+@public_page
 @require_safe
 def home(request):
-    featured_articles = Article.objects.published().latest_first()[:FEATURED_ARTICLES]
-    context = {
-        "featured_articles": featured_articles,
-        "structured_data": clinic_structured_data(details.get()),
-    }
-    return render(request, "home.html", context)
+    def build():
+        featured = list(
+            Article.objects.published().latest_first().with_next_publication()[:FEATURED_ARTICLES]
+        )
+        context = {
+            "featured_articles": featured,
+            "structured_data": clinic_structured_data(details.get()),
+        }
+        # The next scheduled publication changes the featured articles: the stored page stops there.
+        stale_at = featured[0].next_publication_at if featured else timezone.now()
+        return render(request, "home.html", context), stale_at
+
+    # The home page lists the library's articles and the clinic's facts, whose changes replace the
+    # library's content version: it is stored under that version.
+    return cached_page(request, "home", build)
 
 
+@public_page
 @require_safe
 def costs(request):
     return render(request, "costs.html")
 
 
+@public_page
 @require_safe
 def what_to_expect(request):
     return render(request, "what_to_expect.html")
 
 
+@public_page
 @require_safe
 def privacy(request):
     return render(request, "privacy.html")
 
 
+@public_page
 @require_safe
 def robots_txt(request):
     sitemap_url = settings.CLINIC_SITE_URL.rstrip("/") + reverse("sitemap")

@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.forms import CheckboxSelectMultiple, MultipleChoiceField
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -156,8 +157,14 @@ class ArticleAdmin(admin.ModelAdmin):
             return "–"
         label = _("View the article") if obj.is_public else _("Preview (staff only)")
         return format_html(
-            '<a href="{}" target="_blank" rel="noopener">{}</a>', obj.get_absolute_url(), label
+            '<a href="{}" target="_blank" rel="noopener">{}</a>', self.view_on_site(obj), label
         )
+
+    def view_on_site(self, obj):
+        """The public page, or the staff preview while the public cannot see the article."""
+        if obj.is_public:
+            return obj.get_absolute_url()
+        return reverse("education:article_preview", kwargs={"slug": obj.slug})
 
     def _apply(self, request, queryset, service):
         """Run ``service`` on each article; report the ones whose content stops it."""

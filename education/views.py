@@ -2,7 +2,8 @@
 
 The public library and article pages are the same for every visitor, so they are kept in the
 shared cache under the library's content version, which every change to an article, topic or
-question replaces (see ``library_content_changed``). Searches and staff previews are never cached.
+question replaces (see ``library_content_changed``), and marked public for the HTTP caches in front
+(see ``clinic.http_cache``). Searches and staff previews, at their own URL, are never cached.
 """
 
 import hashlib
@@ -11,15 +12,17 @@ from functools import cache as memoize
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.cache import cache
 from django.db.models import Prefetch
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
+from django.utils.http import http_date
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from clinic import details
+from clinic.http_cache import public_page
 
 from .models import CONTENT_VERSION_KEY, Article, FAQEntry, clean_search_terms, library_content_version
 from .search import RESULTS as SEARCH_RESULTS
@@ -79,12 +82,12 @@ def _release():
     return getattr(staticfiles_storage, "manifest_hash", "")
 
 
-def _cached_page(request, name, build):
+def cached_page(request, name, build):
     """A public page from the shared cache, or ``build()`` it and store it: one round trip on a hit.
 
-    A stored page is served only under the content version it was built with. ``build`` returns
-    the response and when it stops being right (the next scheduled publication changes every
-    list of published articles), or None.
+    A stored page is served only under the content version it was built with, and says when it
+    was built (``Last-Modified``). ``build`` returns the response and when it stops being right
+    (the next scheduled publication changes every list of published articles), or None.
     """
     key = f"education:page:{get_language()}:{_release()}:{name}"
     found = cache.get_many([CONTENT_VERSION_KEY, key])
@@ -93,7 +96,10 @@ def _cached_page(request, name, build):
     version = found.get(CONTENT_VERSION_KEY) or library_content_version()
     entry = found.get(key)
     if entry is not None and entry["version"] == version:
-        return HttpResponse(entry["content"], content_type=entry["content_type"])
+        response = HttpResponse(entry["content"], content_type=entry["content_type"])
+        response["Last-Modified"] = http_date(entry["built_at"])
+        return response
+    built_at = timezone.now().timestamp()
     response, stale_at = build()
     timeout = PAGE_CACHE_SECONDS
     if stale_at is not None:
@@ -101,11 +107,18 @@ def _cached_page(request, name, build):
     # A page that set a cookie or used a CSRF token belongs to one visitor: never stored.
     personal = response.cookies or request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
     if response.status_code == 200 and not personal and timeout > 0:
-        entry = {"version": version, "content": response.content, "content_type": response["Content-Type"]}
+        entry = {
+            "version": version,
+            "content": response.content,
+            "content_type": response["Content-Type"],
+            "built_at": built_at,
+        }
         cache.set(key, entry, timeout)
+        response["Last-Modified"] = http_date(built_at)
     return response
 
 
+@public_page
 @require_safe
 def article_list(request):
     terms = clean_search_terms(request.GET.get("q", ""))
@@ -120,7 +133,10 @@ def article_list(request):
             "results": outcome.results,
             "results_limit": SEARCH_RESULTS,
         }
-        return render(request, "education/article_list.html", context)
+        response = render(request, "education/article_list.html", context)
+        # What someone searched for may say what they live with: kept by no cache.
+        patch_cache_control(response, private=True, no_store=True)
+        return response
 
     def build():
         articles = list(public.latest_first().with_next_publication())
@@ -129,20 +145,26 @@ def article_list(request):
         context = {"terms": terms, "sections": _by_topic(articles)}
         return render(request, "education/article_list.html", context), stale_at
 
-    return _cached_page(request, "library", build)
+    return cached_page(request, "library", build)
 
 
+@public_page
 @require_safe
 def article_detail(request, slug):
-    if _can_preview(request.user):
-        # Staff see the article as it is now, drafts included: never from the cache, never into it.
-        return _article_page(request, Article.objects.all(), slug)[0]
     # The slug is hashed: one typed into the address bar can be too long for a cache key.
-    return _cached_page(
+    return cached_page(
         request,
         f"article:{hashlib.sha256(slug.encode()).hexdigest()}",
         lambda: _article_page(request, Article.objects.published(), slug),
     )
+
+
+@require_safe
+def article_preview(request, slug):
+    """Staff see an article as it is now, drafts included: never from a cache, never into one."""
+    if not _can_preview(request.user):
+        raise Http404
+    return _article_page(request, Article.objects.all(), slug)[0]
 
 
 def _article_page(request, articles, slug):

@@ -48,6 +48,18 @@ def get(url, headers=None, timeout=10):
         return error.code, error.headers, error.read()
 
 
+def wait_for_port(port, server, name):
+    """Wait until ``server`` (a Popen with stderr piped) listens on the loopback ``port``."""
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if server.poll() is not None:
+                raise RuntimeError(f"{name} exited: " + server.stderr.read().decode()[-2000:]) from None
+            time.sleep(0.05)
+
+
 @contextlib.contextmanager
 def gunicorn(env, workers=1, port=None, extra_args=()):
     """Serve the site with gunicorn on a loopback port (a free one by default); yield its base URL."""
@@ -69,14 +81,7 @@ def gunicorn(env, workers=1, port=None, extra_args=()):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None:
-                    raise RuntimeError("gunicorn exited: " + server.stderr.read().decode()[-2000:]) from None
-                time.sleep(0.05)
+        wait_for_port(port, server, "gunicorn")
         yield base
     finally:
         server.terminate()

@@ -26,6 +26,7 @@ from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
 
 from clinic.cache import cache_reconnected
+from clinic import http_cache
 
 from ..rendering import PAGE_IDS, render_markdown
 
@@ -75,6 +76,18 @@ def _library_content_changed_during_outage(**kwargs):
     # An edit made while the cache was unreachable could not replace the version: pages cached
     # before the outage would come back with the cache. A new version makes them all stale.
     _new_content_version()
+def library_public_paths():
+    """Every public page that shows the library or the clinic's facts: the site's pages and every article."""
+    names = ["home", "costs", "what_to_expect", "education:article_list", "education:feed", "sitemap"]
+    slugs = Article.objects.values_list("slug", flat=True)
+    return [reverse(name) for name in names] + [
+        reverse("education:article_detail", kwargs={"slug": slug}) for slug in slugs
+    ]
+
+
+def _library_committed():
+    _new_content_version()
+    http_cache.purge(library_public_paths())
 
 
 def library_content_changed():
@@ -82,9 +95,15 @@ def library_content_changed():
 
     The second change matters: a page rendered by another request from the rows as they were
     before the commit, and cached under the first new version, is stale once the commit lands.
+    Then the shared HTTP cache in front, when configured, drops its copies, once per transaction
+    however many rows changed. A slug changed in the transaction is purged under its new path
+    only: the old path's copy expires on its own (``s-maxage``).
     """
     _new_content_version()
-    transaction.on_commit(_new_content_version)
+    # One purge per transaction: an admin save changes an article and each of its questions.
+    connection = transaction.get_connection()
+    if not any(callback is _library_committed for _savepoints, callback, _robust in connection.run_on_commit):
+        transaction.on_commit(_library_committed, robust=True)
 
 
 class LibraryContent(models.Model):

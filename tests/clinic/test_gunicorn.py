@@ -95,3 +95,17 @@ def test_no_shared_control_socket_for_a_second_server_to_take(tmp_path):
 def test_a_server_can_be_given_a_control_socket_of_its_own(tmp_path):
     sockets = _serve_briefly(tmp_path, GUNICORN_CONTROL_SOCKET=str(tmp_path / "first.sock"))
     assert "first.sock" in sockets
+def test_the_master_compiles_every_template_before_the_workers_fork():
+    from django.template import engines
+
+    from clinic.gunicorn import warm_app
+
+    loader = engines["django"].engine.template_loaders[0]
+    loader.reset()
+    warm_app()
+    assert {
+        "base.html",
+        "home.html",
+        "education/article_detail.html",
+        "appointments/request_form.html",
+    } <= set(loader.get_template_cache)

@@ -1,6 +1,7 @@
 """The editors' workspace: lists, filters, the FAQ inline, publishing, and fixing a typo live."""
 
 import datetime
+import re
 
 import pytest
 from django.db import connection
@@ -158,8 +159,17 @@ def test_publish_and_unpublish_actions(staff_client):
 def test_change_form_links_to_the_preview(staff_client):
     draft = ArticleFactory(draft=True, slug="draft-one")
     html = staff_client.get(f"/admin/education/article/{draft.pk}/change/").content.decode()
-    assert 'href="/learn/draft-one/"' in html
+    assert 'href="/learn/draft-one/preview/"' in html
     assert "Preview (staff only)" in html
+    # Django's "View on site" button leads there too, never to the public address's 404.
+    assert re.search(r'<a href="/learn/draft-one/preview/" class="viewsitelink"', html)
+
+
+def test_change_form_of_a_public_article_links_to_its_public_page(staff_client):
+    article = ArticleFactory(slug="public-one")
+    html = staff_client.get(f"/admin/education/article/{article.pk}/change/").content.decode()
+    assert re.search(r'<a href="/learn/public-one/" class="viewsitelink"', html)
+    assert "View the article" in html
 
 
 def test_a_typo_fixed_in_the_admin_is_live_at_once(staff_client, seed_article):
