@@ -25,8 +25,8 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
 
-from clinic.cache import cache_reconnected
 from clinic import http_cache
+from clinic.cache import cache_reconnected
 
 from ..rendering import PAGE_IDS, render_markdown
 
@@ -76,6 +76,8 @@ def _library_content_changed_during_outage(**kwargs):
     # An edit made while the cache was unreachable could not replace the version: pages cached
     # before the outage would come back with the cache. A new version makes them all stale.
     _new_content_version()
+
+
 def library_public_paths():
     """Every public page that shows the library or the clinic's facts: the site's pages and every article."""
     names = ["home", "costs", "what_to_expect", "education:article_list", "education:feed", "sitemap"]

@@ -95,6 +95,8 @@ def test_no_shared_control_socket_for_a_second_server_to_take(tmp_path):
 def test_a_server_can_be_given_a_control_socket_of_its_own(tmp_path):
     sockets = _serve_briefly(tmp_path, GUNICORN_CONTROL_SOCKET=str(tmp_path / "first.sock"))
     assert "first.sock" in sockets
+
+
 def test_the_master_compiles_every_template_before_the_workers_fork():
     from django.template import engines
 
