@@ -2,6 +2,7 @@
 
 from ..questionnaire import PHQ9_FIELDS, PHQ9_ITEMS, US_STATES, Phq9Answer, phq9_band
 from .audit import AuditEvent
+from .booking import AvailabilityException, Clinician, ConsultationKind, WeeklyHours
 from .outbox import OutboundEmail
 from .requests import (
     REFERENCE_ALPHABET,
@@ -24,12 +25,16 @@ __all__ = [
     "US_STATES",
     "Appointment",
     "AuditEvent",
+    "AvailabilityException",
+    "Clinician",
+    "ConsultationKind",
     "ConsultationRequest",
     "ConsultationRequestQuerySet",
     "OutboundEmail",
     "Phq9Answer",
     "StaffNote",
     "StatusChange",
+    "WeeklyHours",
     "new_calendar_uid",
     "new_reference",
     "new_token",
