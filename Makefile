@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev db browser redis-server proxy wrk bench bench-admin bench-cache load backup restore-drill observatory lighthouse clean
+.PHONY: run test lint format install install-dev db browser redis-server proxy wrk bench bench-admin bench-cache bench-slots load backup restore-drill observatory lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,7 @@ db: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py load_clinic_content
 	$(BIN)/python manage.py create_staff_groups
+	$(BIN)/python manage.py load_sample_clinicians
 
 ## Serve the site on http://127.0.0.1:8000 with the mail worker beside it.
 run: export DEBUG ?= true
@@ -106,10 +107,15 @@ bench: install-dev wrk proxy
 	$(BIN)/python bench/lighthouse.py
 	$(BIN)/python bench/observatory.py
 	$(BIN)/python bench/admin_pages.py
+	$(BIN)/python bench/slots.py
 
 ## The staff workspace with 50,000 requests: the list, a search and a request's page against the admin's index.
 bench-admin: install-dev
 	$(BIN)/python bench/admin_pages.py
+
+## Open times for 10 clinicians over 60 days with 2,000 bookings, against the baseline page.
+bench-slots: install-dev
+	$(BIN)/python bench/slots.py
 
 ## Back up the database to backups/clinic-<time>.dump, and prove a backup restores.
 backup: install

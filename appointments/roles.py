@@ -1,8 +1,9 @@
 """The staff roles, as Django groups with the least permissions each job needs.
 
-- Front desk: contact details, status, notes, assignment and scheduling of requests.
-- Clinician: all of that, and the screening answers, the PHQ-9 and the clinician flags.
-- Clinic admin: all of that, and articles, staff logins, CSV exports, the outbox and the audit trail.
+- Front desk: contact details, status, notes, assignment and scheduling of requests; the calendar.
+- Clinician: all of that, the screening answers, the PHQ-9 and the clinician flags, and their own hours.
+- Clinic admin: all of that, and articles, staff logins, CSV exports, the outbox, the audit trail,
+  clinicians, consultation kinds and everybody's hours.
 
 ``manage.py create_staff_groups`` makes the groups and sets their permissions to exactly these
 (it is safe to repeat, and puts right a group someone edited by hand).
@@ -18,6 +19,9 @@ from django.utils.translation import gettext_lazy as _
 SCREENING_PERMISSION = "appointments.view_screening_answers"
 EXPORT_PERMISSION = "appointments.export_consultationrequest"
 AUDIT_PERMISSION = "appointments.view_auditevent"
+CALENDAR_PERMISSION = "appointments.view_appointment"
+# Adding and changing clinicians and their kinds of consultation: clinic admins.
+CLINICIANS_PERMISSION = "appointments.change_clinician"
 
 FRONT_DESK = "Front desk"
 CLINICIAN = "Clinician"
@@ -26,10 +30,27 @@ CLINIC_ADMIN = "Clinic admin"
 _FRONT_DESK = [
     "appointments.view_consultationrequest",
     "appointments.change_consultationrequest",
+    # The calendar, and who works when.
+    CALENDAR_PERMISSION,
+    "appointments.view_clinician",
+    "appointments.view_consultationkind",
+    "appointments.view_weeklyhours",
+    "appointments.view_availabilityexception",
 ]
-_CLINICIAN = [*_FRONT_DESK, SCREENING_PERMISSION]
+# Clinicians edit their own hours and time off (the admin keeps them to their own).
+_OWN_HOURS = [
+    f"appointments.{action}_{model}"
+    for model in ["weeklyhours", "availabilityexception"]
+    for action in ["add", "change", "delete"]
+]
+_CLINICIAN = [*_FRONT_DESK, SCREENING_PERMISSION, *_OWN_HOURS]
 _CLINIC_ADMIN = [
     *_CLINICIAN,
+    *(
+        f"appointments.{action}_{model}"
+        for model in ["clinician", "consultationkind"]
+        for action in ["add", "change", "delete"]
+    ),
     EXPORT_PERMISSION,
     AUDIT_PERMISSION,
     "appointments.view_outboundemail",

@@ -359,6 +359,9 @@ OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=60)
 # (`manage.py purge_closed_requests`, run daily). Open requests and the audit trail are kept.
 CONSULTATION_RETENTION_DAYS = env.int("CONSULTATION_RETENTION_DAYS", default=365)
 
+# Hours before a booked consultation that the patient is reminded by e-mail.
+APPOINTMENT_REMINDER_HOURS = env.list("APPOINTMENT_REMINDER_HOURS", cast=int, default=[24, 2])
+
 # Django's error reports withhold the same messages and every POST parameter.
 DEFAULT_EXCEPTION_REPORTER = "clinic.redaction.ExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "clinic.redaction.ExceptionReporterFilter"

@@ -8,6 +8,7 @@ from django.urls import include, path
 from django.views.decorators.http import require_safe
 from two_factor.urls import urlpatterns as two_factor_urls
 
+from appointments.feeds import clinician_calendar_feed
 from education.sitemaps import SITEMAPS
 
 from . import staff_views, views
@@ -20,6 +21,7 @@ urlpatterns = [
     path("what-to-expect/", views.what_to_expect, name="what_to_expect"),
     path("learn/", include("education.urls")),
     path("consultation/", include("appointments.urls")),
+    path("calendar/<str:token>.ics", clinician_calendar_feed, name="clinician_calendar_feed"),
     path("robots.txt", views.robots_txt, name="robots_txt"),
     path("sitemap.xml", public_page(require_safe(sitemap_view)), {"sitemaps": SITEMAPS}, name="sitemap"),
     path("healthz", views.healthz, name="healthz"),

@@ -109,6 +109,48 @@ def log_in_verified(client, user):
     return client
 
 
+def make_kind(**overrides):
+    """A consultation kind: 45 minutes, no buffers, bookable from now until a year ahead, any modality."""
+    from appointments.models import ConsultationKind
+
+    number = next(_numbers)
+    fields = {
+        "name": f"Consultation {number}",
+        "slug": f"consultation-{number}",
+        "duration_minutes": 45,
+        "interval_minutes": 15,
+        "minimum_notice_minutes": 0,
+        "horizon_days": 366,
+    }
+    fields.update(overrides)
+    return ConsultationKind.objects.create(**fields)
+
+
+def make_clinician(*, kinds=(), states=("NY",), hours=(), username=None, **overrides):
+    """A clinician on a new staff login (role ``clinician``), doing ``kinds`` and licensed in ``states``.
+
+    ``hours`` are ``(weekday, "HH:MM", "HH:MM")`` rows of weekly hours in the clinic's time zone.
+    """
+    from appointments.models import Clinician, WeeklyHours
+
+    number = next(_numbers)
+    user = make_staff("clinician", username=username or f"clinician{number}")
+    fields = {"display_name": f"Dr. Sample {number}", "licensed_states": list(states)}
+    fields.update(overrides)
+    clinician = Clinician.objects.create(user=user, **fields)
+    clinician.kinds.set(kinds)
+    WeeklyHours.objects.bulk_create(
+        WeeklyHours(
+            clinician=clinician,
+            weekday=weekday,
+            starts=datetime.time.fromisoformat(starts),
+            ends=datetime.time.fromisoformat(ends),
+        )
+        for weekday, starts, ends in hours
+    )
+    return clinician
+
+
 # --- The education library ---
 
 

@@ -2,6 +2,7 @@
 
 from ..questionnaire import PHQ9_FIELDS, PHQ9_ITEMS, US_STATES, Phq9Answer, phq9_band
 from .audit import AuditEvent, AuditSearchTerms
+from .booking import AvailabilityException, Clinician, ConsultationKind, WeeklyHours
 from .jobs import PeriodicJob, WorkerHeartbeat
 from .outbox import OutboundEmail
 from .requests import (
@@ -27,6 +28,9 @@ __all__ = [
     "Appointment",
     "AuditEvent",
     "AuditSearchTerms",
+    "AvailabilityException",
+    "Clinician",
+    "ConsultationKind",
     "ConsultationRequest",
     "ConsultationRequestQuerySet",
     "OutboundEmail",
@@ -36,6 +40,7 @@ __all__ = [
     "StatusChange",
     "UnsavedStaffWork",
     "WorkerHeartbeat",
+    "WeeklyHours",
     "new_calendar_uid",
     "new_reference",
     "new_token",

@@ -4,13 +4,17 @@ import datetime
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .booking import Clinician, ConsultationKind
 from .requests import ConsultationRequest
 
 
@@ -94,6 +98,11 @@ class Appointment(models.Model):
 
     The time is stored in UTC and entered and shown in the clinic's time zone. A change sends
     the patient an update to the same event: the same ``uid``, the next ``sequence``.
+
+    An appointment with a clinician keeps them busy for ``blocked``: the consultation and its
+    buffers, as a half-open ``[)`` range. PostgreSQL refuses two booked appointments of one
+    clinician whose ranges overlap (an exclusion constraint), so back-to-back is allowed and a
+    double booking is impossible whatever the code does.
     """
 
     class Status(models.TextChoices):
@@ -123,6 +132,30 @@ class Appointment(models.Model):
     )
     modality = models.CharField(_("how"), max_length=12, choices=Modality.choices)
     location = models.CharField(_("location"), max_length=300, blank=True)
+    clinician = models.ForeignKey(
+        Clinician,
+        verbose_name=_("clinician"),
+        related_name="appointments",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+    )
+    kind = models.ForeignKey(
+        ConsultationKind,
+        verbose_name=_("consultation kind"),
+        related_name="appointments",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+    )
+    buffer_before_minutes = models.PositiveSmallIntegerField(_("buffer before (minutes)"), default=0)
+    buffer_after_minutes = models.PositiveSmallIntegerField(_("buffer after (minutes)"), default=0)
+    blocked = DateTimeRangeField(
+        _("keeps the clinician busy"),
+        blank=True,
+        editable=False,
+        help_text=_("The consultation with its buffers; derived from the start, length and buffers."),
+    )
     telehealth_instructions = models.TextField(
         _("telehealth instructions"),
         max_length=1000,
@@ -154,12 +187,37 @@ class Appointment(models.Model):
             models.CheckConstraint(
                 condition=Q(duration_minutes__range=(10, 240)), name="appt_appointment_duration_range"
             ),
+            models.CheckConstraint(
+                condition=Q(
+                    blocked__lower_inc=True,
+                    blocked__upper_inc=False,
+                    blocked__startswith__lte=models.F("starts_at"),
+                ),
+                name="appt_appointment_blocked_half_open",
+            ),
+            ExclusionConstraint(
+                name="appt_no_overlap_per_clinician",
+                expressions=[("clinician", RangeOperators.EQUAL), ("blocked", RangeOperators.OVERLAPS)],
+                condition=Q(status="booked", clinician__isnull=False),
+                violation_error_message=_("The clinician already has an appointment at that time."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["clinician", "starts_at"], name="appt_clinician_starts_at"),
         ]
 
     def __str__(self):
         return f"appointment {self.pk} ({self.starts_at:%Y-%m-%d})" if self.starts_at else "appointment"
 
+    def save(self, *args, **kwargs):
+        self.blocked = self.blocked_range()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "blocked"}
+        super().save(*args, **kwargs)
+
     def clean(self):
+        if self.starts_at is not None and self.duration_minutes is not None:
+            self.blocked = self.blocked_range()
         if self.modality == self.Modality.IN_PERSON and not self.location.strip():
             raise ValidationError({"location": _("Enter where the consultation takes place.")})
         if self.modality == self.Modality.TELEHEALTH and not self.telehealth_instructions.strip():
@@ -178,3 +236,11 @@ class Appointment(models.Model):
         """A new or moved consultation must start in the future; one left at its booked time need not."""
         moved = booked_starts_at is None or starts_at != booked_starts_at
         return moved and starts_at <= timezone.now()
+
+    def blocked_range(self) -> DateTimeTZRange:
+        """The time this appointment keeps its clinician from other bookings: ``[start - buffer, end + buffer)``."""
+        return DateTimeTZRange(
+            self.starts_at - datetime.timedelta(minutes=self.buffer_before_minutes),
+            self.ends_at + datetime.timedelta(minutes=self.buffer_after_minutes),
+            "[)",
+        )

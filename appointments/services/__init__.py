@@ -9,6 +9,8 @@ commands all call these. One module per concern:
 - ``cancellation``: cancelling a booked consultation under a lock the caller holds (both of the above);
 - ``outbox``: queueing the patient's and the staff's e-mails;
 - ``workspace``: what staff save on a request's page, and the list's bulk actions;
+- ``booking``: booking an open time with a clinician and moving it, the database settling races;
+- ``reminders``: the patient's reminders before a consultation, and withdrawing stale ones;
 - ``audit``: the audit trail's records of views, changes and exports;
 - ``retention``: anonymising closed requests at the end of the retention period.
 """
@@ -19,6 +21,12 @@ from .audit import (
     consultation_request_record_view,
     consultation_requests_record_export,
     consultation_requests_record_list,
+)
+from .booking import (
+    SlotTaken,
+    appointment_book,
+    appointment_reschedule,
+    clinician_calendar_feed_renew,
 )
 from .cancellation import appointment_cancel_locked
 from .outbox import (
@@ -47,7 +55,7 @@ from .retention import (
     consultation_request_anonymise,
     consultation_requests_purge_closed,
 )
-from .scheduling import appointment_cancel, appointment_schedule
+from .scheduling import appointment_cancel, appointment_schedule, is_exclusion_violation
 from .workspace import (
     KEEP,
     StatusMoveReport,
@@ -57,6 +65,11 @@ from .workspace import (
 )
 
 __all__ = [
+    "is_exclusion_violation",
+    "clinician_calendar_feed_renew",
+    "appointment_reschedule",
+    "appointment_book",
+    "SlotTaken",
     "KEEP",
     "StatusMoveReport",
     "consultation_request_update",

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _g
 from ..models import Appointment, AuditEvent, ConsultationRequest
 from . import outbox
 from .audit import audit_event_record
+from .reminders import appointment_reminders_withdraw
 
 
 def local_time(moment: datetime.datetime) -> str:
@@ -25,6 +26,7 @@ def appointment_cancel_locked(
     *, appointment: Appointment, consultation_request: ConsultationRequest, by: AbstractBaseUser | None
 ) -> None:
     """Cancel a booked consultation, for a service that already holds the request's lock."""
+    appointment_reminders_withdraw(appointment=appointment)
     appointment.status = Appointment.Status.CANCELLED
     appointment.sequence += 1
     appointment.save(update_fields=["status", "sequence", "updated_at"])

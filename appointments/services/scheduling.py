@@ -5,7 +5,7 @@ import logging
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
@@ -15,11 +15,19 @@ from . import outbox
 from . import requests as request_services
 from .audit import audit_event_record
 from .cancellation import appointment_cancel_locked, local_time
+from .reminders import appointment_reminders_withdraw
 
 logger = logging.getLogger(__name__)
 
 Status = ConsultationRequest.Status
 Action = AuditEvent.Action
+EXCLUSION_VIOLATION = "23P01"
+
+
+def is_exclusion_violation(error: IntegrityError) -> bool:
+    """Whether PostgreSQL refused a row because it overlapped another (SQLSTATE 23P01)."""
+    cause = error.__cause__
+    return EXCLUSION_VIOLATION in (getattr(cause, "pgcode", None), getattr(cause, "sqlstate", None))
 
 
 def appointment_schedule(
@@ -79,8 +87,18 @@ def appointment_schedule(
         ) = details
         if not booking:
             appointment.sequence += 1
+            appointment_reminders_withdraw(appointment=appointment)
         appointment.full_clean(exclude=["consultation_request", "scheduled_by"])
-        appointment.save()
+        try:
+            with transaction.atomic():
+                appointment.save()
+        except IntegrityError as error:
+            # A booking with a clinician, moved by hand onto another of theirs.
+            if not is_exclusion_violation(error):
+                raise
+            raise ValidationError(
+                _("The clinician already has an appointment at that time."), code="slot_taken"
+            ) from error
         if locked.status != Status.SCHEDULED:
             request_services.consultation_request_set_status(
                 consultation_request=locked, status=Status.SCHEDULED, by=by

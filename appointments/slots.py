@@ -1,0 +1,363 @@
+"""Open times: the one place that turns clinicians' hours into times a patient or staff can book.
+
+Hours and exceptions are wall-clock times in the clinic's time zone; everything computed here is
+a real instant in UTC. Each stretch of hours becomes one UTC interval, and start times step
+through it in real minutes, so a day when the clocks change is neither short of nor long by an
+open time: on the spring change 02:00–03:00 does not exist and offers nothing; on the autumn
+change 01:00–02:00 happens twice and each real instant is offered once.
+
+A time is open for a kind of consultation when the consultation lies inside the clinician's
+hours (and outside their time off), its buffers overlap no booked appointment's, it is at least
+the kind's minimum notice away and within its booking horizon. The booking service checks a
+chosen time here; PostgreSQL's exclusion constraint then settles any race.
+"""
+
+import bisect
+import datetime
+import functools
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import models
+from django.utils import timezone
+
+from .models import Appointment, AvailabilityException, Clinician, ConsultationKind, WeeklyHours
+
+UTC = datetime.UTC
+MINUTE = datetime.timedelta(minutes=1)
+DAY = datetime.timedelta(days=1)
+
+Interval = tuple[datetime.datetime, datetime.datetime]
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    """An open time: a real instant (UTC) with one clinician free for the whole consultation."""
+
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime
+    clinician_id: int
+
+    @property
+    def local_start(self) -> datetime.datetime:
+        return timezone.localtime(self.starts_at)
+
+
+def local_instant(day: datetime.date, wall: datetime.time, *, latest: bool = False) -> datetime.datetime:
+    """The UTC instant of a wall-clock time on a day in the clinic's time zone.
+
+    A time that happens twice (the autumn change) is its first occurrence, or its second when
+    ``latest``, so a stretch of hours that spans the repeated hour includes both. A time that does
+    not exist (the spring change) is the instant the clocks jumped.
+    """
+    return _local_instant(day, wall, latest, timezone.get_default_timezone())
+
+
+@functools.lru_cache(maxsize=4096)
+def _local_instant(day, wall, latest, zone):
+    # Cached: every clinician's 09:00 on a day is the same instant.
+    naive = datetime.datetime.combine(day, wall)
+    first = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    second = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    if first == second:
+        return first
+    if first.astimezone(zone).replace(tzinfo=None) == naive:
+        return second if latest else first
+    # Skipped: the change happened between the two readings; find the minute it did.
+    moment, after = min(first, second), max(first, second)
+    offset_after = after.astimezone(zone).utcoffset()
+    while moment.astimezone(zone).utcoffset() != offset_after:
+        moment += MINUTE
+    return moment
+
+
+def local_day_bounds(day: datetime.date) -> Interval:
+    """The real instants a local calendar day starts and ends (23 or 25 hours on a change)."""
+    return local_instant(day, datetime.time(0)), local_instant(day + DAY, datetime.time(0))
+
+
+def _overlaps(intervals: list[Interval], ends: list[datetime.datetime], start, end) -> bool:
+    """Whether [start, end) overlaps any of ``intervals`` (sorted, not overlapping; ``ends`` their ends)."""
+    index = bisect.bisect_right(ends, start)
+    return index < len(intervals) and intervals[index][0] < end
+
+
+def _subtract(windows: Iterable[Interval], taken: list[Interval]) -> list[Interval]:
+    """The parts of ``windows`` that no interval of ``taken`` covers."""
+    free = []
+    for start, end in sorted(windows):
+        for taken_start, taken_end in taken:
+            if taken_end <= start or taken_start >= end:
+                continue
+            if taken_start > start:
+                free.append((start, taken_start))
+            start = max(start, taken_end)
+            if start >= end:
+                break
+        if start < end:
+            free.append((start, end))
+    return free
+
+
+class Availability:
+    """The hours, exceptions and booked appointments of some clinicians over some days, in three queries.
+
+    ``clinicians`` is a list of ids, or a queryset of clinicians that each query reads as a
+    subquery; ``clinician_ids`` is then those of them who have any hours.
+    """
+
+    def __init__(
+        self,
+        clinicians: "Iterable[int] | models.QuerySet",
+        first_day: datetime.date,
+        last_day: datetime.date,
+        *,
+        ignore_appointment: int | None = None,
+    ):
+        if isinstance(clinicians, models.QuerySet):
+            chosen = clinicians.order_by().values("pk")
+        else:
+            chosen = list(clinicians)
+        self.hours = defaultdict(list)
+        found = set()
+        hours = (
+            WeeklyHours.objects.filter(clinician_id__in=chosen)
+            .order_by()
+            .values_list("clinician_id", "weekday", "starts", "ends")
+        )
+        for clinician_id, weekday, starts, ends in hours:
+            self.hours[clinician_id, weekday].append((starts, ends))
+            found.add(clinician_id)
+        self.extra = defaultdict(list)
+        self.off = defaultdict(list)
+        exceptions = (
+            AvailabilityException.objects.filter(clinician_id__in=chosen, date__range=(first_day, last_day))
+            .order_by()
+            .values_list("clinician_id", "date", "kind", "starts", "ends")
+        )
+        for clinician_id, day, kind, starts, ends in exceptions:
+            if kind == AvailabilityException.Kind.EXTRA:
+                self.extra[clinician_id, day].append((starts, ends))
+                found.add(clinician_id)
+            else:
+                self.off[clinician_id, day].append((starts, ends))
+        self.clinician_ids = sorted(found) if isinstance(chosen, models.QuerySet) else chosen
+        range_start = local_day_bounds(first_day - DAY)[0]
+        range_end = local_day_bounds(last_day + DAY)[1]
+        booked = Appointment.objects.filter(
+            clinician_id__in=chosen,
+            status=Appointment.Status.BOOKED,
+            blocked__overlap=(range_start, range_end),
+        )
+        if ignore_appointment is not None:
+            booked = booked.exclude(pk=ignore_appointment)
+        self.busy = defaultdict(list)
+        # The bounds as two timestamps: much cheaper to read than the range itself.
+        for clinician_id, lower, upper in booked.values_list(
+            "clinician_id", "blocked__startswith", "blocked__endswith"
+        ).order_by("clinician_id", "blocked__startswith"):
+            self.busy[clinician_id].append((lower, upper))
+        self.busy_ends = {key: [end for _start, end in value] for key, value in self.busy.items()}
+
+    def windows(self, clinician_id: int, day: datetime.date) -> list[Interval]:
+        """The clinician's stretches of hours on a local day, as UTC intervals (before time off)."""
+        stretches = [
+            *self.hours.get((clinician_id, day.weekday()), ()),
+            *self.extra.get((clinician_id, day), ()),
+        ]
+        merged = []
+        for start, end in sorted(
+            (local_instant(day, starts), local_instant(day, ends, latest=True)) for starts, ends in stretches
+        ):
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        return merged
+
+    def time_off(self, clinician_id: int, day: datetime.date) -> list[Interval]:
+        off = []
+        for starts, ends in self.off.get((clinician_id, day), ()):
+            if starts is None:
+                off.append(local_day_bounds(day))
+            else:
+                off.append((local_instant(day, starts), local_instant(day, ends, latest=True)))
+        return sorted(off)
+
+    def working(self, clinician_id: int, day: datetime.date) -> list[Interval]:
+        """Hours minus time off: when the clinician works on a local day."""
+        return _subtract(self.windows(clinician_id, day), self.time_off(clinician_id, day))
+
+    def free(self, clinician_id: int, day: datetime.date) -> list[Interval]:
+        """Working time that no booked appointment (with its buffers) takes."""
+        return _subtract(self.working(clinician_id, day), self.busy.get(clinician_id, []))
+
+    def is_busy(self, clinician_id: int, start: datetime.datetime, end: datetime.datetime) -> bool:
+        return _overlaps(self.busy.get(clinician_id, []), self.busy_ends.get(clinician_id, []), start, end)
+
+    def slots(
+        self,
+        clinician_id: int,
+        day: datetime.date,
+        kind: ConsultationKind,
+        *,
+        earliest: datetime.datetime,
+        latest: datetime.datetime,
+    ) -> list[Slot]:
+        """Open start times for ``kind`` on a local day, from ``earliest`` to ``latest`` inclusive."""
+        duration = datetime.timedelta(minutes=kind.duration_minutes)
+        before = datetime.timedelta(minutes=kind.buffer_before_minutes)
+        after = datetime.timedelta(minutes=kind.buffer_after_minutes)
+        step = datetime.timedelta(minutes=kind.interval_minutes)
+        off = self.time_off(clinician_id, day)
+        off_ends = [end for _start, end in off]
+        busy = self.busy.get(clinician_id, [])
+        busy_ends = self.busy_ends.get(clinician_id, [])
+        found = []
+        # Windows are sorted and merged, so start times only grow: one walk through the
+        # booked ranges serves the whole day.
+        for window_start, window_end in self.windows(clinician_id, day):
+            start = window_start
+            if start < earliest:
+                # Jump to the first step at or after the earliest allowed time.
+                start += -(-(earliest - start) // step) * step
+            index = bisect.bisect_right(busy_ends, start - before)
+            while start + duration <= window_end and start <= latest:
+                end = start + duration
+                while index < len(busy) and busy_ends[index] <= start - before:
+                    index += 1
+                free = index == len(busy) or busy[index][0] >= end + after
+                if free and not (off and _overlaps(off, off_ends, start, end)):
+                    found.append(Slot(start, end, clinician_id))
+                start += step
+        return found
+
+
+def booking_window(kind: ConsultationKind, now: datetime.datetime) -> Interval:
+    """The earliest and latest start a patient may book for ``kind`` at ``now``."""
+    return (
+        now + datetime.timedelta(minutes=kind.minimum_notice_minutes),
+        now + datetime.timedelta(days=kind.horizon_days),
+    )
+
+
+def open_slots(
+    *,
+    kind: ConsultationKind,
+    now: datetime.datetime,
+    state: str | None = None,
+    clinician: Clinician | None = None,
+    first_day: datetime.date | None = None,
+    days: int | None = None,
+    ignore_appointment: Appointment | None = None,
+) -> list[Slot]:
+    """Every open time for ``kind``, soonest first, from its minimum notice to its horizon.
+
+    ``state`` keeps the clinicians licensed there; ``clinician`` keeps one (who must do the kind);
+    ``first_day`` and ``days`` keep the local days of one page; ``ignore_appointment`` treats that
+    appointment as free (to move it). Three queries, whatever the number of clinicians and days.
+    """
+    earliest, latest = booking_window(kind, now)
+    first = timezone.localtime(earliest).date()
+    last = timezone.localtime(latest).date()
+    if first_day is not None:
+        first = max(first, first_day)
+    if days is not None:
+        last = min(last, first + datetime.timedelta(days=days - 1))
+    if first > last:
+        return []
+    clinicians = Clinician.objects.bookable(kind=kind, state=state)
+    if clinician is not None:
+        clinicians = clinicians.filter(pk=clinician.pk)
+    availability = Availability(
+        clinicians, first, last, ignore_appointment=ignore_appointment.pk if ignore_appointment else None
+    )
+    found = []
+    day = first
+    while day <= last:
+        for clinician_id in availability.clinician_ids:
+            found += availability.slots(clinician_id, day, kind, earliest=earliest, latest=latest)
+        day += DAY
+    found.sort(key=lambda slot: (slot.starts_at, slot.clinician_id))
+    return found
+
+
+def open_times_by_day(slots: Iterable[Slot]) -> list[tuple[datetime.date, list[datetime.datetime]]]:
+    """Open start times grouped by local day, each instant once however many clinicians are free then.
+
+    What a patient chooses from: a time, not a clinician.
+    """
+    zone = timezone.get_default_timezone()
+    by_day = defaultdict(set)
+    for slot in slots:
+        by_day[slot.starts_at.astimezone(zone).date()].add(slot.starts_at)
+    return [(day, sorted(times)) for day, times in sorted(by_day.items())]
+
+
+def slot_is_open(
+    *,
+    kind: ConsultationKind,
+    clinician: Clinician,
+    starts_at: datetime.datetime,
+    now: datetime.datetime,
+    ignore_appointment: Appointment | None = None,
+) -> bool:
+    """Whether ``starts_at`` is one of ``clinician``'s open times for ``kind``."""
+    day = timezone.localtime(starts_at).date()
+    slots = open_slots(
+        kind=kind,
+        now=now,
+        clinician=clinician,
+        first_day=day - DAY,
+        days=3,
+        ignore_appointment=ignore_appointment,
+    )
+    return any(slot.starts_at == starts_at for slot in slots)
+
+
+def nearest_open_slots(
+    *,
+    kind: ConsultationKind,
+    around: datetime.datetime,
+    now: datetime.datetime,
+    clinician: Clinician | None = None,
+    state: str | None = None,
+    count: int = 3,
+) -> list[Slot]:
+    """The ``count`` open times closest to ``around`` (before or after it), in time order."""
+    day = timezone.localtime(around).date()
+    slots = open_slots(kind=kind, now=now, clinician=clinician, state=state, first_day=day - 7 * DAY, days=15)
+    if len(slots) < count:
+        slots = open_slots(kind=kind, now=now, clinician=clinician, state=state)
+    closest = sorted(slots, key=lambda slot: (abs(slot.starts_at - around), slot.starts_at))
+    unique = {}
+    for slot in closest:
+        unique.setdefault(slot.starts_at, slot)
+        if len(unique) == count:
+            break
+    return sorted(unique.values())
+
+
+def appointments_outside_hours(*, clinician: Clinician, now: datetime.datetime) -> list[Appointment]:
+    """The clinician's booked, future appointments that no longer lie inside their working time.
+
+    After hours change or time off is added, these are the patients to move or call.
+    """
+    upcoming = list(
+        clinician.appointments.filter(status=Appointment.Status.BOOKED, starts_at__gte=now)
+        .select_related("consultation_request", "kind")
+        .order_by("starts_at")
+    )
+    if not upcoming:
+        return []
+    first = timezone.localtime(upcoming[0].starts_at).date()
+    last = timezone.localtime(upcoming[-1].starts_at).date()
+    availability = Availability([clinician.pk], first, last + DAY)
+    outside = []
+    for appointment in upcoming:
+        day = timezone.localtime(appointment.starts_at).date()
+        working = availability.working(clinician.pk, day)
+        if not any(start <= appointment.starts_at and appointment.ends_at <= end for start, end in working):
+            outside.append(appointment)
+    return outside

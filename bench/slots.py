@@ -1,0 +1,213 @@
+"""How fast open times are computed: 10 clinicians, 60 days, 2,000 booked appointments.
+
+    .venv/bin/python bench/slots.py [--appointments 2000] [--rounds 40]
+
+Seeds a scratch database with one 45-minute kind (15 minutes' buffer after, 24 hours' notice,
+60 days ahead), ten clinicians working 09:00-12:00 and 13:00-17:00 on weekdays (two with a day
+off each week, one with a Saturday clinic), and the booked appointments spread over their
+hours. Serves the site as production does (gunicorn, two workers, DEBUG off) with the bench
+pages beside it, and times, one request at a time and in turn, the baseline page (a template
+after one query), a week of open times as the patient's time step shows them, and the whole
+60-day horizon. Prints the median and 95th percentile of each, and each median as a multiple
+of the baseline's.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.scratch import scratch_database  # noqa: E402
+from tests.servers import PYTHON, SECRET_KEY, collectstatic, gunicorn, production_env  # noqa: E402
+
+CLINICIANS = 10
+HORIZON_DAYS = 60
+
+
+def seed(count):
+    """Runs inside the scratch database's environment: the kind, the clinicians, the bookings."""
+    import datetime
+    import random
+
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from appointments.models import (
+        Appointment,
+        AvailabilityException,
+        Clinician,
+        ConsultationKind,
+        ConsultationRequest,
+        WeeklyHours,
+    )
+    from appointments.slots import local_instant
+    from bench.urls import BENCH_KIND
+    from tests.factories import request_fields
+
+    rng = random.Random(15)
+    started = time.perf_counter()
+    kind = ConsultationKind.objects.create(
+        slug=BENCH_KIND,
+        name="First consultation",
+        duration_minutes=45,
+        buffer_after_minutes=15,
+        interval_minutes=15,
+        minimum_notice_minutes=24 * 60,
+        horizon_days=HORIZON_DAYS,
+    )
+    users = get_user_model().objects
+    clinicians = []
+    for number in range(CLINICIANS):
+        user = users.create(username=f"bench-clinician-{number}", is_staff=True)
+        clinician = Clinician.objects.create(
+            user=user, display_name=f"Clinician {number}", licensed_states=["NY", "NJ"]
+        )
+        clinician.kinds.set([kind])
+        hours = [(day, "09:00", "12:00") for day in range(5)] + [(day, "13:00", "17:00") for day in range(5)]
+        if number == 0:
+            hours.append((5, "09:00", "13:00"))
+        WeeklyHours.objects.bulk_create(
+            WeeklyHours(
+                clinician=clinician,
+                weekday=day,
+                starts=datetime.time.fromisoformat(a),
+                ends=datetime.time.fromisoformat(b),
+            )
+            for day, a, b in hours
+        )
+        clinicians.append(clinician)
+    today = timezone.localdate()
+    for clinician in clinicians[:2]:
+        AvailabilityException.objects.bulk_create(
+            AvailabilityException(clinician=clinician, date=today + datetime.timedelta(days=7 * week + 2))
+            for week in range(HORIZON_DAYS // 7)
+        )
+
+    # Every hour-long block (45 minutes and the buffer) of every working day, shuffled; the
+    # first ``count`` are booked.
+    blocks = []
+    for offset in range(1, HORIZON_DAYS + 1):
+        day = today + datetime.timedelta(days=offset)
+        if day.weekday() >= 5:
+            continue
+        for clinician in clinicians:
+            for hour in (9, 10, 11, 13, 14, 15, 16):
+                blocks.append((clinician, local_instant(day, datetime.time(hour))))
+    rng.shuffle(blocks)
+    chosen = blocks[:count]
+    requests = ConsultationRequest.objects.bulk_create(
+        ConsultationRequest(**request_fields(number, status="scheduled")) for number in range(len(chosen))
+    )
+    appointments = []
+    for (clinician, starts_at), consultation_request in zip(chosen, requests, strict=True):
+        appointment = Appointment(
+            consultation_request=consultation_request,
+            clinician=clinician,
+            kind=kind,
+            starts_at=starts_at,
+            duration_minutes=45,
+            buffer_after_minutes=15,
+            modality=Appointment.Modality.TELEHEALTH,
+            telehealth_instructions="Video link by e-mail.",
+        )
+        # bulk_create skips save(), which derives the range the constraint compares.
+        appointment.blocked = appointment.blocked_range()
+        appointments.append(appointment)
+    Appointment.objects.bulk_create(appointments, batch_size=500)
+    print(json.dumps({"appointments": len(appointments), "seconds": round(time.perf_counter() - started, 1)}))
+
+
+def fetch(url):
+    start = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=60) as response:
+        body = response.read()
+        status = response.status
+    elapsed = time.perf_counter() - start
+    if status != 200:
+        raise RuntimeError(f"{url} answered {status}")
+    return elapsed, body
+
+
+def describe(values):
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return statistics.median(ordered) * 1000, p95 * 1000
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--appointments", type=int, default=2000, help="booked appointments (default 2,000)")
+    parser.add_argument("--rounds", type=int, default=40, help="times each page is fetched (default 40)")
+    parser.add_argument("--port", type=int, help="the server's loopback port (default: a free one)")
+    parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.seed is not None:
+        seed(args.seed)
+        return 0
+
+    with tempfile.TemporaryDirectory() as tmp, scratch_database("clinic_bench_slots") as database_url:
+        env = production_env(
+            SECRET_KEY=SECRET_KEY,
+            ALLOWED_HOSTS="127.0.0.1",
+            DATABASE_URL=database_url,
+            DJANGO_SETTINGS_MODULE="bench.settings",
+            STATIC_ROOT=str(Path(tmp) / "static"),
+            SECURE_SSL_REDIRECT="false",
+            SECURE_COOKIES="false",
+            CACHE_KEY_PREFIX="bench-slots",
+            LOG_LEVEL="WARNING",
+        )
+        seeded = subprocess.run(
+            [PYTHON, os.path.relpath(__file__, ROOT), "--seed", str(args.appointments)],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        facts = json.loads(seeded.stdout.strip().splitlines()[-1])
+        collectstatic(env, Path(tmp) / "static")
+        pages = {
+            "baseline page": "/bench/baseline/",
+            "open times, first week": "/bench/slots/week/",
+            "open times, 60 days": "/bench/slots/horizon/",
+        }
+        timings = {name: [] for name in pages}
+        counts = {}
+        with gunicorn(env, workers=2, port=args.port) as base:
+            for _warm_up in range(3):
+                for name, path in pages.items():
+                    _elapsed, body = fetch(base + path)
+                    counts[name] = body.count(b'type="radio"')
+            for _round in range(args.rounds):
+                for name, path in pages.items():
+                    timings[name].append(fetch(base + path)[0])
+
+    baseline, _ = describe(timings["baseline page"])
+    print(
+        f"Open times for {CLINICIANS} clinicians over {HORIZON_DAYS} days with {facts['appointments']:,} booked "
+        f"appointments (seeded in {facts['seconds']}s), {args.rounds} rounds, gunicorn with 2 workers, "
+        "one request at a time"
+    )
+    print(f"{'':26} {'median':>10} {'p95':>10} {'÷ baseline':>11} {'open times':>11}")
+    for name in pages:
+        median, p95 = describe(timings[name])
+        shown = counts[name] if name != "baseline page" else ""
+        print(f"{name:26} {median:8.1f}ms {p95:8.1f}ms {median / baseline:10.2f}x {shown:>11}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""The clinicians' calendar and hours in a real browser, at 390 and 1280 px."""
+
+import datetime
+import re
+
+import pytest
+from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
+
+from appointments.models import Appointment, AvailabilityException, Clinician, WeeklyHours
+from appointments.services import appointment_book
+from tests.factories import PASSWORD, make_clinician, make_kind, make_request, make_staff
+
+
+def next_monday():
+    today = timezone.localdate()
+    return today + datetime.timedelta(days=7 - today.weekday())
+
+
+def sign_in(page, live_server, user):
+    device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+    page.goto(live_server.url + "/admin/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Token").fill(f"{totp(device.bin_key):06d}")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Staff workspace")).to_be_visible()
+
+
+@pytest.fixture
+def booked_week(transactional_db, settings):
+    settings.TIME_ZONE = "America/New_York"
+    kind = make_kind(
+        name="First consultation", duration_minutes=45, interval_minutes=60, buffer_after_minutes=15
+    )
+    user = make_staff("clinician", username="reyes", first_name="Ana", last_name="Reyes")
+    reyes = Clinician.objects.create(user=user, display_name="Dr. Ana Reyes", licensed_states=["NY"])
+    reyes.kinds.set([kind])
+    WeeklyHours.objects.bulk_create(
+        WeeklyHours(clinician=reyes, weekday=day, starts=datetime.time(9), ends=datetime.time(13))
+        for day in range(5)
+    )
+    make_clinician(
+        kinds=[kind], display_name="Dr. Ben Osei", hours=[(day, "12:00", "16:00") for day in range(5)]
+    )
+    monday = next_monday()
+    appointment = appointment_book(
+        consultation_request=make_request(state="NY", first_name="Maria", last_name="Okonkwo"),
+        clinician=reyes,
+        kind=kind,
+        starts_at=datetime.datetime.combine(
+            monday, datetime.time(10), tzinfo=timezone.get_default_timezone()
+        ),
+        modality=Appointment.Modality.TELEHEALTH,
+        by=None,
+    )
+    return reyes, appointment, monday
+
+
+def test_the_front_desk_finds_a_booking_on_the_week_calendar(
+    page, live_server, booked_week, assert_accessible
+):
+    _reyes, appointment, monday = booked_week
+    sign_in(page, live_server, make_staff("front_desk", username="dana"))
+
+    page.goto(f"{live_server.url}/admin/appointments/clinician/")
+    page.get_by_role("link", name="Calendar").click()
+    expect(page.get_by_role("heading", name="Calendar: the whole clinic")).to_be_visible()
+    page.get_by_label("From").fill(monday.isoformat())
+    page.get_by_role("button", name="Show", exact=True).click()
+
+    day = page.get_by_role("region", name=re.compile(monday.strftime("%A")))
+    booking = day.locator(".calendar-booked")
+    expect(booking).to_contain_text(appointment.consultation_request.reference)
+    expect(booking).to_contain_text("Maria Okonkwo")
+    expect(booking).to_contain_text("10:00–10:45")
+    expect(day.locator(".calendar-free").first).to_contain_text("09:00–10:00")
+    assert_accessible(page)
+
+    page.get_by_label("Clinician").select_option(label="Dr. Ana Reyes")
+    page.get_by_label("Show", exact=True).select_option(label="One day")
+    page.get_by_role("button", name="Show", exact=True).click()
+    expect(page.get_by_role("heading", name="Calendar: Dr. Ana Reyes")).to_be_visible()
+    expect(page.locator(".calendar-booked")).to_have_count(1)
+    assert_accessible(page)
+
+
+def test_a_clinician_takes_a_day_off_and_is_shown_the_booking_to_move(
+    page, live_server, booked_week, assert_accessible
+):
+    reyes, appointment, monday = booked_week
+    sign_in(page, live_server, reyes.user)
+
+    page.goto(f"{live_server.url}/admin/appointments/clinician/{reyes.pk}/change/")
+    expect(page.get_by_role("heading", name="Calendar feed")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Add another time off or extra hours").click()
+    page.locator("#id_exceptions-0-date").fill(monday.isoformat())
+    page.get_by_role("button", name="Save and continue editing").click()
+
+    expect(page.locator(".messagelist")).to_contain_text(
+        f"1 booked appointment is now outside Dr. Ana Reyes's working time: {appointment.consultation_request.reference}"
+    )
+    expect(page.locator(".clinic-conflicts")).to_contain_text(appointment.consultation_request.reference)
+    assert AvailabilityException.objects.filter(clinician=reyes, date=monday).exists()
