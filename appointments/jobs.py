@@ -26,6 +26,7 @@ from django.utils.module_loading import autodiscover_modules
 
 from .models import PeriodicJob, WorkerHeartbeat
 from .services.outbox import consultation_request_emails_recover
+from .services.reminders import appointment_reminders_enqueue_due
 from .services.retention import consultation_requests_purge_closed
 from .services.unsaved_work import unsaved_staff_work_delete_expired
 
@@ -126,3 +127,9 @@ def missing_emails_queue():
 def unsaved_staff_work_purge():
     """Delete unsaved staff work older than ``UNSAVED_STAFF_WORK_HOURS``: it may hold notes about patients."""
     unsaved_staff_work_delete_expired()
+
+
+@periodic(every=timedelta(minutes=5))
+def appointment_reminders_queue():
+    """Queue the reminders that have come due (each once, however often this runs)."""
+    appointment_reminders_enqueue_due()

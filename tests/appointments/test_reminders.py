@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from appointments import jobs
 from appointments.emails import outbound_email_send_due
 from appointments.models import Appointment, OutboundEmail
 from appointments.services import appointment_book, appointment_cancel, appointment_reschedule
@@ -123,3 +124,15 @@ def test_nothing_stale_goes_out_for_a_moved_or_a_cancelled_appointment(clinician
     (reminder,) = reminders()
     assert reminder.dedupe_key == f"reminder:{moved.uid}:1:2h"
     assert reminder.to == "moved@example.com"
+
+
+def test_the_worker_queues_due_reminders_every_five_minutes(clinician, kind):
+    appointment = booked(clinician, kind, next_hour(1), email="soon@example.com")
+
+    registry = jobs.periodic_jobs_discover()
+    assert registry["appointments.jobs.appointment_reminders_queue"].every == datetime.timedelta(minutes=5)
+    jobs.periodic_jobs_run_due(every_job=True)
+
+    assert list(reminders().values_list("dedupe_key", "to")) == [
+        (f"reminder:{appointment.uid}:0:2h", "soon@example.com")
+    ]
