@@ -188,9 +188,7 @@ def test_enrolment_is_in_the_staff_frame_and_plain_words(client, staff):
     html = client.get("/admin/account/two_factor/setup/").content.decode()
     assert_staff_frame(html)
     assert "Set up your authenticator app" in html
-    response = client.post(
-        "/admin/account/two_factor/setup/", {"setup_view-current_step": "welcome"}
-    )
+    response = client.post("/admin/account/two_factor/setup/", {"setup_view-current_step": "welcome"})
     html = response.content.decode()
     assert_staff_frame(html)
     assert "Enter the 6-digit code the app now shows." in html
