@@ -269,6 +269,20 @@ CLINIC_NAME = env.str("CLINIC_NAME", default="Anti Aging and Ketamine Center")
 CLINIC_PHONE = env.str("CLINIC_PHONE", default="+15550100100")
 CLINIC_ADDRESS = env.str("CLINIC_ADDRESS", default="100 Main Street, Springfield, NY 10001")
 CLINIC_SITE_URL = env.str("CLINIC_SITE_URL", default="http://127.0.0.1:8000")
+# What staff do with an urgent request, shown on its page. One step per line (in an environment
+# variable, separate the lines with "\n").
+CLINIC_URGENT_PROTOCOL = env.str(
+    "CLINIC_URGENT_PROTOCOL",
+    default=(
+        "During opening hours, call the patient within the hour; keep trying, and tell the on-call "
+        "clinician if you cannot reach them.\n"
+        "Say who you are and that you are calling about their request; ask whether they are safe "
+        "right now. Do not discuss their answers: a clinician will.\n"
+        "If they are in danger now, or you cannot reach them and are worried for their safety, "
+        "call 911.\n"
+        "Remind them that they can call or text 988 at any time, or text HOME to 741741."
+    ),
+).replace("\\n", "\n")
 
 # Security headers. Production hardening is switched on whenever DEBUG is off.
 

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Cast, Upper
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
@@ -205,6 +206,7 @@ class ConsultationRequest(models.Model):
         permissions = [
             ("view_screening_answers", _("Can see screening answers, the PHQ-9 and clinician flags")),
             ("export_consultationrequest", _("Can export consultation requests as CSV")),
+            ("record_clinical_decision", _("Can record a clinician’s decision on a request")),
         ]
         constraints = [
             *questionnaire.phq9_constraints(),
@@ -225,7 +227,10 @@ class ConsultationRequest(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.reference} ({self.created_at:%Y-%m-%d})" if self.created_at else self.reference
+        # The clinic's date: a request sent late in the evening is that evening's, not tomorrow's in UTC.
+        if not self.created_at:
+            return self.reference
+        return f"{self.reference} ({timezone.localdate(self.created_at):%Y-%m-%d})"
 
     def get_absolute_url(self):
         return reverse("appointments:request_received", kwargs={"token": self.confirmation_token})
@@ -266,6 +271,9 @@ class ConsultationRequest(models.Model):
 
     def reports_self_harm(self):
         return questionnaire.reports_self_harm(self_harm_thoughts=self.self_harm_thoughts, phq9_9=self.phq9_9)
+
+    def urgent_reasons(self):
+        return questionnaire.urgent_reasons(self_harm_thoughts=self.self_harm_thoughts, phq9_9=self.phq9_9)
 
     def answer_flags(self):
         """The clinician flags the answers raise, in a stable order."""

@@ -324,3 +324,8 @@ def test_front_desk_changes_status_and_notes_but_never_answers(client, login_as,
     assert screened_request.status == ConsultationRequest.Status.CONTACTED
     assert screened_request.current_medications == MEDICATION
     assert screened_request.first_name != "Changed"
+
+
+def test_only_clinicians_and_clinic_admins_record_a_clinical_decision():
+    assert "appointments.record_clinical_decision" not in ROLES[FRONT_DESK]
+    assert "appointments.record_clinical_decision" in ROLES[CLINICIAN]
