@@ -181,7 +181,7 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
         urgent = obj is not None and obj.is_urgent
         contact = [*CONTACT_FIRST, "decision_outcome_only" if not screening else None]
         if urgent and not screening:
-            contact = ["urgent_reason_for_desk", "urgent_protocol", *contact]
+            contact.insert(0, "urgent_reason_for_desk")
         contact_fieldset = (
             _("Call the patient"),
             {"fields": [name for name in contact if name], "classes": ["request-contact"]},
@@ -191,7 +191,10 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
         work = ["call_outcome", "status", "new_note"]
         if screening:
             work.append("note_clinicians_only")
-        work += ["assigned_to", "book_link", notes]
+        work += ["assigned_to", "book_link"]
+        if urgent and not screening:
+            work.append("urgent_protocol")
+        work.append(notes)
         work_fieldset = (_("Work on this request"), {"fields": work, "classes": ["request-work"]})
         booking = (
             _("Book the consultation"),
