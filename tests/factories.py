@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice
 
+from appointments import targets
 from appointments.models import ConsultationRequest, new_reference, new_token
 from appointments.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK, staff_groups_create
 from education.models import Article, FAQEntry, Topic
@@ -72,7 +73,13 @@ def make_request(*, created_at=None, **overrides):
     """Save one request; ``created_at`` backdates it (``auto_now_add`` would otherwise win)."""
     consultation_request = ConsultationRequest.objects.create(**request_fields(**overrides))
     if created_at is not None:
-        ConsultationRequest.objects.filter(pk=consultation_request.pk).update(created_at=created_at)
+        # The deadline too, as if it had arrived then (unless the test gives its own).
+        respond_by = overrides.get("respond_by") or targets.respond_by(
+            received=created_at, urgent=consultation_request.is_urgent
+        )
+        ConsultationRequest.objects.filter(pk=consultation_request.pk).update(
+            created_at=created_at, respond_by=respond_by
+        )
         consultation_request.refresh_from_db()
     return consultation_request
 

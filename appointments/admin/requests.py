@@ -31,7 +31,7 @@ from ..roles import AUDIT_PERMISSION, can_decide, can_export, can_view_screening
 from .changelist import FirstToLastChangeList
 from .display import age, link, local_datetime, person_name, phone_display, ticked_labels
 from .export import csv_lines, export_columns
-from .filters import AssignedFilter, FlagFilter, Phq9BandFilter, StatusFilter
+from .filters import AssignedFilter, FlagFilter, OverdueFilter, Phq9BandFilter, StatusFilter
 from .forms import DECISION_FIELDS, SCHEDULING_FIELDS, ConsultationRequestAdminForm, clinic_zone_name
 
 Status = ConsultationRequest.Status
@@ -131,7 +131,7 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
         return [*columns, "assigned"]
 
     def get_list_filter(self, request):
-        filters = [StatusFilter, "is_urgent", AssignedFilter, "created_at", "modality"]
+        filters = [StatusFilter, "is_urgent", OverdueFilter, AssignedFilter, "created_at", "modality"]
         if can_view_screening(request.user):
             filters += ["concern", FlagFilter, Phq9BandFilter]
         return filters
@@ -307,7 +307,8 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
 
     @admin.display(description=_("urgency"), ordering="-is_urgent")
     def urgency(self, obj):
-        return render("cells/urgency", urgent=obj.is_urgent)
+        overdue = obj.is_overdue(now=timezone.now())
+        return render("cells/urgency", urgent=obj.is_urgent, overdue=overdue, respond_by=obj.respond_by)
 
     @admin.display(description=_("flags"))
     def flag_list(self, obj):

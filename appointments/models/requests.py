@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
-from .. import questionnaire
+from .. import questionnaire, targets
 from ..questionnaire import PHQ9_FIELDS, phq9_band
 
 # No 0/O, 1/I/L: a reference read out over the phone cannot be misheard or mistyped.
@@ -54,6 +54,16 @@ class ConsultationRequestQuerySet(models.QuerySet):
     def open(self):
         """Requests the clinic still has to act on."""
         return self.filter(status__in=ConsultationRequest.OPEN_STATUSES)
+
+    def overdue(self, *, now):
+        """New requests past their first-contact deadline."""
+        return self.filter(status=ConsultationRequest.Status.NEW, respond_by__lt=now)
+
+    def needing_attention(self, *, now):
+        """New requests that are urgent or overdue: what the on-call staff hear about."""
+        return self.filter(status=ConsultationRequest.Status.NEW).filter(
+            Q(is_urgent=True) | Q(respond_by__lt=now)
+        )
 
     def get_by_status_signature(self, signed):
         """The request a signed status link points to.
@@ -162,6 +172,20 @@ class ConsultationRequest(models.Model):
     source_article_slug = models.SlugField(_("came from article"), max_length=200, blank=True, db_index=False)
     created_at = models.DateTimeField(_("received"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    respond_by = models.DateTimeField(
+        _("first contact due"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The response target, on the clinic’s opening hours; a new request past it is overdue."),
+    )
+    attention_alerted_at = models.DateTimeField(
+        _("on-call alert sent"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the on-call staff were last told this request needs attention."),
+    )
     closed_at = models.DateTimeField(
         _("closed"), null=True, blank=True, editable=False, help_text=_("When it left the open statuses.")
     )
@@ -192,6 +216,10 @@ class ConsultationRequest(models.Model):
             # The staff list's order, with the primary key the admin adds to make it total.
             models.Index(fields=["-is_urgent", "-created_at", "-id"], name="appt_request_queue_idx"),
             models.Index(fields=["status", "-created_at"], name="appt_request_status_idx"),
+            # Overdue and needing attention: new requests by their deadline.
+            models.Index(
+                fields=["respond_by"], condition=Q(status="new"), name="appt_request_respond_by_idx"
+            ),
             # The dashboard's requests per day and the list's date filters.
             models.Index(fields=["created_at"], name="appt_request_created_idx"),
             # The staff search (the admin's icontains: UPPER(column::text) LIKE '%term%').
@@ -232,6 +260,16 @@ class ConsultationRequest(models.Model):
             return self.reference
         return f"{self.reference} ({timezone.localdate(self.created_at):%Y-%m-%d})"
 
+    def save(self, *args, **kwargs):
+        # The first-contact deadline follows from when it arrived and whether it is urgent.
+        if self.respond_by is None:
+            self.respond_by = targets.respond_by(
+                received=self.created_at or timezone.now(), urgent=self.is_urgent
+            )
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "respond_by"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("appointments:request_received", kwargs={"token": self.confirmation_token})
 
@@ -271,6 +309,9 @@ class ConsultationRequest(models.Model):
 
     def reports_self_harm(self):
         return questionnaire.reports_self_harm(self_harm_thoughts=self.self_harm_thoughts, phq9_9=self.phq9_9)
+
+    def is_overdue(self, *, now):
+        return self.status == self.Status.NEW and self.respond_by is not None and self.respond_by < now
 
     def urgent_reasons(self):
         return questionnaire.urgent_reasons(self_harm_thoughts=self.self_harm_thoughts, phq9_9=self.phq9_9)

@@ -90,7 +90,7 @@ def test_front_desk_page_shows_contact_and_status_but_no_screening_answers(
     assert response.status_code == 200
     html = response.content.decode()
     assert screened_request.first_name in html and screened_request.email in html
-    assert "Contact details" in html and "Work on this request" in html and "Consultation" in html
+    assert "Call the patient" in html and "Work on this request" in html and "Book the consultation" in html
     for marker in SCREENING.values():
         assert marker not in html
     for label in SCREENING_LABELS:
