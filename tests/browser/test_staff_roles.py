@@ -12,18 +12,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from appointments.models import ClinicalDecision
-from tests.browser.conftest import DESKTOP, _new_page
+from tests.browser.conftest import DESKTOP
 from tests.factories import PASSWORD, make_request, make_staff
 
 FIRST_SCREEN = DESKTOP["height"]
-
-
-@pytest.fixture
-def desktop(browser, live_server):
-    context, page = _new_page(browser, DESKTOP)
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
 
 
 def staff_with_authenticator(role, username, **names):
@@ -70,64 +62,68 @@ def urgent_overdue(transactional_db):
 
 
 def test_the_front_desk_finds_the_overdue_request_and_its_call_in_the_first_screen(
-    desktop, live_server, urgent_overdue, assert_accessible
+    desktop_page, live_server, urgent_overdue, assert_accessible
 ):
     user, device = staff_with_authenticator("front_desk", "dana", first_name="Dana", last_name="Reyes")
-    sign_in(desktop, live_server, user, device, assert_accessible)
-    assert_accessible(desktop)
+    sign_in(desktop_page, live_server, user, device, assert_accessible)
+    assert_accessible(desktop_page)
 
-    desktop.goto(live_server.url + "/admin/appointments/consultationrequest/")
-    row = desktop.locator("#result_list tbody tr", has_text=urgent_overdue.reference)
+    desktop_page.goto(live_server.url + "/admin/appointments/consultationrequest/")
+    row = desktop_page.locator("#result_list tbody tr", has_text=urgent_overdue.reference)
     expect(row.locator(".badge--overdue")).to_have_text("Overdue")
-    expect(desktop.locator("#result_list .badge--overdue")).to_have_count(1)
-    assert_accessible(desktop)
+    expect(desktop_page.locator("#result_list .badge--overdue")).to_have_count(1)
+    assert_accessible(desktop_page)
 
     row.get_by_role("link", name=urgent_overdue.reference).click()
-    phone = desktop.locator('a[href="tel:+12125550199"]')
+    phone = desktop_page.locator('a[href="tel:+12125550199"]')
     expect(phone).to_be_visible()
     assert in_first_screen(phone)
-    assert in_first_screen(desktop.get_by_text("Clinical urgent: call today"))
-    assert in_first_screen(desktop.get_by_label("No answer"))
-    assert in_first_screen(desktop.get_by_role("combobox", name="Status"))
-    assert in_first_screen(desktop.get_by_role("link", name="Book the consultation"))
-    assert "Lamictal" not in desktop.content()
-    assert_accessible(desktop)
+    assert in_first_screen(desktop_page.get_by_text("Clinical urgent: call today"))
+    assert in_first_screen(desktop_page.get_by_label("No answer"))
+    assert in_first_screen(desktop_page.get_by_role("combobox", name="Status"))
+    assert in_first_screen(desktop_page.get_by_role("link", name="Book the consultation"))
+    assert "Lamictal" not in desktop_page.content()
+    assert_accessible(desktop_page)
 
-    desktop.get_by_label("Reached them").check()
-    desktop.get_by_role("button", name="Save and continue editing").first.click()
-    expect(desktop.get_by_role("combobox", name="Status")).to_have_value("contacted")
-    expect(desktop.locator(".field-call_history")).to_contain_text("Reached them")
+    desktop_page.get_by_label("Reached them").check()
+    desktop_page.get_by_role("button", name="Save and continue editing").first.click()
+    expect(desktop_page.get_by_role("combobox", name="Status")).to_have_value("contacted")
+    expect(desktop_page.locator(".field-call_history")).to_contain_text("Reached them")
 
 
 def test_a_clinicians_decision_reaches_the_front_desk_as_its_outcome_only(
-    desktop, live_server, urgent_overdue, assert_accessible
+    desktop_page, live_server, urgent_overdue, assert_accessible
 ):
     clinician, device = staff_with_authenticator("clinician", "drlee", first_name="Ana", last_name="Lee")
-    sign_in(desktop, live_server, clinician, device)
-    desktop.goto(live_server.url + f"/admin/appointments/consultationrequest/{urgent_overdue.pk}/change/")
-    flags = desktop.locator(".flag-list")
+    sign_in(desktop_page, live_server, clinician, device)
+    desktop_page.goto(
+        live_server.url + f"/admin/appointments/consultationrequest/{urgent_overdue.pk}/change/"
+    )
+    flags = desktop_page.locator(".flag-list")
     expect(flags).to_contain_text("Current thoughts of self-harm")
     expect(flags).to_contain_text("Takes lamotrigine")
     assert in_first_screen(flags)
-    assert in_first_screen(desktop.get_by_text("Answered yes to current thoughts of self-harm"))
-    assert_accessible(desktop)
+    assert in_first_screen(desktop_page.get_by_text("Answered yes to current thoughts of self-harm"))
+    assert_accessible(desktop_page)
 
-    desktop.get_by_role("radio", name="Not suitable").check()
-    desktop.get_by_label("Why it is not suitable").select_option("medicines")
-    desktop.get_by_label("Details (clinicians only)").fill("Zebra: cannot pause lamotrigine")
-    desktop.get_by_role("button", name="Save and continue editing").first.click()
-    expect(desktop.locator(".decision-history")).to_contain_text("Not suitable")
-    expect(desktop.locator(".decision-history")).to_contain_text("Zebra: cannot pause lamotrigine")
+    desktop_page.get_by_role("radio", name="Not suitable").check()
+    desktop_page.get_by_label("Why it is not suitable").select_option("medicines")
+    desktop_page.get_by_label("Details (clinicians only)").fill("Zebra: cannot pause lamotrigine")
+    desktop_page.get_by_role("button", name="Save and continue editing").first.click()
+    expect(desktop_page.locator(".decision-history")).to_contain_text("Not suitable")
+    expect(desktop_page.locator(".decision-history")).to_contain_text("Zebra: cannot pause lamotrigine")
     assert ClinicalDecision.objects.get().decided_by == clinician
-    desktop.get_by_role("button", name=re.compile("Log out", re.I)).click()
+    desktop_page.get_by_role("button", name=re.compile("Log out", re.I)).click()
 
     desk, desk_device = staff_with_authenticator("front_desk", "dana", first_name="Dana", last_name="Reyes")
-    sign_in(desktop, live_server, desk, desk_device)
-    desktop.goto(live_server.url + f"/admin/appointments/consultationrequest/{urgent_overdue.pk}/change/")
-    outcome = desktop.locator(".field-decision_outcome_only")
+    sign_in(desktop_page, live_server, desk, desk_device)
+    desktop_page.goto(
+        live_server.url + f"/admin/appointments/consultationrequest/{urgent_overdue.pk}/change/"
+    )
+    outcome = desktop_page.locator(".field-decision_outcome_only")
     expect(outcome).to_contain_text("Not suitable")
     expect(outcome).to_contain_text("Ana Lee")
     assert in_first_screen(outcome)
-    html = desktop.content()
+    html = desktop_page.content()
     assert "Zebra" not in html and "Medicines that cannot be paused" not in html
-    assert_accessible(desktop)
+    assert_accessible(desktop_page)
