@@ -82,7 +82,7 @@ def consultation_request_dashboard(*, now: datetime.datetime | None = None, days
         urgent_open=Count("pk", filter=Q(status__in=ConsultationRequest.OPEN_STATUSES, is_urgent=True)),
         overdue=Count("pk", filter=Q(status=ConsultationRequest.Status.NEW, respond_by__lt=now)),
     )
-    closed_at = targets.opening_hours().last_closing(before=now)
+    closed_at = targets.last_closing(before=now)
     since_closing = (
         list(
             requests.filter(created_at__gte=closed_at, created_at__lte=now)

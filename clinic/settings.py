@@ -269,8 +269,6 @@ CLINIC_NAME = env.str("CLINIC_NAME", default="Anti Aging and Ketamine Center")
 CLINIC_PHONE = env.str("CLINIC_PHONE", default="+15550100100")
 CLINIC_ADDRESS = env.str("CLINIC_ADDRESS", default="100 Main Street, Springfield, NY 10001")
 CLINIC_SITE_URL = env.str("CLINIC_SITE_URL", default="http://127.0.0.1:8000")
-# When the clinic is open, in its time zone: "mon-fri 09:00-17:00; sat 09:00-13:00".
-CLINIC_OPENING_HOURS = env.str("CLINIC_OPENING_HOURS", default="mon-fri 09:00-17:00")
 # How soon a new request is first contacted, counted in opening hours: an urgent one within the
 # hour, any other within a working day. A request still "new" after that is overdue.
 CONSULTATION_URGENT_TARGET_MINUTES = env.int("CONSULTATION_URGENT_TARGET_MINUTES", default=60)
@@ -280,20 +278,6 @@ CONSULTATION_ROUTINE_TARGET_HOURS = env.int("CONSULTATION_ROUTINE_TARGET_HOURS",
 CLINIC_ON_CALL_EMAILS = env.list("CLINIC_ON_CALL_EMAILS", default=[])
 # Each request is named in an on-call alert at most once in this many minutes.
 ON_CALL_ALERT_INTERVAL_MINUTES = env.int("ON_CALL_ALERT_INTERVAL_MINUTES", default=60)
-# What staff do with an urgent request, shown on its page. One step per line (in an environment
-# variable, separate the lines with "\n").
-CLINIC_URGENT_PROTOCOL = env.str(
-    "CLINIC_URGENT_PROTOCOL",
-    default=(
-        "During opening hours, call the patient within the hour; keep trying, and tell the on-call "
-        "clinician if you cannot reach them.\n"
-        "Say who you are and that you are calling about their request; ask whether they are safe "
-        "right now. Do not discuss their answers: a clinician will.\n"
-        "If they are in danger now, or you cannot reach them and are worried for their safety, "
-        "call 911.\n"
-        "Remind them that they can call or text 988 at any time, or text HOME to 741741."
-    ),
-).replace("\\n", "\n")
 
 # Security headers. Production hardening is switched on whenever DEBUG is off.
 

@@ -71,15 +71,15 @@ def request_fields(number=None, **overrides):
 
 def make_request(*, created_at=None, **overrides):
     """Save one request; ``created_at`` backdates it (``auto_now_add`` would otherwise win)."""
-    consultation_request = ConsultationRequest.objects.create(**request_fields(**overrides))
+    fields = request_fields(**overrides)
+    # The first-contact deadline, as if it had arrived then (unless the test gives its own).
+    received = created_at or timezone.now()
+    fields.setdefault(
+        "respond_by", targets.respond_by(received=received, urgent=fields.get("is_urgent", False))
+    )
+    consultation_request = ConsultationRequest.objects.create(**fields)
     if created_at is not None:
-        # The deadline too, as if it had arrived then (unless the test gives its own).
-        respond_by = overrides.get("respond_by") or targets.respond_by(
-            received=created_at, urgent=consultation_request.is_urgent
-        )
-        ConsultationRequest.objects.filter(pk=consultation_request.pk).update(
-            created_at=created_at, respond_by=respond_by
-        )
+        ConsultationRequest.objects.filter(pk=consultation_request.pk).update(created_at=created_at)
         consultation_request.refresh_from_db()
     return consultation_request
 

@@ -6,7 +6,6 @@ path: not in the columns, the page, the search, the filters (lookups in the quer
 included) or the export.
 """
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -24,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from clinic.staff_work import RestoresUnsavedWork
 from education.models import Article
 
-from .. import questionnaire, services
+from .. import questionnaire, services, targets
 from ..models import Appointment, ConsultationRequest, StatusChange
 from ..questionnaire import FLAG_SHORT, PHQ9_FIELDS, PHQ9_ITEMS
 from ..roles import AUDIT_PERMISSION, can_decide, can_export, can_view_screening
@@ -363,8 +362,7 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
 
     @admin.display(description=_("urgent protocol"))
     def urgent_protocol(self, obj):
-        steps = [line.strip() for line in settings.CLINIC_URGENT_PROTOCOL.splitlines() if line.strip()]
-        return render("fields/urgent_protocol", steps=steps)
+        return render("fields/urgent_protocol", protocol=targets.urgent_protocol())
 
     @admin.display(description=_("PHQ-9 item 9"))
     def phq9_item_9(self, obj):

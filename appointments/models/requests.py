@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
-from .. import questionnaire, targets
+from .. import questionnaire
 from ..questionnaire import PHQ9_FIELDS, phq9_band
 
 # No 0/O, 1/I/L: a reference read out over the phone cannot be misheard or mistyped.
@@ -259,16 +259,6 @@ class ConsultationRequest(models.Model):
         if not self.created_at:
             return self.reference
         return f"{self.reference} ({timezone.localdate(self.created_at):%Y-%m-%d})"
-
-    def save(self, *args, **kwargs):
-        # The first-contact deadline follows from when it arrived and whether it is urgent.
-        if self.respond_by is None:
-            self.respond_by = targets.respond_by(
-                received=self.created_at or timezone.now(), urgent=self.is_urgent
-            )
-            if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "respond_by"}
-        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("appointments:request_received", kwargs={"token": self.confirmation_token})

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.context_processors import clinic_details
+from clinic import details
 
 from ..emails import render_email
 from ..models import ConsultationRequest
@@ -41,11 +41,11 @@ def consultation_requests_alert_on_call(*, now: datetime.datetime | None = None)
         if not due:
             return 0
         ConsultationRequest.objects.filter(pk__in=due).update(attention_alerted_at=now)
-        clinic = clinic_details()
+        clinic = details.get()
         list_url = reverse("admin:appointments_consultationrequest_changelist") + "?contact_due=attention"
         subject, body = render_email(
             "staff_attention",
-            {"clinic": clinic, "count": len(due), "list_url": clinic["site_url"] + list_url},
+            {"clinic": clinic, "count": len(due), "list_url": clinic.site_url + list_url},
         )
         for address in addresses:
             outbound_email_enqueue(

@@ -120,7 +120,7 @@ def consultation_request_not_suitable_email_enqueue(*, consultation_request_id: 
     subject, body = render_email(
         "patient_not_suitable",
         {
-            "clinic": clinic_details(),
+            "clinic": details.get(),
             "first_name": consultation_request.first_name,
             "reference": consultation_request.reference,
         },

@@ -46,12 +46,15 @@ def test_the_front_desk_page_starts_with_the_call_and_the_actions(client, login_
     assert 'href="#id_appointment_date"' in first
 
 
-def test_the_front_desk_reads_why_urgent_in_its_words_and_the_protocol(client, login_as, settings):
-    settings.CLINIC_URGENT_PROTOCOL = "Call within the hour.\nIf in danger, call 911."
+def test_the_front_desk_reads_why_urgent_in_its_words_and_the_protocol(client, login_as, clinic_facts):
+    clinic_facts.urgent_protocol = "Call within the hour.\nIf in danger, call 911."
+    clinic_facts.save()
     login_as("front_desk")
     html = client.get(change_url(urgent_request())).content.decode()
     assert "Clinical urgent: call today" in html
-    assert "<li>Call within the hour.</li><li>If in danger, call 911.</li>" in html
+    assert (
+        '<div class="urgent-protocol"><p>Call within the hour.<br>If in danger, call 911.</p></div>' in html
+    )
     for reason in CLINICIAN_REASONS:
         assert reason not in html
 
@@ -67,7 +70,7 @@ def test_the_clinician_reads_why_urgent_first_and_phq9_item_9_on_its_own(client,
         '<span class="phq9-item-9 phq9-item-9--raised"><strong>2</strong> · More than half the days</span>'
         in (summary)
     )
-    assert "Call within the hour" not in summary  # the default protocol is worded otherwise
+    # No protocol entered yet: the default, in the clinician's summary.
     assert "call the patient within the hour" in summary
 
 

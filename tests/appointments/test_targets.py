@@ -6,7 +6,6 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -14,7 +13,7 @@ from appointments import services, targets
 from appointments.models import ConsultationRequest, OutboundEmail
 from appointments.selectors import consultation_request_dashboard
 from tests.appointments.conftest import LIST_URL
-from tests.factories import make_request
+from tests.factories import make_request, request_fields
 
 NY = ZoneInfo("America/New_York")
 
@@ -25,11 +24,12 @@ def at(day, hour, minute=0):
 
 
 @pytest.fixture
-def clinic_hours(settings):
+def clinic_hours(clinic_facts, settings):
+    """The sample facts: Monday to Friday 9 to 5, Saturday 9 to 1, closed for Thanksgiving (Nov 26-27)."""
     settings.TIME_ZONE = "America/New_York"
-    settings.CLINIC_OPENING_HOURS = "mon-fri 09:00-17:00; sat 10:00-12:00"
     settings.CONSULTATION_URGENT_TARGET_MINUTES = 60
     settings.CONSULTATION_ROUTINE_TARGET_HOURS = 8
+    return clinic_facts
 
 
 @pytest.mark.parametrize(
@@ -38,35 +38,47 @@ def clinic_hours(settings):
         (at(23, 10), True, at(23, 11)),  # Monday, open: within the hour
         (at(23, 16, 30), True, at(24, 9, 30)),  # half an hour before closing, half after opening
         (at(23, 22, 4), True, at(24, 10)),  # Monday night: an hour after Tuesday's opening
-        (at(27, 22, 4), True, at(28, 11)),  # Friday night: Saturday's short morning
-        (at(28, 11, 30), True, at(30, 9, 30)),  # Saturday before noon, over Sunday
+        (at(25, 22, 4), True, at(28, 10)),  # Wednesday night: Thanksgiving closed, so Saturday
+        (at(28, 12, 30), True, at(30, 9, 30)),  # Saturday before one, over Sunday
         (at(23, 10), False, at(24, 10)),  # a working day later
-        (at(27, 18), False, at(30, 15)),  # Friday evening: Saturday's 2 hours, then Monday's 6
+        (at(25, 18), False, at(30, 13)),  # Saturday's 4 hours, then Monday's 4
     ],
 )
 def test_deadlines_count_only_opening_hours(clinic_hours, received, urgent, due):
     assert targets.respond_by(received=received, urgent=urgent) == due
 
 
-def test_the_clock_knows_open_and_closed(clinic_hours):
-    hours = targets.opening_hours()
-    assert hours.is_open(at(23, 9)) and hours.is_open(at(23, 16, 59))
-    assert not hours.is_open(at(23, 17)) and not hours.is_open(at(29, 11))
-    assert hours.next_opening(after=at(27, 17, 30)) == at(28, 10)
-    assert hours.last_closing(before=at(24, 8)) == at(23, 17)
-    assert hours.last_closing(before=at(30, 8)) == at(28, 12)
+def test_the_clock_knows_when_the_clinic_last_closed(clinic_hours):
+    assert targets.last_closing(before=at(24, 8)) == at(23, 17)
+    assert targets.last_closing(before=at(30, 8)) == at(28, 13)
+    assert targets.last_closing(before=at(28, 8)) == at(25, 17)  # Thanksgiving skipped
 
 
-@pytest.mark.parametrize("text", ["weekdays 9-5", "mon-fri 17:00-09:00", "", "xyz 09:00-10:00"])
-def test_unreadable_opening_hours_are_refused(text):
-    with pytest.raises(ImproperlyConfigured):
-        targets.parse_opening_hours(text, NY)
+def test_without_opening_hours_the_clock_runs_round_the_clock(db, settings):
+    settings.CONSULTATION_URGENT_TARGET_MINUTES = 60
+    assert targets.respond_by(received=at(29, 3), urgent=True) == at(29, 4)
 
 
-def test_a_saved_request_gets_its_deadline(db, clinic_hours):
-    consultation_request = make_request(is_urgent=True, self_harm_thoughts=True)
+def test_the_urgent_protocol_is_the_clinics_own_or_a_default(clinic_hours):
+    assert "Call the patient within one hour during opening hours." in targets.urgent_protocol()
+    clinic_hours.urgent_protocol = ""
+    clinic_hours.save()
+    assert "call 911" in targets.urgent_protocol()
+
+
+def test_a_new_request_gets_its_deadline(clinic_hours):
+    consultation_request, _created = services.consultation_request_create(
+        form_token="deadline-token",
+        answers={
+            key: value
+            for key, value in request_fields(self_harm_thoughts=True).items()
+            if key not in {"reference", "form_token", "confirmation_token"}
+        },
+    )
+    consultation_request.refresh_from_db()
     expected = targets.respond_by(received=consultation_request.created_at, urgent=True)
-    assert consultation_request.respond_by == expected
+    assert consultation_request.is_urgent
+    assert abs(consultation_request.respond_by - expected) < datetime.timedelta(seconds=5)
 
 
 @pytest.fixture
@@ -96,18 +108,17 @@ def test_overdue_requests_are_marked_in_the_list_and_filtered(client, login_as, 
     assert overdue_and_not["contacted"].reference not in filtered
 
 
-def test_the_dashboard_counts_the_overdue_and_lists_what_arrived_since_closing(db, clinic_hours, settings):
-    closing = at(27, 17)
-    routine = make_request(created_at=at(27, 19))
-    urgent = make_request(is_urgent=True, self_harm_thoughts=True, created_at=at(27, 18))
-    make_request(created_at=at(27, 16))  # before closing
+def test_the_dashboard_counts_the_overdue_and_lists_what_arrived_since_closing(clinic_hours):
+    routine = make_request(created_at=at(25, 19))
+    urgent = make_request(is_urgent=True, self_harm_thoughts=True, created_at=at(25, 18))
+    make_request(created_at=at(25, 16))  # before closing
     dashboard = consultation_request_dashboard(now=at(28, 8))
-    assert dashboard.closed_at == closing
+    assert dashboard.closed_at == at(25, 17)
     # Newest risk first: the urgent one, though it arrived earlier.
     assert [item.pk for item in dashboard.since_closing] == [urgent.pk, routine.pk]
-    # Urgent and due an hour after Saturday's 10:00 opening: overdue by Saturday noon, not at 8.
+    # Urgent and due an hour after Saturday's 9:00 opening: overdue at half past ten, not at 8.
     assert dashboard.overdue == 0
-    assert consultation_request_dashboard(now=at(28, 11, 30)).overdue == 1
+    assert consultation_request_dashboard(now=at(28, 10, 30)).overdue == 1
 
 
 def test_the_index_shows_overdue_and_since_closing(client, login_as, overdue_and_not):
