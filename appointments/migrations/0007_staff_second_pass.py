@@ -22,7 +22,7 @@ def fill_respond_by(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("appointments", "0005_search_indexes"),
+        ("appointments", "0006_audit_lists_and_searches"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -155,6 +155,7 @@ class Migration(migrations.Migration):
                     ("decision", "Clinical decision"),
                     ("export", "Exported"),
                     ("anonymise", "Anonymised"),
+                    ("list", "Listed or searched"),
                 ],
                 max_length=12,
                 verbose_name="action",
