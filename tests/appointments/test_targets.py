@@ -184,3 +184,10 @@ def test_the_command_runs_one_pass(db, clinic_hours, on_call, capsys):
     call_command("alert_on_call")
     assert "On-call alert: 1 request(s) named." in capsys.readouterr().out
     assert OutboundEmail.objects.count() == 2
+
+
+def test_the_on_call_alert_runs_on_the_job_runner_every_five_minutes():
+    from appointments.jobs import periodic_jobs_discover
+
+    registry = periodic_jobs_discover()
+    assert registry["appointments.jobs.on_call_alert"].every == datetime.timedelta(minutes=5)

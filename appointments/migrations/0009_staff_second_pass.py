@@ -22,7 +22,7 @@ def fill_respond_by(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("appointments", "0006_audit_lists_and_searches"),
+        ("appointments", "0008_booking"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
