@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 
 from .models import PeriodicJob, WorkerHeartbeat
+from .services.alerts import consultation_requests_alert_on_call
 from .services.outbox import consultation_request_emails_recover
 from .services.reminders import appointment_reminders_enqueue_due
 from .services.retention import consultation_requests_purge_closed
@@ -133,3 +134,10 @@ def unsaved_staff_work_purge():
 def appointment_reminders_queue():
     """Queue the reminders that have come due (each once, however often this runs)."""
     appointment_reminders_enqueue_due()
+
+
+@periodic(every=timedelta(minutes=5))
+def on_call_alert():
+    """Tell the on-call list about new requests that are urgent or overdue, at any hour (each request at
+    most once per ``ON_CALL_ALERT_INTERVAL_MINUTES``)."""
+    consultation_requests_alert_on_call()

@@ -11,6 +11,7 @@ urgency, the PHQ-9 score and its completeness. The database's check constraints 
 the same definitions (``phq9_constraints``, ``NO_SELF_HARM``).
 """
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,6 +114,12 @@ class Flag(models.TextChoices):
     BLADDER = "bladder", _("Bladder or urinary problems")
     EYE_PRESSURE = "eye_pressure", _("Glaucoma or raised eye pressure")
     PHQ9_SEVERE = "phq9_severe", _("PHQ-9 score in the severe range (20 or more)")
+    # Medicines that change ketamine's effect or safety, found in the current medicines' answer.
+    BENZODIAZEPINES = "benzodiazepines", _("Takes a benzodiazepine (may blunt ketamine’s effect)")
+    MAOI = "maoi", _("Takes an MAO inhibitor (blood pressure risk with ketamine)")
+    LAMOTRIGINE = "lamotrigine", _("Takes lamotrigine (may blunt ketamine’s effect)")
+    STIMULANTS = "stimulants", _("Takes a stimulant (blood pressure and heart rate risk)")
+    OPIOIDS = "opioids", _("Takes an opioid (breathing and sedation risk)")
 
 
 # Short names for the staff list's flag column; the request's page shows the full ones.
@@ -128,7 +135,41 @@ FLAG_SHORT = {
     Flag.BLADDER: _("Bladder"),
     Flag.EYE_PRESSURE: _("Eye pressure"),
     Flag.PHQ9_SEVERE: _("PHQ-9 severe"),
+    Flag.BENZODIAZEPINES: _("Benzodiazepine"),
+    Flag.MAOI: _("MAOI"),
+    Flag.LAMOTRIGINE: _("Lamotrigine"),
+    Flag.STIMULANTS: _("Stimulant"),
+    Flag.OPIOIDS: _("Opioid"),
 }
+
+# The medicines that raise a flag when a patient names them, by generic and common US brand
+# names, lower case. ``mentioned_flags`` matches them whatever the case, and forgives a slip of
+# a letter or two in the longer names.
+MEDICINES = {
+    Flag.BENZODIAZEPINES: [
+        "alprazolam", "xanax", "lorazepam", "ativan", "clonazepam", "klonopin", "diazepam", "valium",
+        "temazepam", "restoril", "chlordiazepoxide", "librium", "oxazepam", "clorazepate", "tranxene",
+        "triazolam", "halcion", "midazolam", "benzodiazepine", "benzo", "benzos",
+    ],
+    Flag.MAOI: [
+        "phenelzine", "nardil", "tranylcypromine", "parnate", "isocarboxazid", "marplan", "selegiline",
+        "emsam", "zelapar", "rasagiline", "azilect", "maoi", "maois",
+    ],
+    Flag.LAMOTRIGINE: ["lamotrigine", "lamictal", "subvenite"],
+    Flag.STIMULANTS: [
+        "amphetamine", "dextroamphetamine", "adderall", "lisdexamfetamine", "vyvanse",
+        "methylphenidate", "ritalin", "concerta", "focalin", "dexmethylphenidate", "modafinil",
+        "provigil", "armodafinil", "nuvigil", "methamphetamine", "desoxyn", "dexedrine",
+    ],
+    Flag.OPIOIDS: [
+        "oxycodone", "oxycontin", "percocet", "hydrocodone", "vicodin", "norco", "morphine",
+        "codeine", "tramadol", "ultram", "fentanyl", "methadone", "buprenorphine", "suboxone",
+        "subutex", "hydromorphone", "dilaudid", "tapentadol", "nucynta", "oxymorphone", "opioid",
+        "opioids", "opiate", "opiates",
+    ],
+}  # fmt: skip
+# Names one letter away from an everyday word ("concert"), matched only as written.
+EXACT_ONLY = {"concerta", "benzo", "norco", "ultram"}
 
 US_STATES = [
     ("AL", "Alabama"), ("AK", "Alaska"), ("AZ", "Arizona"), ("AR", "Arkansas"), ("CA", "California"),
@@ -215,6 +256,7 @@ class Question:
     searched: bool = False  # staff may search it (clinicians only, for a screening answer)
     export_header: Any = None  # its column in the CSV export, if it has one
     flags_when: dict = field(default_factory=dict)  # answer value -> the flag it raises
+    flags_mentioned: dict = field(default_factory=dict)  # flag -> names that raise it when written
     max_length: int | None = None  # of the stored answer
     input_max_length: int | None = None  # of what may be typed, when longer than what is stored
     rows: int | None = None
@@ -280,6 +322,8 @@ class Question:
         """The flags the answer raises, from answers keyed by column name."""
         if self.kind == Kind.TICKS:
             return {option.flag for option in self.options if option.flag and answers.get(option.name)}
+        if self.flags_mentioned:
+            return mentioned_flags(answers.get(self.name) or "", self.flags_mentioned)
         if not self.flags_when:
             return set()
         flag = self.flags_when.get(answers.get(self.name))
@@ -336,6 +380,7 @@ SECTIONS = [
                 searched=True,
                 export_header=_("First name"),
                 attrs={"autocomplete": "given-name", "spellcheck": "false"},
+                staff_display="patient_name",
             ),
             Question(
                 name="last_name",
@@ -347,6 +392,7 @@ SECTIONS = [
                 searched=True,
                 export_header=_("Last name"),
                 attrs={"autocomplete": "family-name", "spellcheck": "false"},
+                staff_display="patient_name",
             ),
             Question(
                 name="email",
@@ -590,6 +636,7 @@ SECTIONS = [
                 free_text=True,
                 searched=True,
                 export_header=_("Current medications"),
+                flags_mentioned=MEDICINES,
             ),
             Question(
                 name="medical_history",
@@ -812,6 +859,39 @@ SEARCHED_FIELDS = [q.name for q in QUESTIONS.values() if q.searched]
 # --- The rules ------------------------------------------------------------------------------
 
 
+def _close_enough(word, name):
+    """The same word, or (for names of five letters or more) one or two letters out."""
+    if word == name:
+        return True
+    if len(name) < 5 or name in EXACT_ONLY or abs(len(word) - len(name)) > 2:
+        return False
+    allowed = 1 if len(name) < 9 else 2
+    return _edit_distance(word, name, limit=allowed) <= allowed
+
+
+def _edit_distance(a, b, *, limit):
+    """Levenshtein distance, given up (``limit + 1``) once it exceeds ``limit``."""
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        current = [i]
+        for j, char_b in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
+def mentioned_flags(text, names_by_flag):
+    """The flags whose names appear in free text, whatever the case and with small misspellings."""
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    return {
+        flag
+        for flag, names in names_by_flag.items()
+        if any(_close_enough(word, name) for name in names for word in words)
+    }
+
+
 def phq9_is_partial(answers):
     """Some PHQ-9 items answered and some not: the questionnaire is all nine or none."""
     answered = [answer is not None for answer in answers]
@@ -870,6 +950,16 @@ def reports_self_harm(*, self_harm_thoughts, phq9_9):
     """Current thoughts of self-harm, which make a request urgent: the direct question, or PHQ-9
     item 9 above zero."""
     return bool(self_harm_thoughts) or (phq9_9 or 0) > 0
+
+
+def urgent_reasons(*, self_harm_thoughts, phq9_9):
+    """Why a request is urgent, in words for clinicians (the front desk is told only to call today)."""
+    reasons = []
+    if self_harm_thoughts:
+        reasons.append(_("answered yes to current thoughts of self-harm"))
+    if (phq9_9 or 0) > 0:
+        reasons.append(_("PHQ-9 item 9 = %(answer)d") % {"answer": phq9_9})
+    return reasons
 
 
 # ``reports_self_harm`` is false, as PostgreSQL reads it (a NULL item 9 is no answer).

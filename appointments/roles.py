@@ -22,6 +22,7 @@ AUDIT_PERMISSION = "appointments.view_auditevent"
 CALENDAR_PERMISSION = "appointments.view_appointment"
 # Adding and changing clinicians and their kinds of consultation: clinic admins.
 CLINICIANS_PERMISSION = "appointments.change_clinician"
+DECISION_PERMISSION = "appointments.record_clinical_decision"
 
 FRONT_DESK = "Front desk"
 CLINICIAN = "Clinician"
@@ -43,7 +44,7 @@ _OWN_HOURS = [
     for model in ["weeklyhours", "availabilityexception"]
     for action in ["add", "change", "delete"]
 ]
-_CLINICIAN = [*_FRONT_DESK, SCREENING_PERMISSION, *_OWN_HOURS]
+_CLINICIAN = [*_FRONT_DESK, SCREENING_PERMISSION, DECISION_PERMISSION, *_OWN_HOURS]
 _CLINIC_ADMIN = [
     *_CLINICIAN,
     *(
@@ -91,7 +92,7 @@ ROLES = {
 }
 ROLE_DESCRIPTIONS = {
     FRONT_DESK: _("contact details, status, notes and scheduling"),
-    CLINICIAN: _("also the screening answers, PHQ-9 and clinician flags"),
+    CLINICIAN: _("also the screening answers, PHQ-9 and clinician flags, and the clinical decision"),
     CLINIC_ADMIN: _("also articles, staff logins, exports, the outbox and the audit trail"),
 }
 
@@ -131,6 +132,10 @@ def staff_groups_create() -> list[GroupReport]:
 
 def can_view_screening(user) -> bool:
     return user.has_perm(SCREENING_PERMISSION)
+
+
+def can_decide(user) -> bool:
+    return user.has_perm(DECISION_PERMISSION)
 
 
 def can_export(user) -> bool:

@@ -3,15 +3,17 @@
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from . import targets
 from .models import ConsultationRequest
 
 CHART_WIDTH = 600
 CHART_HEIGHT = 140
 CHART_GAP = 2
+SINCE_CLOSING_LIMIT = 20
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,10 @@ class Dashboard:
     urgent_open: int
     oldest_uncontacted: ConsultationRequest | None
     today: datetime.date
+    overdue: int = 0
+    # What arrived since the clinic last closed, urgent first, then newest.
+    closed_at: datetime.datetime | None = None
+    since_closing: list[ConsultationRequest] = field(default_factory=list)
     days: list[DayBar] = field(default_factory=list)
     scale_max: int = 0
     width: int = CHART_WIDTH
@@ -55,9 +61,10 @@ def _nice_ceiling(value):
 
 
 def consultation_request_dashboard(*, now: datetime.datetime | None = None, days: int = 30) -> Dashboard:
-    """New requests today, urgent ones still open, the oldest not yet contacted, and a bar per day.
+    """New requests today, urgent ones still open, overdue ones, the oldest not yet contacted, what
+    arrived since the clinic last closed, and a bar per day.
 
-    Days are the clinic's (the current time zone). Three queries, whatever the number of requests.
+    Days are the clinic's (the current time zone). Four queries, whatever the number of requests.
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -71,7 +78,20 @@ def consultation_request_dashboard(*, now: datetime.datetime | None = None, days
         .annotate(count=Count("pk"))
         .values_list("day", "count")
     )
-    urgent_open = requests.open().filter(is_urgent=True).count()
+    figures = requests.aggregate(
+        urgent_open=Count("pk", filter=Q(status__in=ConsultationRequest.OPEN_STATUSES, is_urgent=True)),
+        overdue=Count("pk", filter=Q(status=ConsultationRequest.Status.NEW, respond_by__lt=now)),
+    )
+    closed_at = targets.last_closing(before=now)
+    since_closing = (
+        list(
+            requests.filter(created_at__gte=closed_at, created_at__lte=now)
+            .order_by("-is_urgent", "-created_at")
+            .only("pk", "reference", "created_at", "is_urgent", "status")[:SINCE_CLOSING_LIMIT]
+        )
+        if closed_at
+        else []
+    )
     oldest = (
         requests.filter(status=ConsultationRequest.Status.NEW)
         .order_by("created_at")
@@ -98,8 +118,11 @@ def consultation_request_dashboard(*, now: datetime.datetime | None = None, days
         )
     return Dashboard(
         new_today=per_day.get(today, 0),
-        urgent_open=urgent_open,
+        urgent_open=figures["urgent_open"],
+        overdue=figures["overdue"],
         oldest_uncontacted=oldest,
+        closed_at=closed_at,
+        since_closing=since_closing,
         today=today,
         days=bars,
         scale_max=scale_max,

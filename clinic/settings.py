@@ -269,6 +269,15 @@ CLINIC_NAME = env.str("CLINIC_NAME", default="Anti Aging and Ketamine Center")
 CLINIC_PHONE = env.str("CLINIC_PHONE", default="+15550100100")
 CLINIC_ADDRESS = env.str("CLINIC_ADDRESS", default="100 Main Street, Springfield, NY 10001")
 CLINIC_SITE_URL = env.str("CLINIC_SITE_URL", default="http://127.0.0.1:8000")
+# How soon a new request is first contacted, counted in opening hours: an urgent one within the
+# hour, any other within a working day. A request still "new" after that is overdue.
+CONSULTATION_URGENT_TARGET_MINUTES = env.int("CONSULTATION_URGENT_TARGET_MINUTES", default=60)
+CONSULTATION_ROUTINE_TARGET_HOURS = env.int("CONSULTATION_ROUTINE_TARGET_HOURS", default=8)
+# Who hears, at any hour, about requests that need attention (urgent and new, or overdue):
+# comma-separated addresses. Empty: nobody is alerted beyond the new-request alert.
+CLINIC_ON_CALL_EMAILS = env.list("CLINIC_ON_CALL_EMAILS", default=[])
+# Each request is named in an on-call alert at most once in this many minutes.
+ON_CALL_ALERT_INTERVAL_MINUTES = env.int("ON_CALL_ALERT_INTERVAL_MINUTES", default=60)
 
 # Security headers. Production hardening is switched on whenever DEBUG is off.
 

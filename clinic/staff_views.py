@@ -9,12 +9,45 @@ from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django_ratelimit.core import is_ratelimited
-from two_factor.views import LoginView
+from two_factor.views import LoginView, SetupView
 
 from .staff import staff_password_set
 
 USERNAME_FIELD = "auth-username"
-_two_factor_login = LoginView.as_view()
+CODE_LABEL = _("6-digit code")
+BACKUP_CODE_LABEL = _("Backup code")
+
+
+class StaffLoginView(LoginView):
+    """two-factor-auth's login, asking for the code in the words staff use."""
+
+    def get_prefix(self, request, *args, **kwargs):
+        return "login_view"  # the package's own: its step fields keep their names
+
+    def get_form(self, step=None, **kwargs):
+        form = super().get_form(step=step, **kwargs)
+        if "otp_token" in form.fields:
+            backup = (step or self.steps.current) == self.BACKUP_STEP
+            form.fields["otp_token"].label = BACKUP_CODE_LABEL if backup else CODE_LABEL
+            form.fields["otp_token"].widget.attrs["inputmode"] = "text" if backup else "numeric"
+        return form
+
+
+class StaffSetupView(SetupView):
+    """two-factor-auth's enrolment of an authenticator app, in the same words."""
+
+    def get_prefix(self, request, *args, **kwargs):
+        return "setup_view"
+
+    def get_form(self, step=None, **kwargs):
+        form = super().get_form(step=step, **kwargs)
+        if "token" in form.fields:
+            form.fields["token"].label = CODE_LABEL
+            form.fields["token"].widget.attrs.update(autocomplete="one-time-code", inputmode="numeric")
+        return form
+
+
+_two_factor_login = StaffLoginView.as_view()
 
 
 def _login_rate(group, request):

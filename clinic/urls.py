@@ -34,6 +34,7 @@ urlpatterns = [
     # Staff log in, enrol a second factor and print backup codes under the admin's address; the
     # clinic's own login check runs first, and a set-password link leads to the person's own form.
     path(f"{settings.ADMIN_URL}account/login/", staff_views.login),
+    path(f"{settings.ADMIN_URL}account/two_factor/setup/", staff_views.StaffSetupView.as_view()),
     path(
         f"{settings.ADMIN_URL}account/set-password/<uidb64>/<token>/",
         staff_views.StaffSetPasswordView.as_view(),

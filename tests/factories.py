@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice
 
+from appointments import targets
 from appointments.models import ConsultationRequest, new_reference, new_token
 from appointments.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK, staff_groups_create
 from education.models import Article, FAQEntry, Topic
@@ -70,7 +71,13 @@ def request_fields(number=None, **overrides):
 
 def make_request(*, created_at=None, **overrides):
     """Save one request; ``created_at`` backdates it (``auto_now_add`` would otherwise win)."""
-    consultation_request = ConsultationRequest.objects.create(**request_fields(**overrides))
+    fields = request_fields(**overrides)
+    # The first-contact deadline, as if it had arrived then (unless the test gives its own).
+    received = created_at or timezone.now()
+    fields.setdefault(
+        "respond_by", targets.respond_by(received=received, urgent=fields.get("is_urgent", False))
+    )
+    consultation_request = ConsultationRequest.objects.create(**fields)
     if created_at is not None:
         ConsultationRequest.objects.filter(pk=consultation_request.pk).update(created_at=created_at)
         consultation_request.refresh_from_db()

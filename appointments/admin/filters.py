@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.admin.views.main import SEARCH_VAR
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..models import ConsultationRequest
@@ -66,6 +67,24 @@ class AssignedFilter(admin.SimpleListFilter):
                 return queryset.filter(assigned_to=request.user)
             case "nobody":
                 return queryset.filter(assigned_to__isnull=True)
+        return queryset
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    """New requests past their first-contact deadline, or those the on-call staff hear about."""
+
+    title = _("first contact")
+    parameter_name = "contact_due"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", _("Overdue")), ("attention", _("Needs attention (urgent or overdue)"))]
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case "overdue":
+                return queryset.overdue(now=timezone.now())
+            case "attention":
+                return queryset.needing_attention(now=timezone.now())
         return queryset
 
 

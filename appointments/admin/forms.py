@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..models import Appointment, ConsultationRequest
+from ..models import Appointment, CallAttempt, ClinicalDecision, ConsultationRequest
 from ..services import consultation_request_status_refusal
 
 Status = ConsultationRequest.Status
@@ -25,6 +25,8 @@ SCHEDULING_FIELDS = [
     "appointment_location",
     "appointment_instructions",
 ]
+DECISION_FIELDS = ["decision_outcome", "decision_reason", "decision_details", "decision_close"]
+Decision = ClinicalDecision.Outcome
 DURATIONS = [
     (30, _("30 minutes")),
     (45, _("45 minutes")),
@@ -61,6 +63,40 @@ class ConsultationRequestAdminForm(forms.ModelForm):
         help_text=_("Saved with your name and the time. Notes are never edited or deleted."),
     )
     note_clinicians_only = forms.BooleanField(label=_("Only clinicians may read this note"), required=False)
+    call_outcome = forms.ChoiceField(
+        label=_("Log a call"),
+        choices=[("", _("No call to log")), *CallAttempt.Outcome.choices],
+        required=False,
+        widget=forms.RadioSelect(attrs={"class": "radiolist inline"}),
+        help_text=_("Reaching them marks a new request “Contacted”."),
+    )
+    decision_outcome = forms.ChoiceField(
+        label=_("Your decision"),
+        choices=[("", _("No new decision")), *Decision.choices],
+        required=False,
+        widget=forms.RadioSelect(attrs={"class": "radiolist"}),
+        help_text=_("Saved with your name and the time. The front desk sees the decision, not the reason."),
+    )
+    decision_reason = forms.ChoiceField(
+        label=_("Why it is not suitable"),
+        choices=[("", _("Choose a reason")), *ClinicalDecision.Reason.choices],
+        required=False,
+    )
+    decision_details = forms.CharField(
+        label=_("Details (clinicians only)"),
+        required=False,
+        max_length=2000,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+    decision_close = forms.BooleanField(
+        label=_("Close the request and e-mail the patient"),
+        required=False,
+        help_text=_(
+            "Only with “Not suitable”: the request is declined and the patient receives a kind e-mail, "
+            "with no health details, that points to other help."
+        ),
+    )
     appointment_date = forms.DateField(
         label=_("Date"),
         required=False,
@@ -169,6 +205,8 @@ class ConsultationRequestAdminForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         self._clean_status(cleaned)
+        if "decision_outcome" in self.fields:
+            self._clean_decision(cleaned)
         if "appointment_date" in self.fields:
             self._clean_scheduling(cleaned)
         return cleaned
@@ -184,6 +222,17 @@ class ConsultationRequestAdminForm(forms.ModelForm):
             self.add_error("status", refusal)
         elif target != Status.SCHEDULED:
             self.status_target = target
+
+    def _clean_decision(self, cleaned):
+        outcome = cleaned.get("decision_outcome")
+        if outcome == Decision.NOT_SUITABLE and not cleaned.get("decision_reason"):
+            self.add_error("decision_reason", _("Choose the reason it is not suitable."))
+        if not cleaned.get("decision_close"):
+            return
+        if outcome != Decision.NOT_SUITABLE:
+            self.add_error("decision_close", _("Only a “Not suitable” decision closes the request."))
+        elif self.status_target:
+            self.add_error("decision_close", _("Either change the status or close the request, not both."))
 
     def _clean_scheduling(self, cleaned):
         changed = [name for name in SCHEDULING_FIELDS if name in self.changed_data]
@@ -248,6 +297,17 @@ class ConsultationRequestAdminForm(forms.ModelForm):
         }
         if "assigned_to" in self.changed_data:
             change["assignee"] = data["assigned_to"]
+        if data.get("call_outcome"):
+            change["call_outcome"] = data["call_outcome"]
+        if data.get("decision_outcome"):
+            change["decision"] = {
+                "outcome": data["decision_outcome"],
+                "reason": data.get("decision_reason", "")
+                if data["decision_outcome"] == Decision.NOT_SUITABLE
+                else "",
+                "details": data.get("decision_details", ""),
+                "close": bool(data.get("decision_close")),
+            }
         return change
 
     def _starts_at(self, date, time):

@@ -23,19 +23,31 @@ from django.utils.translation import gettext_lazy as _
 from clinic.staff_work import RestoresUnsavedWork
 from education.models import Article
 
-from .. import questionnaire, services
+from .. import questionnaire, services, targets
 from ..models import Appointment, ConsultationRequest, StatusChange
 from ..questionnaire import FLAG_SHORT, PHQ9_FIELDS, PHQ9_ITEMS
-from ..roles import AUDIT_PERMISSION, can_export, can_view_screening
+from ..roles import AUDIT_PERMISSION, can_decide, can_export, can_view_screening
 from .changelist import FirstToLastChangeList
 from .display import age, link, local_datetime, person_name, phone_display, ticked_labels
 from .export import csv_lines, export_columns
-from .filters import AssignedFilter, FlagFilter, Phq9BandFilter, StatusFilter
-from .forms import SCHEDULING_FIELDS, ConsultationRequestAdminForm, clinic_zone_name
+from .filters import AssignedFilter, FlagFilter, OverdueFilter, Phq9BandFilter, StatusFilter
+from .forms import DECISION_FIELDS, SCHEDULING_FIELDS, ConsultationRequestAdminForm, clinic_zone_name
 
 Status = ConsultationRequest.Status
 Flag = ConsultationRequest.Flag
 WORK_FIELDS = ["status", "assigned_to", "new_note"]
+# What the front desk needs to make the call, at the top of the page.
+CONTACT_FIRST = [
+    "patient_name",
+    "phone_link",
+    "email_link",
+    "contact_method",
+    "contact_times_display",
+    "contact_permissions",
+    "current_appointment",
+    "call_history",
+    "received",
+]
 TEMPLATES = "admin/appointments/consultationrequest"
 
 
@@ -118,7 +130,7 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
         return [*columns, "assigned"]
 
     def get_list_filter(self, request):
-        filters = [StatusFilter, "is_urgent", AssignedFilter, "created_at", "modality"]
+        filters = [StatusFilter, "is_urgent", OverdueFilter, AssignedFilter, "created_at", "modality"]
         if can_view_screening(request.user):
             filters += ["concern", FlagFilter, Phq9BandFilter]
         return filters
@@ -157,42 +169,90 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
         return results, may_have_duplicates
 
     def get_fieldsets(self, request, obj=None):
+        """Each role's page starts with its job.
+
+        The front desk: who to call and how, what may be said on a voicemail, the booked time and
+        any clinician's outcome, then the actions (log the call, status, note, book). A clinician:
+        the flags, why it is urgent, the scores and the clinical answers, then the decision, then
+        the contact details and the desk's work.
+        """
         screening = can_view_screening(request.user)
-        summary = ["reference", "received", "urgency", "current_appointment"]
-        if screening:
-            summary = ["flags_panel", "phq9_summary", *summary, "source_article"]
+        urgent = obj is not None and obj.is_urgent
+        contact = [*CONTACT_FIRST, "decision_outcome_only" if not screening else None]
+        if urgent and not screening:
+            contact.insert(0, "urgent_reason_for_desk")
+        contact_fieldset = (
+            _("Call the patient"),
+            {"fields": [name for name in contact if name], "classes": ["request-contact"]},
+        )
         # Which notes the thread shows follows the role: two displays, chosen here.
         notes = "notes_thread_clinical" if screening else "notes_thread"
-        work = ["status", "assigned_to", notes, "new_note"]
+        work = ["call_outcome", "status", "new_note"]
         if screening:
             work.append("note_clinicians_only")
-        fieldsets = [
-            (_("Summary"), {"fields": summary, "classes": ["request-summary"]}),
-            (_("Work on this request"), {"fields": work}),
-            (
-                _("Consultation"),
-                {
-                    "fields": [*SCHEDULING_FIELDS, "cancel_appointment"],
-                    "description": _(
-                        "Booking it e-mails the patient a calendar invitation; any change e-mails an update "
-                        "of the same event. Times are the clinic’s (%(zone)s)."
-                    )
-                    % {"zone": clinic_zone_name()},
-                },
-            ),
-            *self._answer_fieldsets(screening),
-            (_("Status history"), {"fields": ["status_history"]}),
-            (_("Record"), {"fields": self._record_fields(request), "classes": ["collapse"]}),
+        work += ["assigned_to", "book_link"]
+        if urgent and not screening:
+            work.append("urgent_protocol")
+        work.append(notes)
+        work_fieldset = (_("Work on this request"), {"fields": work, "classes": ["request-work"]})
+        booking = (
+            _("Book the consultation"),
+            {
+                "fields": [*SCHEDULING_FIELDS, "cancel_appointment"],
+                "classes": ["request-booking"],
+                "description": _(
+                    "Booking it e-mails the patient a calendar invitation; any change e-mails an update "
+                    "of the same event. Times are the clinic’s (%(zone)s)."
+                )
+                % {"zone": clinic_zone_name()},
+            },
+        )
+        shown = set(CONTACT_FIRST)
+        history = (_("Status history"), {"fields": ["status_history"]})
+        record = (_("Record"), {"fields": self._record_fields(request), "classes": ["collapse"]})
+        if not screening:
+            return [
+                contact_fieldset,
+                work_fieldset,
+                booking,
+                *self._answer_fieldsets(screening, shown=shown),
+                history,
+                record,
+            ]
+        summary = ["flags_panel"]
+        if urgent:
+            summary += ["urgent_reason_for_clinicians", "urgent_protocol"]
+        summary += ["phq9_summary", "phq9_item_9", "source_article"]
+        decision = ["decision_history"]
+        if can_decide(request.user):
+            decision += DECISION_FIELDS
+        return [
+            (_("For the clinician"), {"fields": summary, "classes": ["request-summary"]}),
+            *self._answer_fieldsets(screening, shown=shown, clinical=True),
+            (_("Clinical decision"), {"fields": decision, "classes": ["request-decision"]}),
+            contact_fieldset,
+            work_fieldset,
+            booking,
+            *self._answer_fieldsets(screening, shown=shown, clinical=False),
+            history,
+            record,
         ]
-        return fieldsets
 
-    def _answer_fieldsets(self, screening):
-        """The questionnaire's sections, with the answers this role may read."""
+    def _answer_fieldsets(self, screening, *, shown, clinical=None):
+        """The questionnaire's sections, with the answers this role may read and that the page has
+        not shown already; only the clinical sections (all screening answers), or only the others."""
         visible = {question.name for question in questionnaire.visible_questions(screening=screening)}
         for section in questionnaire.SECTIONS:
-            shown = [q.shown_to_staff_as for q in section.questions if q.name in visible]
-            if shown:
-                options = {"fields": list(dict.fromkeys(shown))}
+            is_clinical = all(q.audience == questionnaire.SCREENING for q in section.questions)
+            if clinical is not None and is_clinical != clinical:
+                continue
+            fields = [
+                q.shown_to_staff_as
+                for q in section.questions
+                if q.name in visible and q.name not in shown and q.shown_to_staff_as not in shown
+            ]
+            if fields:
+                options = {"fields": list(dict.fromkeys(fields))}
                 if section.staff_collapsed:
                     options["classes"] = ["collapse"]
                 yield (section.staff_legend, options)
@@ -204,7 +264,14 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
         return fields
 
     def get_readonly_fields(self, request, obj=None):
-        editable = {*WORK_FIELDS, "note_clinicians_only", *SCHEDULING_FIELDS, "cancel_appointment"}
+        editable = {
+            *WORK_FIELDS,
+            "note_clinicians_only",
+            "call_outcome",
+            *DECISION_FIELDS,
+            *SCHEDULING_FIELDS,
+            "cancel_appointment",
+        }
         return [
             name
             for _name, options in self.get_fieldsets(request, obj)
@@ -239,7 +306,8 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
 
     @admin.display(description=_("urgency"), ordering="-is_urgent")
     def urgency(self, obj):
-        return render("cells/urgency", urgent=obj.is_urgent)
+        overdue = obj.is_overdue(now=timezone.now())
+        return render("cells/urgency", urgent=obj.is_urgent, overdue=overdue, respond_by=obj.respond_by)
 
     @admin.display(description=_("flags"))
     def flag_list(self, obj):
@@ -271,6 +339,60 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
         return labelled(_("Assigned to"), person_name(obj.assigned_to) if obj.assigned_to_id else "–")
 
     # --- One request's page ----------------------------------------------------------------
+
+    @admin.display(description=_("patient"))
+    def patient_name(self, obj):
+        return f"{obj.first_name} {obj.last_name}"
+
+    @admin.display(description=_("calls so far"))
+    def call_history(self, obj):
+        calls = list(obj.call_attempts.select_related("made_by"))
+        for call in calls:
+            call.who = person_name(call.made_by)
+            call.when = local_datetime(call.created_at)
+        return render("fields/call_history", calls=calls)
+
+    @admin.display(description=_("why it is urgent"))
+    def urgent_reason_for_desk(self, obj):
+        return render("fields/urgent_reason", reasons=[_("clinical urgent: call today")])
+
+    @admin.display(description=_("why it is urgent"))
+    def urgent_reason_for_clinicians(self, obj):
+        return render("fields/urgent_reason", reasons=obj.urgent_reasons())
+
+    @admin.display(description=_("urgent protocol"))
+    def urgent_protocol(self, obj):
+        return render("fields/urgent_protocol", protocol=targets.urgent_protocol())
+
+    @admin.display(description=_("PHQ-9 item 9"))
+    def phq9_item_9(self, obj):
+        return render(
+            "fields/phq9_item_9",
+            text=PHQ9_ITEMS[8],
+            answer=obj.phq9_9,
+            label=obj.get_phq9_9_display() if obj.phq9_9 is not None else "",
+        )
+
+    @admin.display(description=_("next step"))
+    def book_link(self, obj):
+        return render("fields/book_link", is_open=obj.is_open)
+
+    def _decisions(self, obj):
+        decisions = list(obj.decisions.select_related("decided_by"))
+        for decision in decisions:
+            decision.who = person_name(decision.decided_by)
+            decision.when = local_datetime(decision.created_at)
+        return decisions
+
+    @admin.display(description=_("clinician’s decision"))
+    def decision_outcome_only(self, obj):
+        # The front desk's view: the outcome, who and when; never the reason or the details.
+        decisions = self._decisions(obj)
+        return render("fields/decision_outcome", decision=decisions[-1] if decisions else None)
+
+    @admin.display(description=_("decisions so far"))
+    def decision_history(self, obj):
+        return render("fields/decision_history", decisions=self._decisions(obj))
 
     @admin.display(description=_("clinician flags"))
     def flags_panel(self, obj):
@@ -319,15 +441,31 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
 
     @admin.display(description=_("status history"))
     def status_history(self, obj):
-        changes = list(obj.status_changes.select_related("changed_by"))
-        for change in changes:
-            change.when = local_datetime(change.created_at)
-            change.who = (
+        rows = []
+        for change in obj.status_changes.select_related("changed_by"):
+            who = (
                 person_name(change.changed_by)
                 if change.source == StatusChange.Source.STAFF
                 else change.get_source_display()
             )
-        return render("fields/status_history", changes=changes, status=obj.get_status_display())
+            rows.append(
+                {
+                    "at": change.created_at,
+                    "from": change.get_from_status_display(),
+                    "to": change.get_to_status_display(),
+                    "who": who,
+                    "note": change.note,
+                }
+            )
+        # A clinician's decision is a step in the request's life too: its outcome, for every role.
+        for decision in self._decisions(obj):
+            outcome = decision.get_outcome_display()
+            note = _("Clinical decision: %(outcome)s") % {"outcome": outcome}
+            rows.append({"at": decision.created_at, "from": "", "to": "", "who": decision.who, "note": note})
+        rows.sort(key=lambda row: row["at"])
+        for row in rows:
+            row["when"] = local_datetime(row["at"])
+        return render("fields/status_history", changes=rows, status=obj.get_status_display())
 
     @admin.display(description=_("e-mail address"))
     def email_link(self, obj):
@@ -383,10 +521,12 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
     # --- Saving: one service for the whole page ----------------------------------------------
 
     def save_model(self, request, obj, form, change):
+        change = form.staff_change()
+        if not can_decide(request.user):
+            # The decision's fields are on clinicians' pages only; anything else sent is ignored.
+            change.pop("decision", None)
         try:
-            services.consultation_request_update(
-                consultation_request=obj, by=request.user, **form.staff_change()
-            )
+            services.consultation_request_update(consultation_request=obj, by=request.user, **change)
         except ValidationError as error:
             # Raised out of the admin's transaction: nothing is kept, no LogEntry is written.
             raise ChangeRefused(form, error) from None

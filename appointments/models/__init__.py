@@ -16,7 +16,7 @@ from .requests import (
     status_link_signer,
 )
 from .unsaved import UnsavedStaffWork
-from .workspace import Appointment, StaffNote, StatusChange, new_calendar_uid
+from .workspace import Appointment, CallAttempt, ClinicalDecision, StaffNote, StatusChange, new_calendar_uid
 
 __all__ = [
     "PHQ9_FIELDS",
@@ -31,6 +31,8 @@ __all__ = [
     "AvailabilityException",
     "Clinician",
     "ConsultationKind",
+    "CallAttempt",
+    "ClinicalDecision",
     "ConsultationRequest",
     "ConsultationRequestQuerySet",
     "OutboundEmail",

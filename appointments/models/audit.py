@@ -22,6 +22,8 @@ class AuditEvent(models.Model):
         STATUS = "status", _("Status changed")
         NOTE = "note", _("Note added")
         SCHEDULE = "schedule", _("Scheduling")
+        CALL = "call", _("Call attempt")
+        DECISION = "decision", _("Clinical decision")
         EXPORT = "export", _("Exported")
         ANONYMISE = "anonymise", _("Anonymised")
         LIST = "list", _("Listed or searched")

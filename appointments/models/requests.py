@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Cast, Upper
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
@@ -53,6 +54,16 @@ class ConsultationRequestQuerySet(models.QuerySet):
     def open(self):
         """Requests the clinic still has to act on."""
         return self.filter(status__in=ConsultationRequest.OPEN_STATUSES)
+
+    def overdue(self, *, now):
+        """New requests past their first-contact deadline."""
+        return self.filter(status=ConsultationRequest.Status.NEW, respond_by__lt=now)
+
+    def needing_attention(self, *, now):
+        """New requests that are urgent or overdue: what the on-call staff hear about."""
+        return self.filter(status=ConsultationRequest.Status.NEW).filter(
+            Q(is_urgent=True) | Q(respond_by__lt=now)
+        )
 
     def get_by_status_signature(self, signed):
         """The request a signed status link points to.
@@ -161,6 +172,20 @@ class ConsultationRequest(models.Model):
     source_article_slug = models.SlugField(_("came from article"), max_length=200, blank=True, db_index=False)
     created_at = models.DateTimeField(_("received"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    respond_by = models.DateTimeField(
+        _("first contact due"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The response target, on the clinic’s opening hours; a new request past it is overdue."),
+    )
+    attention_alerted_at = models.DateTimeField(
+        _("on-call alert sent"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the on-call staff were last told this request needs attention."),
+    )
     closed_at = models.DateTimeField(
         _("closed"), null=True, blank=True, editable=False, help_text=_("When it left the open statuses.")
     )
@@ -191,6 +216,10 @@ class ConsultationRequest(models.Model):
             # The staff list's order, with the primary key the admin adds to make it total.
             models.Index(fields=["-is_urgent", "-created_at", "-id"], name="appt_request_queue_idx"),
             models.Index(fields=["status", "-created_at"], name="appt_request_status_idx"),
+            # Overdue and needing attention: new requests by their deadline.
+            models.Index(
+                fields=["respond_by"], condition=Q(status="new"), name="appt_request_respond_by_idx"
+            ),
             # The dashboard's requests per day and the list's date filters.
             models.Index(fields=["created_at"], name="appt_request_created_idx"),
             # The staff search (the admin's icontains: UPPER(column::text) LIKE '%term%').
@@ -205,6 +234,7 @@ class ConsultationRequest(models.Model):
         permissions = [
             ("view_screening_answers", _("Can see screening answers, the PHQ-9 and clinician flags")),
             ("export_consultationrequest", _("Can export consultation requests as CSV")),
+            ("record_clinical_decision", _("Can record a clinician’s decision on a request")),
         ]
         constraints = [
             *questionnaire.phq9_constraints(),
@@ -225,7 +255,10 @@ class ConsultationRequest(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.reference} ({self.created_at:%Y-%m-%d})" if self.created_at else self.reference
+        # The clinic's date: a request sent late in the evening is that evening's, not tomorrow's in UTC.
+        if not self.created_at:
+            return self.reference
+        return f"{self.reference} ({timezone.localdate(self.created_at):%Y-%m-%d})"
 
     def get_absolute_url(self):
         return reverse("appointments:request_received", kwargs={"token": self.confirmation_token})
@@ -266,6 +299,12 @@ class ConsultationRequest(models.Model):
 
     def reports_self_harm(self):
         return questionnaire.reports_self_harm(self_harm_thoughts=self.self_harm_thoughts, phq9_9=self.phq9_9)
+
+    def is_overdue(self, *, now):
+        return self.status == self.Status.NEW and self.respond_by is not None and self.respond_by < now
+
+    def urgent_reasons(self):
+        return questionnaire.urgent_reasons(self_harm_thoughts=self.self_harm_thoughts, phq9_9=self.phq9_9)
 
     def answer_flags(self):
         """The clinician flags the answers raise, in a stable order."""

@@ -87,6 +87,99 @@ class StaffNote(models.Model):
         return f"note {self.pk}"
 
 
+class CallAttempt(models.Model):
+    """One time the clinic tried to reach the patient, and what came of it."""
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", _("Reached them")
+        VOICEMAIL = "voicemail", _("Left a voicemail")
+        NO_ANSWER = "no_answer", _("No answer")
+
+    consultation_request = models.ForeignKey(
+        ConsultationRequest,
+        verbose_name=_("consultation request"),
+        related_name="call_attempts",
+        on_delete=models.CASCADE,
+    )
+    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices)
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff member"),
+        related_name="+",
+        on_delete=models.SET_NULL,
+        null=True,
+    )
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("call attempt")
+        verbose_name_plural = _("call attempts")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"call {self.pk}"
+
+
+class ClinicalDecision(models.Model):
+    """A clinician's decision on a request. The latest one stands; earlier ones stay as history.
+
+    The front desk sees the outcome only; the reason and the details are for clinicians.
+    """
+
+    class Outcome(models.TextChoices):
+        SUITABLE = "suitable", _("Suitable to proceed")
+        MORE_INFORMATION = "more_information", _("Needs more information")
+        NOT_SUITABLE = "not_suitable", _("Not suitable")
+        REFER_ELSEWHERE = "refer_elsewhere", _("Refer elsewhere")
+
+    class Reason(models.TextChoices):
+        MEDICAL = "medical", _("A medical condition that rules ketamine out")
+        MEDICINES = "medicines", _("Medicines that cannot be paused or combined")
+        PSYCHIATRIC = "psychiatric", _("Current mania, psychosis or a level of risk we cannot manage here")
+        SUBSTANCE_USE = "substance_use", _("Substance use")
+        OUTSIDE_SCOPE = "outside_scope", _("Outside what the clinic treats (age, state, condition)")
+        OTHER = "other", _("Another reason (in the details)")
+
+    consultation_request = models.ForeignKey(
+        ConsultationRequest,
+        verbose_name=_("consultation request"),
+        related_name="decisions",
+        on_delete=models.CASCADE,
+    )
+    outcome = models.CharField(_("decision"), max_length=20, choices=Outcome.choices)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices, blank=True)
+    details = models.TextField(_("details"), max_length=2000, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("clinician"),
+        related_name="+",
+        on_delete=models.SET_NULL,
+        null=True,
+    )
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("clinical decision")
+        verbose_name_plural = _("clinical decisions")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome="not_suitable", reason__gt="") | ~Q(outcome="not_suitable"),
+                name="appt_decision_not_suitable_has_reason",
+                violation_error_message=_("Choose the reason it is not suitable."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"decision {self.pk}"
+
+    def clean(self):
+        if self.outcome == self.Outcome.NOT_SUITABLE and not self.reason:
+            raise ValidationError({"reason": _("Choose the reason it is not suitable.")})
+        if self.outcome != self.Outcome.NOT_SUITABLE:
+            self.reason = ""
+
+
 def new_calendar_uid():
     """A globally unique calendar event id, on the clinic's mail domain as RFC 5545 suggests."""
     domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "clinic.invalid"

@@ -7,7 +7,9 @@ commands all call these. One module per concern:
 - ``requests``: creating a request, its status workflow, staff notes and assignment;
 - ``scheduling``: booking, moving and cancelling its consultation (the patient's calendar invite);
 - ``cancellation``: cancelling a booked consultation under a lock the caller holds (both of the above);
+- ``alerts``: telling the on-call staff about requests that need attention;
 - ``outbox``: queueing the patient's and the staff's e-mails;
+- ``decisions``: call attempts and clinicians' decisions (a "not suitable" one may close the request);
 - ``workspace``: what staff save on a request's page, and the list's bulk actions;
 - ``booking``: booking an open time with a clinician and moving it, the database settling races;
 - ``reminders``: the patient's reminders before a consultation, and withdrawing stale ones;
@@ -15,6 +17,7 @@ commands all call these. One module per concern:
 - ``retention``: anonymising closed requests at the end of the retention period.
 """
 
+from .alerts import consultation_requests_alert_on_call
 from .audit import (
     PATIENT,
     audit_event_record,
@@ -29,11 +32,13 @@ from .booking import (
     clinician_calendar_feed_renew,
 )
 from .cancellation import appointment_cancel_locked
+from .decisions import call_attempt_record, clinical_decision_record
 from .outbox import (
     appointment_email_enqueue,
     consultation_request_cancelled_email_enqueue,
     consultation_request_emails_enqueue,
     consultation_request_emails_recover,
+    consultation_request_not_suitable_email_enqueue,
     outbound_email_enqueue,
 )
 from .requests import (
@@ -70,6 +75,10 @@ __all__ = [
     "appointment_reschedule",
     "appointment_book",
     "SlotTaken",
+    "consultation_requests_alert_on_call",
+    "call_attempt_record",
+    "clinical_decision_record",
+    "consultation_request_not_suitable_email_enqueue",
     "KEEP",
     "StatusMoveReport",
     "consultation_request_update",

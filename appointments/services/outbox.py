@@ -113,6 +113,27 @@ def consultation_request_cancelled_email_enqueue(*, consultation_request_id: int
     )
 
 
+def consultation_request_not_suitable_email_enqueue(*, consultation_request_id: int) -> None:
+    """Tell the patient, kindly and with no health detail, that the clinic cannot offer treatment,
+    and where to find help."""
+    consultation_request = ConsultationRequest.objects.get(pk=consultation_request_id)
+    subject, body = render_email(
+        "patient_not_suitable",
+        {
+            "clinic": details.get(),
+            "first_name": consultation_request.first_name,
+            "reference": consultation_request.reference,
+        },
+    )
+    outbound_email_enqueue(
+        dedupe_key=f"consultation-request:{consultation_request.pk}:not-suitable",
+        consultation_request=consultation_request,
+        to=consultation_request.email,
+        subject=subject,
+        body=body,
+    )
+
+
 def appointment_email_enqueue(*, appointment: Appointment) -> OutboundEmail:
     """Queue the patient's invitation, update or cancellation for the appointment as it stands now.
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
+from .. import targets
 from ..models import (
     Appointment,
     AuditEvent,
@@ -73,6 +74,9 @@ def consultation_request_create(
         form_token=form_token, source_article_slug=source_article_slug, **answers
     )
     consultation_request.is_urgent = consultation_request.reports_self_harm()
+    consultation_request.respond_by = targets.respond_by(
+        received=timezone.now(), urgent=consultation_request.is_urgent
+    )
     consultation_request.flags = consultation_request.answer_flags()
     consultation_request.reference = new_reference()
     # Uniqueness is the database's job (a second query could not close the race anyway), and

@@ -75,6 +75,8 @@ def consultation_request_anonymise(*, consultation_request: ConsultationRequest)
         locked.notes.update(text=ANONYMISED_NOTE)
         # A search that found this request may have been for the patient's name.
         AuditSearchTerms.objects.filter(requests=locked).delete()
+        # A clinician's reasoning is free text like a note; the outcome and reason stay, for counting.
+        locked.decisions.exclude(details="").update(details="")
         locked.status_changes.exclude(note="").update(note="")
         locked.appointments.update(location="", telehealth_instructions="")
         locked.outbound_emails.filter(status=OutboundEmail.Status.PENDING).update(

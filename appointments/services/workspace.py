@@ -15,6 +15,7 @@ from django.db import transaction
 
 from ..models import Appointment, ConsultationRequest
 from ..roles import can_view_screening
+from .decisions import call_attempt_record, clinical_decision_record
 from .requests import consultation_request_assign, consultation_request_set_status, staff_note_create
 from .scheduling import appointment_cancel, appointment_schedule
 
@@ -29,6 +30,8 @@ def consultation_request_update(
     assignee: Any = KEEP,
     note: str = "",
     note_clinicians_only: bool = False,
+    call_outcome: str = "",
+    decision: Mapping[str, Any] | None = None,
     status: str | None = None,
     cancel_appointment: Appointment | None = None,
     schedule: Mapping[str, Any] | None = None,
@@ -36,8 +39,9 @@ def consultation_request_update(
     """Save what a staff member changed on a request's page, all of it or (on a refusal) none.
 
     In this order: the assignment (``assignee``, a staff member or None for nobody), a new note
-    (for clinicians only if ``by`` may read screening answers), the status, cancelling the booked
-    consultation, and booking or moving it (``schedule``: the keyword arguments of
+    (for clinicians only if ``by`` may read screening answers), a call attempt's outcome, a
+    clinician's decision (``decision``: the keyword arguments of ``clinical_decision_record``),
+    the status, cancelling the booked consultation, and booking or moving it (``schedule``: the keyword arguments of
     ``appointment_schedule``). Raises ``ValidationError`` when any of them is refused.
     """
     with transaction.atomic():
@@ -50,6 +54,10 @@ def consultation_request_update(
                 text=note,
                 clinicians_only=note_clinicians_only and can_view_screening(by),
             )
+        if call_outcome:
+            call_attempt_record(consultation_request=consultation_request, outcome=call_outcome, by=by)
+        if decision:
+            clinical_decision_record(consultation_request=consultation_request, by=by, **decision)
         if status:
             consultation_request_set_status(consultation_request=consultation_request, status=status, by=by)
         if cancel_appointment is not None:

@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from appointments import questionnaire
 from appointments.forms import ConsultationRequestForm
 from appointments.models import ConsultationRequest
-from tests.factories import make_request
+from tests.factories import make_request, request_fields
 
 from .conftest import change_url
 
@@ -119,3 +119,39 @@ def test_each_role_sees_the_questions_of_its_audience_on_a_requests_page(client,
     for question in questionnaire.QUESTIONS.values():
         shown = f"field-{question.shown_to_staff_as}" in html
         assert shown == (screening or question.audience == questionnaire.CONTACT), question.name
+
+
+@pytest.mark.parametrize(
+    ("written", "flags"),
+    [
+        ("Lamotrigine 200mg, quetiapine 50mg", ["lamotrigine"]),
+        ("lamictal", ["lamotrigine"]),
+        ("lamotrigene (I think that's how it's spelt)", ["lamotrigine"]),
+        ("XANAX when needed", ["benzodiazepines"]),
+        ("klonipin 0.5", ["benzodiazepines"]),
+        ("Nardil", ["maoi"]),
+        ("Adderal XR 20mg and tramadol", ["stimulants", "opioids"]),
+        ("Suboxone", ["opioids"]),
+        ("sertraline 100mg, vitamin D", []),
+        ("going to a concert on Friday", []),
+        ("", []),
+    ],
+)
+def test_medicines_that_change_ketamines_effect_raise_flags(written, flags):
+    answers = {"self_harm_thoughts": False, "current_medications": written}
+    assert questionnaire.answer_flags(answers) == flags
+
+
+def test_a_request_saved_with_lamotrigine_carries_the_flag(db):
+    from appointments import services
+
+    request, _created = services.consultation_request_create(
+        form_token="medicine-flag-token",
+        answers={
+            key: value
+            for key, value in request_fields(current_medications="Lamictal 100mg").items()
+            if key not in {"reference", "form_token", "confirmation_token"}
+        },
+    )
+    request.refresh_from_db()
+    assert request.flags == ["lamotrigine"]

@@ -181,3 +181,20 @@ def test_a_request_closed_before_closing_times_were_kept_counts_from_its_last_up
     run()
     legacy.refresh_from_db()
     assert legacy.anonymised_at is not None
+
+
+def test_a_clinicians_reasoning_is_emptied_and_the_outcome_kept():
+    from appointments.models import ClinicalDecision
+    from appointments.services import clinical_decision_record, consultation_request_anonymise
+
+    consultation_request = closed_request(days_ago=400)
+    clinical_decision_record(
+        consultation_request=consultation_request,
+        outcome="not_suitable",
+        reason="medical",
+        details="Uncontrolled hypertension, 190/110",
+        by=make_staff("clinician"),
+    )
+    consultation_request_anonymise(consultation_request=consultation_request)
+    decision = ClinicalDecision.objects.get()
+    assert (decision.outcome, decision.reason, decision.details) == ("not_suitable", "medical", "")

@@ -90,7 +90,7 @@ def test_front_desk_page_shows_contact_and_status_but_no_screening_answers(
     assert response.status_code == 200
     html = response.content.decode()
     assert screened_request.first_name in html and screened_request.email in html
-    assert "Contact details" in html and "Work on this request" in html and "Consultation" in html
+    assert "Call the patient" in html and "Work on this request" in html and "Book the consultation" in html
     for marker in SCREENING.values():
         assert marker not in html
     for label in SCREENING_LABELS:
@@ -324,3 +324,8 @@ def test_front_desk_changes_status_and_notes_but_never_answers(client, login_as,
     assert screened_request.status == ConsultationRequest.Status.CONTACTED
     assert screened_request.current_medications == MEDICATION
     assert screened_request.first_name != "Changed"
+
+
+def test_only_clinicians_and_clinic_admins_record_a_clinical_decision():
+    assert "appointments.record_clinical_decision" not in ROLES[FRONT_DESK]
+    assert "appointments.record_clinical_decision" in ROLES[CLINICIAN]

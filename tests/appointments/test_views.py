@@ -82,7 +82,8 @@ def test_a_valid_request_is_saved_and_leads_to_its_confirmation(submit):
     assert consultation_request.contact_times == ["morning", "evening"]
     assert consultation_request.tried_therapy and not consultation_request.tried_ketamine
     assert consultation_request.high_blood_pressure and consultation_request.seizures
-    assert consultation_request.flags == ["cardiovascular", "seizures"]
+    # The medicines answer names lamotrigine, which blunts ketamine: a flag of its own.
+    assert consultation_request.flags == ["cardiovascular", "seizures", "lamotrigine"]
     assert re.fullmatch(r"KC-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}", consultation_request.reference)
 
 

@@ -57,6 +57,15 @@ def phone_page(browser, live_server):
     context.close()
 
 
+@pytest.fixture
+def desktop_page(browser, live_server):
+    """A 1280 x 900 page: a laptop's first screen."""
+    context, page = _new_page(browser, DESKTOP)
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
 def axe_violations(page):
     """Run axe-core on the page; return the WCAG 2.1 A/AA violations as readable strings."""
     page.add_script_tag(path=str(AXE_JS))

@@ -25,7 +25,7 @@ def sign_in(page, live_server, user):
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Token").fill(f"{totp(device.bin_key):06d}")
+    page.get_by_label("6-digit code").fill(f"{totp(device.bin_key):06d}")
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="Staff workspace")).to_be_visible()
 

@@ -44,7 +44,7 @@ def fill_in_sign_in(page, desk):
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Token").fill(f"{totp(device.bin_key):06d}")
+    page.get_by_label("6-digit code").fill(f"{totp(device.bin_key):06d}")
     page.get_by_role("button", name="Continue").click()
 
 

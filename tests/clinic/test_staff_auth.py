@@ -144,3 +144,52 @@ def test_trying_many_usernames_from_one_address_is_slowed(client, settings, behi
 def test_an_over_long_username_is_refused_with_a_400(client):
     response = post_password(client, username="x" * 300)
     assert response.status_code == 400
+
+
+# The sign-in pages are the staff workspace's, in plain words, not the patient site's.
+
+PATIENT_FRAME = ["crisis-bar", "Request a consultation", "site-nav"]
+
+
+def assert_staff_frame(html):
+    assert 'id="site-name"' in html
+    assert "staff workspace" in html
+    for marker in PATIENT_FRAME:
+        assert marker not in html
+
+
+def test_the_password_step_is_in_the_staff_frame(client):
+    html = client.get(LOGIN).content.decode()
+    assert_staff_frame(html)
+    assert "Sign in to the staff workspace" in html
+
+
+def test_the_code_step_asks_for_the_six_digit_code_in_plain_words(client, staff, totp_device):
+    html = post_password(client).content.decode()
+    assert_staff_frame(html)
+    assert "Enter the 6-digit code from your authenticator app." in html
+    assert '<label for="id_token-otp_token">6-digit code:</label>' in html
+    assert "token generator" not in html
+    assert "Token" not in html
+
+
+def test_the_backup_step_asks_for_a_backup_code(client, staff, totp_device):
+    StaticDevice.objects.create(user=staff, name="backup").token_set.create(token="recover1")
+    html = post_password(client).content.decode()
+    assert "Use a backup code" in html
+    response = client.post(LOGIN, {"login_view-current_step": "token", "wizard_goto_step": "backup"})
+    html = response.content.decode()
+    assert_staff_frame(html)
+    assert '<label for="id_backup-otp_token">Backup code:</label>' in html
+
+
+def test_enrolment_is_in_the_staff_frame_and_plain_words(client, staff):
+    post_password(client)
+    html = client.get("/admin/account/two_factor/setup/").content.decode()
+    assert_staff_frame(html)
+    assert "Set up your authenticator app" in html
+    response = client.post("/admin/account/two_factor/setup/", {"setup_view-current_step": "welcome"})
+    html = response.content.decode()
+    assert_staff_frame(html)
+    assert "Enter the 6-digit code the app now shows." in html
+    assert '<label for="id_generator-token">6-digit code:</label>' in html
