@@ -1,42 +1,26 @@
-"""The patient's pages: the request form, its confirmation, and the signed status page."""
+"""The single-page consultation request form."""
 
 import logging
 import time
 from functools import lru_cache
 
 from django.conf import settings
-from django.core import signing
-from django.core.exceptions import ValidationError
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.crypto import salted_hmac
 from django.utils.translation import get_language
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
-from .forms import SLUG_RE, TOKEN_RE, ConsultationRequestForm
-from .models import ConsultationRequest, new_token
-from .services import consultation_request_cancel_by_patient, consultation_request_create
+from ..forms import SLUG_RE, TOKEN_RE, ConsultationRequestForm
+from ..models import ConsultationRequest, new_token
+from ..services import consultation_request_create
+from .common import private as _private
+from .common import too_many_requests
 
 logger = logging.getLogger(__name__)
-
-Status = ConsultationRequest.Status
-
-# What each status means to the patient, in plain words; staff-only states read as "closed".
-PATIENT_STATUS_TEXT = {
-    Status.NEW: _("Received. Our front desk will contact you within one working day."),
-    Status.CONTACTED: _("In progress. We have been in touch with you and will arrange your consultation."),
-    Status.SCHEDULED: _("Booked. Your consultation’s date and time are in the e-mail we sent you."),
-    Status.COMPLETED: _("Completed. Your consultation has taken place."),
-    Status.DECLINED: _("Closed. Please call us if you have any questions."),
-    Status.CANCELLED_BY_PATIENT: _("Cancelled by you. You are welcome to send a new request at any time."),
-    Status.CANCELLED_BY_STAFF: _("Cancelled by the clinic. Please call us if you did not expect this."),
-    Status.SPAM: _("Closed. Please call us if you have any questions."),
-}
 
 
 def _attempt_rate(group, request):
@@ -45,12 +29,6 @@ def _attempt_rate(group, request):
 
 def _request_rate(group, request):
     return settings.CONSULTATION_RATE_LIMIT
-
-
-def _private(response):
-    """Pages reached by an unguessable link stay out of caches and search engines."""
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response
 
 
 # What this browser session has sent: form tokens with a digest of their answers (a resubmit of
@@ -81,15 +59,9 @@ def _remember_submission(request, token, consultation_request):
     request.session[RECEIVED_SESSION_KEY] = dict(list(received.items())[-REMEMBERED_SUBMISSIONS:])
 
 
-def _may_see_confirmation(request, token):
+def may_see_confirmation(request, token):
     sent_at = request.session.get(RECEIVED_SESSION_KEY, {}).get(token)
     return sent_at is not None and time.time() - sent_at <= settings.CONSULTATION_CONFIRMATION_MAX_AGE
-
-
-def too_many_requests(request):
-    response = render(request, "429.html", status=429)
-    response["Retry-After"] = "600"
-    return response
 
 
 # Error reports never show what a patient typed.
@@ -165,49 +137,3 @@ def _render_form(request, form, status=200):
     if not form.is_bound and not settings.DEBUG:
         context["sections_html"] = _blank_form_sections(get_language())
     return render(request, "appointments/request_form.html", context, status=status)
-
-
-@never_cache
-@require_http_methods(["GET", "HEAD"])
-def request_received(request, token):
-    # Only a token's own characters reach the database (PostgreSQL refuses a NUL with an error).
-    if not TOKEN_RE.match(token):
-        raise Http404
-    # The page shows only in the browser session that sent the request, for a short time: the
-    # patient's lasting link is the signed status link in their e-mail.
-    if not _may_see_confirmation(request, token):
-        return _private(render(request, "appointments/request_received_expired.html", status=410))
-    consultation_request = get_object_or_404(
-        ConsultationRequest.objects.only("reference", "is_urgent", "created_at"), confirmation_token=token
-    )
-    return _private(
-        render(request, "appointments/request_received.html", {"consultation_request": consultation_request})
-    )
-
-
-@never_cache
-@require_http_methods(["GET", "HEAD", "POST"])
-def request_status(request, signed):
-    try:
-        consultation_request = ConsultationRequest.objects.get_by_status_signature(signed)
-    except signing.SignatureExpired:
-        return _private(render(request, "appointments/status_link_expired.html", status=410))
-    except (signing.BadSignature, ConsultationRequest.DoesNotExist):
-        raise Http404 from None
-
-    error = None
-    if request.method == "POST":
-        try:
-            consultation_request_cancel_by_patient(consultation_request=consultation_request)
-        except ValidationError as exc:
-            error = exc.messages[0]
-        else:
-            return redirect(request.path)
-
-    context = {
-        "consultation_request": consultation_request,
-        "status_text": PATIENT_STATUS_TEXT[consultation_request.status],
-        "can_cancel": consultation_request.can_move_to(Status.CANCELLED_BY_PATIENT),
-        "error": error,
-    }
-    return _private(render(request, "appointments/request_status.html", context))
