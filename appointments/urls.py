@@ -8,4 +8,6 @@ urlpatterns = [
     path("", views.request_create, name="request_create"),
     path("received/<str:token>/", views.request_received, name="request_received"),
     path("status/<str:signed>/", views.request_status, name="request_status"),
+    path("status/<str:signed>/reschedule/", views.appointment_reschedule, name="appointment_reschedule"),
+    path("status/<str:signed>/cancel/", views.appointment_cancel, name="appointment_cancel"),
 ]

@@ -370,6 +370,9 @@ CONSULTATION_RETENTION_DAYS = env.int("CONSULTATION_RETENTION_DAYS", default=365
 
 # Hours before a booked consultation that the patient is reminded by e-mail.
 APPOINTMENT_REMINDER_HOURS = env.list("APPOINTMENT_REMINDER_HOURS", cast=int, default=[24, 2])
+# Until this many hours before a booked consultation the patient may move or cancel it from their
+# status link; after that, they are asked to call the clinic.
+APPOINTMENT_PATIENT_CHANGE_CUTOFF_HOURS = env.int("APPOINTMENT_PATIENT_CHANGE_CUTOFF_HOURS", default=24)
 
 # Django's error reports withhold the same messages and every POST parameter.
 DEFAULT_EXCEPTION_REPORTER = "clinic.redaction.ExceptionReporter"

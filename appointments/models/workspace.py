@@ -330,6 +330,13 @@ class Appointment(models.Model):
         moved = booked_starts_at is None or starts_at != booked_starts_at
         return moved and starts_at <= timezone.now()
 
+    def patient_change_deadline(self) -> datetime.datetime:
+        """Until when the patient may move or cancel this consultation online."""
+        return self.starts_at - datetime.timedelta(hours=settings.APPOINTMENT_PATIENT_CHANGE_CUTOFF_HOURS)
+
+    def patient_may_change(self, *, now: datetime.datetime) -> bool:
+        return self.status == self.Status.BOOKED and now < self.patient_change_deadline()
+
     def blocked_range(self) -> DateTimeTZRange:
         """The time this appointment keeps its clinician from other bookings: ``[start - buffer, end + buffer)``."""
         return DateTimeTZRange(

@@ -12,6 +12,7 @@ commands all call these. One module per concern:
 - ``decisions``: call attempts and clinicians' decisions (a "not suitable" one may close the request);
 - ``workspace``: what staff save on a request's page, and the list's bulk actions;
 - ``booking``: booking an open time with a clinician and moving it, the database settling races;
+- ``patient_changes``: the patient moving or cancelling their consultation, until the cut-off;
 - ``reminders``: the patient's reminders before a consultation, and withdrawing stale ones;
 - ``audit``: the audit trail's records of views, changes and exports;
 - ``retention``: anonymising closed requests at the end of the retention period.
@@ -40,6 +41,11 @@ from .outbox import (
     consultation_request_emails_recover,
     consultation_request_not_suitable_email_enqueue,
     outbound_email_enqueue,
+)
+from .patient_changes import (
+    ChangeReason,
+    appointment_cancel_by_patient,
+    appointment_reschedule_by_patient,
 )
 from .requests import (
     KEEPS_APPOINTMENT,
@@ -70,6 +76,9 @@ from .workspace import (
 )
 
 __all__ = [
+    "ChangeReason",
+    "appointment_cancel_by_patient",
+    "appointment_reschedule_by_patient",
     "is_exclusion_violation",
     "clinician_calendar_feed_renew",
     "appointment_reschedule",

@@ -193,7 +193,15 @@ def consultation_request_set_status(
 def consultation_request_cancel_by_patient(
     *, consultation_request: ConsultationRequest
 ) -> ConsultationRequest:
-    """The patient cancels their request from the signed link in their e-mail; staff are told."""
+    """The patient cancels their request from the signed link in their e-mail; staff are told.
+
+    Not once a booked consultation is closer than the patients' cut-off: they are asked to call.
+    """
+    booked = consultation_request.appointments.filter(status=Appointment.Status.BOOKED).first()
+    if booked is not None and not booked.patient_may_change(now=timezone.now()):
+        raise ValidationError(
+            _("Your consultation is too close to cancel online. Please call us instead."), code="too_late"
+        )
     try:
         return consultation_request_set_status(
             consultation_request=consultation_request, status=Status.CANCELLED_BY_PATIENT, by=None

@@ -1,6 +1,12 @@
 """The patient's pages."""
 
 from .request import request_create
-from .status import request_received, request_status
+from .status import appointment_cancel, appointment_reschedule, request_received, request_status
 
-__all__ = ["request_create", "request_received", "request_status"]
+__all__ = [
+    "appointment_cancel",
+    "appointment_reschedule",
+    "request_create",
+    "request_received",
+    "request_status",
+]

@@ -1,0 +1,94 @@
+"""Choosing one open time: radio buttons grouped by day, in the clinic's time zone, named.
+
+Any page that lets someone pick a time uses this form with ``templates/appointments/_times.html``:
+the caller computes the open times (``appointments.slots``) and passes them in, grouped by day
+(``open_times_by_day``). A time is posted as its UTC instant (``20260601T1400Z``), so the value
+means the same real moment whatever the clocks do; a value that is not one of the times offered,
+because it was taken meanwhile or was never open, is refused with a message, never a crash.
+"""
+
+import datetime
+
+from django import forms
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+
+from ..staff_calendar import time_zone_label
+
+VALUE_FORMAT = "%Y%m%dT%H%MZ"
+CALL_ME = "call-me"
+
+
+def time_value(moment: datetime.datetime) -> str:
+    """The form's value for an instant: its UTC time to the minute."""
+    return moment.astimezone(datetime.UTC).strftime(VALUE_FORMAT)
+
+
+def parse_time_value(value: str) -> datetime.datetime | None:
+    """The instant a posted value names, or None for anything that is not such a value."""
+    if not isinstance(value, str) or len(value) != len("20260601T1400Z"):
+        return None
+    try:
+        return datetime.datetime.strptime(value, VALUE_FORMAT).replace(tzinfo=datetime.UTC)
+    except ValueError:
+        return None
+
+
+def time_label(moment: datetime.datetime) -> str:
+    return date_format(timezone.localtime(moment), "g:i A")
+
+
+class OpenTimeField(forms.ChoiceField):
+    """A choice among the times offered; a value that names no time at all gets its own message."""
+
+    def validate(self, value):
+        if value and value != CALL_ME and parse_time_value(value) is None:
+            raise forms.ValidationError(
+                _("That is not one of the times we offered. Please choose one of the times shown."),
+                code="unknown_time",
+            )
+        super().validate(value)
+
+
+class OpenTimesForm(forms.Form):
+    """One open time out of ``times``, or "call me to find a time" when ``call_me`` is set.
+
+    ``times`` is ``[(local date, [instant, ...]), ...]`` as ``slots.open_times_by_day`` returns it.
+    ``cleaned_data["time"]`` is the chosen instant (aware, UTC), or ``CALL_ME``.
+    """
+
+    CALL_ME = CALL_ME
+
+    time = OpenTimeField(
+        label=_("Choose a time"),
+        widget=forms.RadioSelect(attrs={"class": "open-times__input"}),
+        error_messages={
+            "required": _("Choose one of the times."),
+            "invalid_choice": _("That time is no longer open. Please choose another of the times shown."),
+        },
+    )
+
+    def __init__(self, *args, times, call_me=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.times = times
+        self.call_me = call_me
+        self.zone_label = time_zone_label()
+        choices = [(time_value(moment), time_label(moment)) for _day, moments in times for moment in moments]
+        if call_me:
+            choices.append((CALL_ME, _("None of these: call me to find a time")))
+        self.fields["time"].choices = choices
+
+    def clean_time(self):
+        value = self.cleaned_data["time"]
+        return CALL_ME if value == CALL_ME else parse_time_value(value)
+
+    def days(self):
+        """The radio buttons of each day: ``[(date, [bound radio, ...]), ...]``, for the template."""
+        buttons = {button.data["value"]: button for button in self["time"]}
+        return [(day, [buttons[time_value(moment)] for moment in moments]) for day, moments in self.times]
+
+    def call_me_button(self):
+        if not self.call_me:
+            return None
+        return next(button for button in self["time"] if button.data["value"] == CALL_ME)
