@@ -184,7 +184,9 @@ def appointment_cancel_by_patient(
             _tell_staff(cancelled, "cancelled")
         else:
             # Cancelling the request cancels its consultation and tells the staff.
-            consultation_request_cancel_by_patient(consultation_request=appointment.consultation_request)
+            consultation_request_cancel_by_patient(
+                consultation_request=appointment.consultation_request, now=now
+            )
             cancelled = Appointment.objects.select_related("consultation_request").get(pk=appointment.pk)
         _record_reason(cancelled, reason)
     logger.info("Appointment %s cancelled by the patient", cancelled.pk)

@@ -4,6 +4,7 @@
 and bulk actions, scheduling, and the patient's cancel link.
 """
 
+import datetime
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -191,14 +192,14 @@ def consultation_request_set_status(
 
 
 def consultation_request_cancel_by_patient(
-    *, consultation_request: ConsultationRequest
+    *, consultation_request: ConsultationRequest, now: datetime.datetime | None = None
 ) -> ConsultationRequest:
     """The patient cancels their request from the signed link in their e-mail; staff are told.
 
     Not once a booked consultation is closer than the patients' cut-off: they are asked to call.
     """
     booked = consultation_request.appointments.filter(status=Appointment.Status.BOOKED).first()
-    if booked is not None and not booked.patient_may_change(now=timezone.now()):
+    if booked is not None and not booked.patient_may_change(now=now or timezone.now()):
         raise ValidationError(
             _("Your consultation is too close to cancel online. Please call us instead."), code="too_late"
         )
