@@ -12,7 +12,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models.constants import LOOKUP_SEP
-from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
@@ -24,7 +24,7 @@ from clinic.staff_work import RestoresUnsavedWork
 from education.models import Article
 
 from .. import questionnaire, services, targets
-from ..models import Appointment, ConsultationRequest, StatusChange
+from ..models import Appointment, Clinician, ConsultationKind, ConsultationRequest, StatusChange
 from ..questionnaire import FLAG_SHORT, PHQ9_FIELDS, PHQ9_ITEMS
 from ..roles import AUDIT_PERMISSION, can_decide, can_export, can_view_screening
 from .changelist import FirstToLastChangeList
@@ -32,6 +32,7 @@ from .display import age, link, local_datetime, person_name, phone_display, tick
 from .export import csv_lines, export_columns
 from .filters import AssignedFilter, FlagFilter, OverdueFilter, Phq9BandFilter, StatusFilter
 from .forms import DECISION_FIELDS, SCHEDULING_FIELDS, ConsultationRequestAdminForm, clinic_zone_name
+from .open_times import open_times_panel, parse_slot_value
 
 Status = ConsultationRequest.Status
 Flag = ConsultationRequest.Flag
@@ -96,6 +97,7 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
     ordering = ["-is_urgent", "-created_at"]
     view_on_site = False
     save_on_top = True
+    change_form_template = f"{TEMPLATES}/change_form.html"
     actions = [
         "assign_to_me",
         status_transition_action(Status.CONTACTED, "mark_contacted", _("Mark as contacted")),
@@ -592,6 +594,68 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
                 )
         return response
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and self.has_change_permission(request, obj):
+            context["open_times"] = open_times_panel(consultation_request=obj, params=request.GET)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    # --- Booking an open time in one click ---------------------------------------------------
+
+    def book_view(self, request, object_id):
+        """Book the open time whose button was pressed on the request's page, then back to the page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        page = reverse("admin:appointments_consultationrequest_change", args=[obj.pk])
+        chosen = parse_slot_value(request.POST.get("book_slot", ""))
+        kind_pk = request.POST.get("book_kind", "")
+        kind = (
+            ConsultationKind.objects.filter(pk=kind_pk, is_active=True).first() if kind_pk.isdigit() else None
+        )
+        modality = request.POST.get("book_modality", "")
+        if chosen is None or kind is None or modality not in Appointment.Modality.values:
+            self.message_user(
+                request, _("That time could not be read. Choose one of the times shown."), messages.ERROR
+            )
+            return HttpResponseRedirect(page)
+        clinician_pk, starts_at = chosen
+        clinician = Clinician.objects.filter(pk=clinician_pk).first()
+        if clinician is None:
+            self.message_user(request, _("That clinician no longer takes bookings."), messages.ERROR)
+            return HttpResponseRedirect(page)
+        try:
+            services.appointment_book(
+                consultation_request=obj,
+                clinician=clinician,
+                kind=kind,
+                starts_at=starts_at,
+                modality=modality,
+                by=request.user,
+            )
+        except services.SlotTaken as taken:
+            nearest = "; ".join(local_datetime(slot.starts_at) for slot in taken.nearest)
+            self.message_user(
+                request,
+                _("That time has just been taken. The nearest open times: %(times)s.")
+                % {"times": nearest or _("none in the next weeks")},
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(f"{page}?book_kind={kind.pk}")
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return HttpResponseRedirect(page)
+        self.message_user(
+            request,
+            _("Booked %(when)s with %(clinician)s. The patient was e-mailed a calendar invitation.")
+            % {"when": local_datetime(starts_at), "clinician": clinician.display_name},
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(page)
+
     # --- Bulk actions ----------------------------------------------------------------------
 
     def move_status(self, request, queryset, status):
@@ -646,6 +710,11 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
         info = self.opts.app_label, self.opts.model_name
         return [
             path("export/", self.admin_site.admin_view(self.export_view), name="{}_{}_export".format(*info)),
+            path(
+                "<path:object_id>/book/",
+                self.admin_site.admin_view(self.book_view),
+                name="{}_{}_book".format(*info),
+            ),
             *super().get_urls(),
         ]
 

@@ -1,0 +1,126 @@
+"""Booking an open time from a request's page: the same open times as patients see, one click each.
+
+The page lists the next days' open times of the kinds and clinicians that fit the request (its
+state's licences; its preferred way of meeting when it has one); a time's button posts to the
+booking view, which books it through ``appointment_book``: the same checks, the same exclusion
+constraint behind them, and the same invitation e-mailed as when staff type a time in.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from ..forms.times import parse_time_value, time_value
+from ..models import Appointment, Clinician, ConsultationKind, ConsultationRequest
+from ..slots import Slot, booking_window, open_slots
+from ..staff_calendar import time_zone_label
+
+DAYS_SHOWN = 7
+
+
+@dataclass
+class OpenTimesPanel:
+    kinds: list[ConsultationKind]
+    kind: ConsultationKind | None
+    clinicians: list[Clinician]
+    clinician: Clinician | None
+    modalities: list[tuple[str, str]]
+    modality: str
+    first_day: datetime.date
+    later: datetime.date | None
+    earlier: datetime.date | None
+    zone_label: str
+    days: list[tuple[datetime.date, list[dict]]] = field(default_factory=list)
+
+
+def _modalities(kind: ConsultationKind, preferred: str) -> list[tuple[str, str]]:
+    offered = [(value, label) for value, label in Appointment.Modality.choices if kind.offers(value)]
+    # The patient's own choice first, and the only one offered when the kind allows it.
+    chosen = [(value, label) for value, label in offered if value == preferred]
+    return chosen or offered
+
+
+def _pick(objects, value):
+    return next((obj for obj in objects if str(obj.pk) == value), None)
+
+
+def open_times_panel(*, consultation_request: ConsultationRequest, params, now=None) -> OpenTimesPanel | None:
+    """What the request's page offers to book, from the page's query string (kind, clinician, from)."""
+    if (
+        not consultation_request.is_open
+        or consultation_request.appointments.filter(status=Appointment.Status.BOOKED).exists()
+    ):
+        return None
+    now = now or timezone.now()
+    preferred = consultation_request.modality
+    kinds = [
+        kind
+        for kind in ConsultationKind.objects.filter(is_active=True)
+        if preferred not in Appointment.Modality.values or kind.offers(preferred)
+    ]
+    kind = _pick(kinds, params.get("book_kind", "")) or (kinds[0] if kinds else None)
+    panel = OpenTimesPanel(
+        kinds=kinds,
+        kind=kind,
+        clinicians=[],
+        clinician=None,
+        modalities=[],
+        modality="",
+        first_day=timezone.localdate(now),
+        later=None,
+        earlier=None,
+        zone_label=time_zone_label(),
+    )
+    if kind is None:
+        return panel
+    panel.clinicians = list(Clinician.objects.bookable(kind=kind, state=consultation_request.state))
+    panel.clinician = _pick(panel.clinicians, params.get("book_clinician", ""))
+    panel.modalities = _modalities(kind, preferred)
+    panel.modality = panel.modalities[0][0] if panel.modalities else ""
+    earliest, latest = (timezone.localtime(moment).date() for moment in booking_window(kind, now))
+    try:
+        first_day = datetime.date.fromisoformat(params.get("book_from", ""))
+    except ValueError:
+        first_day = earliest
+    panel.first_day = min(max(first_day, earliest), latest)
+    step = datetime.timedelta(days=DAYS_SHOWN)
+    panel.later = panel.first_day + step if panel.first_day + step <= latest else None
+    panel.earlier = max(panel.first_day - step, earliest) if panel.first_day > earliest else None
+    slots = open_slots(
+        kind=kind,
+        now=now,
+        state=consultation_request.state,
+        clinician=panel.clinician,
+        first_day=panel.first_day,
+        days=DAYS_SHOWN,
+    )
+    panel.days = _by_day(slots, {clinician.pk: clinician for clinician in panel.clinicians})
+    return panel
+
+
+def _by_day(slots: list[Slot], clinicians: dict[int, Clinician]):
+    days = {}
+    for slot in slots:
+        local = timezone.localtime(slot.starts_at)
+        days.setdefault(local.date(), []).append(
+            {
+                "value": slot_value(slot),
+                "starts": local,
+                "clinician": clinicians.get(slot.clinician_id),
+            }
+        )
+    return sorted(days.items())
+
+
+def slot_value(slot: Slot) -> str:
+    """A button's value: the clinician and the instant, ``12:20260601T1400Z``."""
+    return f"{slot.clinician_id}:{time_value(slot.starts_at)}"
+
+
+def parse_slot_value(value: str) -> tuple[int, datetime.datetime] | None:
+    clinician, _colon, moment = (value or "").partition(":")
+    starts_at = parse_time_value(moment)
+    if not clinician.isdigit() or len(clinician) > 9 or starts_at is None:
+        return None
+    return int(clinician), starts_at
