@@ -276,6 +276,7 @@ def test_request_page_groups_answers_as_the_form_does_with_flags_first_for_clini
         "Clinical decision",
         "Call the patient",
         "Work on this request",
+        "Book an open time",
         "Book the consultation",
         "About the patient",
         "Preferences",

@@ -36,8 +36,13 @@ def test_the_front_desk_page_starts_with_the_call_and_the_actions(client, login_
     login_as("front_desk")
     consultation_request = make_request(phone="+12125550199", voicemail_ok=True, contact_times=["evening"])
     html = client.get(change_url(consultation_request)).content.decode()
-    assert headings(html)[:3] == ["Call the patient", "Work on this request", "Book the consultation"]
-    first = html[html.index("Call the patient") : html.index("Book the consultation")]
+    assert headings(html)[:4] == [
+        "Call the patient",
+        "Work on this request",
+        "Book an open time",
+        "Book the consultation",
+    ]
+    first = html[html.index("Call the patient") : html.index("Book an open time")]
     assert 'href="tel:+12125550199"' in first
     assert "(212) 555-0199" in first
     assert "Weekday evenings (5pm–7pm)" in first
