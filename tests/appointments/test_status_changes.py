@@ -391,3 +391,21 @@ def test_no_reminder_goes_out_for_the_old_time_or_after_cancelling(
         appointment_reminders_enqueue_due(now=at(monday, 12) - datetime.timedelta(hours=23), hours=[24, 2])
         == 0
     )
+
+
+def test_the_change_pages_are_valid_html(client, appointment, monday, tmp_path):
+    from tests.test_html_validity import validate
+
+    status, reschedule, cancel = urls(appointment)
+    documents = {"__folder__": tmp_path}
+    documents["status_booked"] = client.get(status).content.decode()
+    documents["reschedule"] = client.get(reschedule, {"from": monday.isoformat()}).content.decode()
+    documents["reschedule_error"] = client.post(
+        reschedule, {"from": monday.isoformat(), "step": "choose", "time": "bad"}
+    ).content.decode()
+    documents["reschedule_confirm"] = client.post(
+        reschedule, {"from": monday.isoformat(), "step": "choose", "time": value(at(monday, 12))}
+    ).content.decode()
+    documents["cancel"] = client.get(cancel).content.decode()
+    documents["cancel_error"] = client.post(cancel, {}).content.decode()
+    assert validate(documents) == {}
