@@ -131,3 +131,39 @@ def test_the_times_work_without_javascript(browser, live_server, appointment):
     context.close()
     appointment.refresh_from_db()
     assert appointment.sequence == 1
+
+
+def test_the_front_desk_books_an_open_time_from_the_request_page(page, live_server, settings):
+    from django.utils import timezone
+
+    from tests.browser.test_calendar import sign_in
+    from tests.factories import make_staff
+
+    settings.TIME_ZONE = "America/New_York"
+    kind = make_kind(name="First consultation", duration_minutes=45, interval_minutes=60)
+    make_clinician(
+        kinds=[kind],
+        states=["NY"],
+        hours=[(day, "09:00", "13:00") for day in range(7)],
+        display_name="Dr. Ana Reyes",
+    )
+    consultation_request = make_request(state="NY", modality="in_person")
+    sign_in(page, live_server, make_staff("front_desk"))
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    page.goto(
+        f"{live_server.url}/admin/appointments/consultationrequest/{consultation_request.pk}/change/"
+        f"?book_from={tomorrow.isoformat()}"
+    )
+    panel = page.locator(".open-times-panel")
+    expect(panel.get_by_role("heading", name="Book an open time")).to_be_visible()
+    panel.scroll_into_view_if_needed()
+    no_sideways_scrolling(page)
+    shoot(page, "7-admin-open-times")
+    panel.get_by_role("button", name="10:00 AM · Dr. Ana Reyes").first.click()
+    expect(page.locator(".messagelist")).to_contain_text("The patient was e-mailed a calendar invitation.")
+    shoot(page, "8-admin-booked")
+    appointment = Appointment.objects.get()
+    assert timezone.localtime(appointment.starts_at).replace(tzinfo=None) == datetime.datetime.combine(
+        tomorrow, datetime.time(10)
+    )
+    assert appointment.modality == "in_person"
