@@ -62,6 +62,7 @@ _CLINIC_ADMIN = [
             "safetynotice",
             "topic",
             "faqentry",
+            "articletranslation",
             "searchsynonym",
             "openinghours",
             "closure",

@@ -16,6 +16,7 @@ from .models import (
     REVIEW_DUE_SOON_DAYS,
     STATES,
     Article,
+    ArticleTranslation,
     ClinicProfile,
     Closure,
     FAQEntry,
@@ -35,6 +36,25 @@ class FAQEntryInline(admin.StackedInline):
     fields = ["position", "question", "answer"]
     extra = 0
     ordering = ["position", "pk"]
+
+
+class ArticleTranslationInline(admin.StackedInline):
+    """A translation written by a person and reviewed by a clinician, like the original."""
+
+    model = ArticleTranslation
+    extra = 0
+    classes = ["collapse"]
+    fields = [
+        "language",
+        "title",
+        "summary",
+        "body",
+        "conclusion",
+        "status",
+        "translator",
+        ("reviewer_name", "reviewer_credentials"),
+        ("last_reviewed", "next_review_due"),
+    ]
 
 
 class ReviewStateFilter(admin.SimpleListFilter):
@@ -102,7 +122,7 @@ class ArticleAdmin(admin.ModelAdmin):
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["topics"]
-    inlines = [FAQEntryInline]
+    inlines = [FAQEntryInline, ArticleTranslationInline]
     actions = ["publish", "unpublish"]
     readonly_fields = ["preview_link", "created_at", "updated_at"]
     fieldsets = [
