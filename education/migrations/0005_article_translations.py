@@ -5,39 +5,124 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('education', '0004_safety_notice'),
+        ("education", "0004_safety_notice"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ArticleTranslation',
+            name="ArticleTranslation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('language', models.CharField(choices=[('es', 'Spanish')], default='es', max_length=8, verbose_name='language')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('summary', models.CharField(max_length=300, verbose_name='summary')),
-                ('body', models.TextField(help_text='Markdown, with the same sections as the original (“## ” and “### ”).', verbose_name='body')),
-                ('conclusion', models.TextField(blank=True, help_text='Markdown.', verbose_name='closing words')),
-                ('body_html', models.TextField(blank=True, default='', editable=False)),
-                ('conclusion_html', models.TextField(blank=True, default='', editable=False)),
-                ('toc', models.JSONField(blank=True, default=list, editable=False, verbose_name='table of contents')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published')], default='draft', help_text='Only a published translation, clinically reviewed, is shown to patients.', max_length=20, verbose_name='status')),
-                ('translator', models.CharField(blank=True, help_text='A person, never a machine translation.', max_length=200, verbose_name='translated by')),
-                ('reviewer_name', models.CharField(blank=True, help_text='The clinician who checked the translation against the original.', max_length=200, verbose_name='clinical reviewer')),
-                ('reviewer_credentials', models.CharField(blank=True, max_length=200, verbose_name="reviewer's credentials")),
-                ('last_reviewed', models.DateField(blank=True, null=True, verbose_name='last reviewed')),
-                ('next_review_due', models.DateField(blank=True, null=True, verbose_name='next review due')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('article', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='translations', to='education.article', verbose_name='article')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("es", "Spanish")], default="es", max_length=8, verbose_name="language"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("summary", models.CharField(max_length=300, verbose_name="summary")),
+                (
+                    "body",
+                    models.TextField(
+                        help_text="Markdown, with the same sections as the original (“## ” and “### ”).",
+                        verbose_name="body",
+                    ),
+                ),
+                (
+                    "conclusion",
+                    models.TextField(blank=True, help_text="Markdown.", verbose_name="closing words"),
+                ),
+                ("body_html", models.TextField(blank=True, default="", editable=False)),
+                ("conclusion_html", models.TextField(blank=True, default="", editable=False)),
+                (
+                    "toc",
+                    models.JSONField(
+                        blank=True, default=list, editable=False, verbose_name="table of contents"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("published", "Published")],
+                        default="draft",
+                        help_text="Only a published translation, clinically reviewed, is shown to patients.",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "translator",
+                    models.CharField(
+                        blank=True,
+                        help_text="A person, never a machine translation.",
+                        max_length=200,
+                        verbose_name="translated by",
+                    ),
+                ),
+                (
+                    "reviewer_name",
+                    models.CharField(
+                        blank=True,
+                        help_text="The clinician who checked the translation against the original.",
+                        max_length=200,
+                        verbose_name="clinical reviewer",
+                    ),
+                ),
+                (
+                    "reviewer_credentials",
+                    models.CharField(blank=True, max_length=200, verbose_name="reviewer's credentials"),
+                ),
+                ("last_reviewed", models.DateField(blank=True, null=True, verbose_name="last reviewed")),
+                ("next_review_due", models.DateField(blank=True, null=True, verbose_name="next review due")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "article",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="translations",
+                        to="education.article",
+                        verbose_name="article",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'article translation',
-                'verbose_name_plural': 'article translations',
-                'ordering': ['article', 'language'],
-                'constraints': [models.UniqueConstraint(fields=('article', 'language'), name='education_translation_one_per_language'), models.CheckConstraint(condition=models.Q(('status', 'draft'), models.Q(('last_reviewed__isnull', False), models.Q(('reviewer_name', ''), _negated=True)), _connector='OR'), name='education_translation_published_is_reviewed', violation_error_message='A published translation needs its clinical reviewer and review date.'), models.CheckConstraint(condition=models.Q(('last_reviewed__isnull', True), ('next_review_due__isnull', True), ('next_review_due__gt', models.F('last_reviewed')), _connector='OR'), name='education_translation_review_due_after_review', violation_error_message='The next review must be due after the last review.')],
+                "verbose_name": "article translation",
+                "verbose_name_plural": "article translations",
+                "ordering": ["article", "language"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("article", "language"), name="education_translation_one_per_language"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("status", "draft"),
+                            models.Q(
+                                ("last_reviewed__isnull", False),
+                                models.Q(("reviewer_name", ""), _negated=True),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="education_translation_published_is_reviewed",
+                        violation_error_message="A published translation needs its clinical reviewer and review date.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("last_reviewed__isnull", True),
+                            ("next_review_due__isnull", True),
+                            ("next_review_due__gt", models.F("last_reviewed")),
+                            _connector="OR",
+                        ),
+                        name="education_translation_review_due_after_review",
+                        violation_error_message="The next review must be due after the last review.",
+                    ),
+                ],
             },
         ),
     ]
