@@ -38,25 +38,6 @@ class FAQEntryInline(admin.StackedInline):
     ordering = ["position", "pk"]
 
 
-class ArticleTranslationInline(admin.StackedInline):
-    """A translation written by a person and reviewed by a clinician, like the original."""
-
-    model = ArticleTranslation
-    extra = 0
-    classes = ["collapse"]
-    fields = [
-        "language",
-        "title",
-        "summary",
-        "body",
-        "conclusion",
-        "status",
-        "translator",
-        ("reviewer_name", "reviewer_credentials"),
-        ("last_reviewed", "next_review_due"),
-    ]
-
-
 class ReviewStateFilter(admin.SimpleListFilter):
     title = _("review state")
     parameter_name = "review"
@@ -122,7 +103,7 @@ class ArticleAdmin(admin.ModelAdmin):
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["topics"]
-    inlines = [FAQEntryInline, ArticleTranslationInline]
+    inlines = [FAQEntryInline]
     actions = ["publish", "unpublish"]
     readonly_fields = ["preview_link", "created_at", "updated_at"]
     fieldsets = [
@@ -359,3 +340,44 @@ class SafetyNoticeAdmin(admin.ModelAdmin):
         # A bulk delete bypasses SafetyNotice.delete(), which marks the library's cached pages stale.
         super().delete_queryset(request, queryset)
         library_content_changed()
+
+
+@admin.register(ArticleTranslation)
+class ArticleTranslationAdmin(admin.ModelAdmin):
+    """Translations written by a person and reviewed by a clinician, like the original articles."""
+
+    list_display = [
+        "title",
+        "article",
+        "language",
+        "status",
+        "last_reviewed",
+        "next_review_due",
+        "updated_at",
+    ]
+    list_select_related = ["article"]
+    list_filter = ["language", "status"]
+    search_fields = ["title", "article__title", "article__slug"]
+    autocomplete_fields = ["article"]
+    readonly_fields = ["created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["article", "language", "title", "summary", "translator"]}),
+        (_("Text"), {"fields": ["body", "conclusion"]}),
+        (
+            _("Publishing and clinical review"),
+            {
+                "fields": [
+                    "status",
+                    "reviewer_name",
+                    "reviewer_credentials",
+                    "last_reviewed",
+                    "next_review_due",
+                ],
+                "description": _(
+                    "Patients see a translation once it is published, which needs a clinical reviewer and "
+                    "a review date. Until then the Spanish site shows the English article with a note."
+                ),
+            },
+        ),
+        (_("Record"), {"classes": ["collapse"], "fields": ["created_at", "updated_at"]}),
+    ]
