@@ -71,26 +71,40 @@ NOT_YET_TRANSLATED = [
 IGNORED = OUTSIDE_THE_SITE + STAFF_ONLY + NOT_YET_TRANSLATED
 
 
-def extract(*, locale_dir=None, languages=LANGUAGES, verbosity=1):
-    """Run makemessages from the project's root; into ``locale_dir`` instead of ``locale/`` if given.
+def extract(*, into=None, languages=LANGUAGES, verbosity=1):
+    """Run makemessages over the project: into ``locale/``, or afresh into the folder ``into``.
 
     Django must be set up. File names, not line numbers, mark where a message is used, so that
-    an edit elsewhere in a template does not rewrite the catalogue.
+    an edit elsewhere in a template does not rewrite the catalogue. A fresh extraction runs from
+    a scratch root that links to the project's folders but not to ``locale/``: makemessages files
+    each message under the nearest ``locale/`` above its source, which would be the real one.
     """
+    if into is None:
+        _makemessages(BASE_DIR, [BASE_DIR / "locale"], languages, verbosity)
+        return
+    root = Path(into) / "project"
+    root.mkdir()
+    for entry in BASE_DIR.iterdir():
+        if entry.name != "locale" and not entry.name.startswith("."):
+            (root / entry.name).symlink_to(entry)
+    _makemessages(root, [Path(into) / "locale"], languages, verbosity, symlinks=True)
+
+
+def _makemessages(root, locale_paths, languages, verbosity, symlinks=False):
     from django.core.management import call_command
     from django.test.utils import override_settings
 
-    settings = {"LOCALE_PATHS": [str(locale_dir)]} if locale_dir else {}
     here = os.getcwd()
-    os.chdir(BASE_DIR)
+    os.chdir(root)
     try:
-        with override_settings(**settings):
+        with override_settings(LOCALE_PATHS=[str(path) for path in locale_paths]):
             call_command(
                 "makemessages",
                 locale=list(languages),
                 ignore_patterns=list(IGNORED),
                 add_location="file",
                 no_obsolete=True,
+                symlinks=symlinks,
                 verbosity=verbosity,
             )
     finally:
