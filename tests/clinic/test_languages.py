@@ -42,7 +42,9 @@ def test_spanish_pages_are_in_spanish_with_spanish_crisis_help(client, path, spa
     assert f'<a class="site-language" href="{english}" hreflang="en" lang="en">English</a>' in html
 
 
-@pytest.mark.parametrize("path", ["/", "/learn/", "/costs/", "/what-to-expect/", "/privacy/", "/consultation/"])
+@pytest.mark.parametrize(
+    "path", ["/", "/learn/", "/costs/", "/what-to-expect/", "/privacy/", "/consultation/"]
+)
 def test_english_pages_keep_their_addresses_and_vary_on_nothing_but_the_encoding(client, path):
     # A browser that prefers Spanish still gets the English page at the English address.
     response = client.get(path, HTTP_ACCEPT_LANGUAGE="es-MX,es;q=0.9")
