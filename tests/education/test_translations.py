@@ -59,6 +59,7 @@ def test_a_published_translation_replaces_the_words_and_names_its_own_reviewer(c
     assert NOTE not in html
     assert "Ketamine and bipolar disorder" not in html
     assert f'<link rel="canonical" href="{SITE}/es/learn/translated/">' in html
+    assert '"inLanguage": "es-US"' in html
     assert f'<link rel="alternate" hreflang="en" href="{SITE}/learn/translated/">' in html
     assert f'<link rel="alternate" hreflang="es" href="{SITE}/es/learn/translated/">' in html
     # The English page names the Spanish one as its alternate, and is itself unchanged.
