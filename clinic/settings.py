@@ -220,6 +220,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en-us"
 LANGUAGES = [("en-us", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dollar amounts in Spanish as in the United States ($1,500), not as in Spain (clinic/formats/es).
+FORMAT_MODULE_PATH = ["clinic.formats"]
 TIME_ZONE = env.str("CLINIC_TIME_ZONE", default="America/New_York")
 USE_I18N = True
 USE_TZ = True

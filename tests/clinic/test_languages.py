@@ -100,3 +100,9 @@ def test_dates_in_spanish_read_as_spanish_speakers_write_them(client):
     html = client.get("/es/learn/dated/").content.decode()
     assert "1 de diciembre de 2026" in html
     assert "December 1, 2026" not in html
+
+
+def test_spanish_prices_are_written_as_dollars_are_in_the_united_states(client, clinic_facts):
+    html = client.get("/es/costs/").content.decode()
+    assert "unos $2,700 en total" in html
+    assert "$2\xa0700" not in html and "$2.700" not in html
