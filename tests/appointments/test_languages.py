@@ -5,7 +5,7 @@ import zoneinfo
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from appointments.models import Appointment, ConsultationRequest, OutboundEmail
 from appointments.services import appointment_book, appointment_cancel
@@ -212,3 +212,32 @@ def test_staff_see_the_language_in_the_list_with_a_filter_and_on_the_request(sta
         reverse("admin:appointments_consultationrequest_change", args=[spanish.pk])
     ).content.decode()
     assert "Language" in page and "Spanish" in page
+
+
+def test_a_spanish_patient_moves_their_consultation_on_spanish_pages(client, settings):
+    settings.TIME_ZONE = "America/New_York"
+    new_york = zoneinfo.ZoneInfo("America/New_York")
+    kind = make_kind(duration_minutes=45, interval_minutes=60)
+    clinician = make_clinician(kinds=[kind], states=["NY"], hours=[(0, "09:00", "13:00")])
+    day = timezone.localdate() + datetime.timedelta(days=14)
+    day += datetime.timedelta(days=(7 - day.weekday()) % 7)  # A Monday two weeks ahead at least.
+    appointment = appointment_book(
+        consultation_request=make_request(state="NY", language="es"),
+        clinician=clinician,
+        kind=kind,
+        starts_at=datetime.datetime(day.year, day.month, day.day, 10, tzinfo=new_york),
+        modality=Appointment.Modality.TELEHEALTH,
+        by=None,
+    )
+    with translation.override("es"):
+        status = appointment.consultation_request.get_status_url()
+    assert status.startswith("/es/consultation/status/")
+    html = client.get(status).content.decode()
+    when = f"lunes, {day.day} de {SPANISH_MONTHS[day.month - 1]} de {day.year}, 10:00 AM–10:45 AM"
+    assert f"<dt>Cuándo</dt><dd>{when}" in html
+    assert "<dt>Cómo</dt><dd>Por video</dd>" in html
+
+    page = client.get(status + "reschedule/").content.decode()
+    assert "<h1>Elija otra hora</h1>" in page
+    assert f"lunes, {day.day} de {SPANISH_MONTHS[day.month - 1]}" in page
+    assert "Continuar" in page
