@@ -25,6 +25,11 @@ from django.utils.translation import gettext_lazy as _
 CONTACT = "contact"
 SCREENING = "screening"
 
+# When a question is asked: while booking (a few short steps, before anything reaches staff), or in
+# the clinical intake that follows, reached from the confirmation page, the e-mail and the status page.
+BOOKING = "booking"
+INTAKE = "intake"
+
 
 # --- Choices --------------------------------------------------------------------------------
 
@@ -288,7 +293,7 @@ class Question:
             case Kind.EMAIL:
                 return [(self.name, models.EmailField(verbose_name, max_length=self.max_length))]
             case Kind.DATE:
-                return [(self.name, models.DateField(verbose_name))]
+                return [(self.name, models.DateField(verbose_name, null=blank, blank=blank))]
             case Kind.CHOICE | Kind.SELECT:
                 column = models.CharField(
                     verbose_name, max_length=self.max_length, choices=self.choices, blank=blank
@@ -332,7 +337,10 @@ class Question:
 
 @dataclass(frozen=True)
 class Section:
+    """A page of questions: one step of the booking or of the intake, and a group on the staff page."""
+
     id: str
+    stage: str  # BOOKING or INTAKE
     legend: Any  # the patient's heading
     staff_legend: Any  # the heading on the staff page
     questions: list[Question]
@@ -365,8 +373,10 @@ def _consent(name, label, verbose_name, required_message):
 
 
 SECTIONS = [
+    # The booking: a few short steps, each a page.
     Section(
         id="contact",
+        stage=BOOKING,
         legend=_("Your contact details"),
         staff_legend=_("Contact details"),
         questions=[
@@ -461,93 +471,25 @@ SECTIONS = [
                 label=_("You may send me text messages"),
                 verbose_name=_("text messages allowed"),
                 required=False,
-                required_if=(
-                    "contact_method",
-                    ContactMethod.TEXT,
-                    _(
-                        "You chose text messages: tick this box so that we may text you, or choose another way."
-                    ),
-                ),
                 staff_display="contact_permissions",
             ),
-        ],
-    ),
-    Section(
-        id="about",
-        legend=_("About you"),
-        staff_legend=_("About the patient"),
-        questions=[
-            Question(
-                name="date_of_birth",
-                kind=Kind.DATE,
-                label=_("Date of birth"),
-                verbose_name=_("date of birth"),
-                help_text=_("You need to be 18 or over to ask for a consultation online."),
-                messages={
-                    "required": _("Enter your date of birth."),
-                    "invalid": _("Enter your date of birth as a real date, for example 03/27/1985."),
-                },
-                attrs={"type": "date", "autocomplete": "bday"},
-                staff_display="date_of_birth_and_age",
+            _consent(
+                "consent_privacy",
+                _("I have read the privacy notice"),
+                _("read the privacy notice"),
+                _("Confirm that you have read the privacy notice."),
             ),
-            Question(
-                name="state",
-                kind=Kind.SELECT,
-                label=_("State you live in"),
-                verbose_name=_("state of residence"),
-                choices=US_STATES,
-                max_length=2,
-                messages={"blank_label": _("Choose your state")},
-                required_message=_("Choose the state you live in."),
-                export_header=_("State"),
-                attrs={"autocomplete": "address-level1"},
-            ),
-        ],
-    ),
-    Section(
-        id="help",
-        legend=_("What you would like help with"),
-        staff_legend=_("What they would like help with"),
-        questions=[
-            Question(
-                name="concern",
-                kind=Kind.CHOICE,
-                label=_("What would you most like help with?"),
-                verbose_name=_("wants help with"),
-                choices=Concern.choices,
-                max_length=24,
-                required_message=_("Choose what you would most like help with."),
-                audience=SCREENING,
-                export_header=_("Wants help with"),
-            ),
-            Question(
-                name="concern_other",
-                kind=Kind.TEXT,
-                label=_("If something else, tell us briefly"),
-                verbose_name=_("something else (details)"),
-                max_length=200,
-                required=False,
-                required_if=("concern", Concern.OTHER, _("Tell us briefly what you would like help with.")),
-                audience=SCREENING,
-                free_text=True,
-                searched=True,
-            ),
-            Question(
-                name="episode",
-                kind=Kind.CHOICE,
-                label=_("How would you describe your mood at the moment?"),
-                verbose_name=_("current episode"),
-                choices=Episode.choices,
-                max_length=12,
-                required_message=_("Choose the answer that best describes your mood at the moment."),
-                audience=SCREENING,
-                export_header=_("Current episode"),
-                flags_when={Episode.MANIC: Flag.MANIA, Episode.MIXED: Flag.MANIA},
+            _consent(
+                "consent_contact",
+                _("The clinic may contact me about this request by the ways I chose"),
+                _("agreed to be contacted"),
+                _("Confirm that we may contact you about your request."),
             ),
         ],
     ),
     Section(
         id="safety",
+        stage=BOOKING,
         legend=_("Your safety"),
         staff_legend=_("Safety"),
         intro=_(
@@ -567,7 +509,126 @@ SECTIONS = [
         ],
     ),
     Section(
+        id="eligibility",
+        stage=BOOKING,
+        legend=_("Where you will be, and your age"),
+        staff_legend=_("Where and age"),
+        questions=[
+            Question(
+                name="state",
+                kind=Kind.SELECT,
+                label=_("Which state will you be in for the consultation?"),
+                help_text=_(
+                    "For a video call, the state you will be in during the call; for an in-person visit, "
+                    "the state you live in."
+                ),
+                verbose_name=_("state for the consultation"),
+                choices=US_STATES,
+                max_length=2,
+                messages={"blank_label": _("Choose your state")},
+                required_message=_("Choose the state you will be in for the consultation."),
+                export_header=_("State"),
+                attrs={"autocomplete": "address-level1"},
+            ),
+            Question(
+                name="is_adult",
+                kind=Kind.YES_NO,
+                label=_("Are you 18 or older?"),
+                verbose_name=_("18 or older"),
+                required_message=_("Answer yes or no: are you 18 or older?"),
+                export_header=_("18 or older"),
+            ),
+        ],
+    ),
+    Section(
+        id="visit",
+        stage=BOOKING,
+        legend=_("Your consultation"),
+        staff_legend=_("Consultation"),
+        questions=[
+            Question(
+                name="concern",
+                kind=Kind.CHOICE,
+                label=_("What would you most like help with? (optional)"),
+                verbose_name=_("wants help with"),
+                choices=Concern.choices,
+                max_length=24,
+                required=False,
+                audience=SCREENING,
+                export_header=_("Wants help with"),
+            ),
+            Question(
+                name="concern_other",
+                kind=Kind.TEXT,
+                label=_("If something else, tell us briefly"),
+                verbose_name=_("something else (details)"),
+                max_length=200,
+                required=False,
+                required_if=("concern", Concern.OTHER, _("Tell us briefly what you would like help with.")),
+                audience=SCREENING,
+                free_text=True,
+                searched=True,
+            ),
+            Question(
+                name="modality",
+                kind=Kind.CHOICE,
+                label=_("How would you like your first consultation?"),
+                verbose_name=_("consultation"),
+                choices=Modality.choices,
+                max_length=12,
+                required_message=_("Choose in person, telehealth, or either."),
+                export_header=_("Consultation"),
+            ),
+        ],
+    ),
+    Section(
+        id="check",
+        stage=BOOKING,
+        legend=_("Before you send your request"),
+        staff_legend=_("Acknowledgement"),
+        staff_collapsed=True,
+        questions=[
+            _consent(
+                "consent_not_emergency",
+                _("I understand this form is not for emergencies"),
+                _("understands this is not for emergencies"),
+                _("Confirm that you understand this form is not for emergencies."),
+            ),
+        ],
+    ),
+    # The clinical intake: after booking, every question optional.
+    Section(
+        id="about",
+        stage=INTAKE,
+        legend=_("About you"),
+        staff_legend=_("About the patient"),
+        questions=[
+            Question(
+                name="date_of_birth",
+                kind=Kind.DATE,
+                label=_("Date of birth (optional)"),
+                verbose_name=_("date of birth"),
+                attrs={"type": "date", "autocomplete": "bday"},
+                staff_display="date_of_birth_and_age",
+                required=False,
+            ),
+            Question(
+                name="episode",
+                kind=Kind.CHOICE,
+                label=_("How would you describe your mood at the moment?"),
+                verbose_name=_("current episode"),
+                choices=Episode.choices,
+                max_length=12,
+                required=False,
+                audience=SCREENING,
+                export_header=_("Current episode"),
+                flags_when={Episode.MANIC: Flag.MANIA, Episode.MIXED: Flag.MANIA},
+            ),
+        ],
+    ),
+    Section(
         id="treatments",
+        stage=INTAKE,
         legend=_("Treatments you have tried"),
         staff_legend=_("Treatments tried"),
         questions=[
@@ -578,7 +639,7 @@ SECTIONS = [
                 verbose_name=_("antidepressants tried"),
                 choices=AntidepressantTrials.choices,
                 max_length=8,
-                required_message=_("Choose how many antidepressants you have tried, or “I’m not sure”."),
+                required=False,
                 audience=SCREENING,
             ),
             Question(
@@ -616,10 +677,22 @@ SECTIONS = [
                 free_text=True,
                 searched=True,
             ),
+            Question(
+                name="treatment_preference",
+                kind=Kind.CHOICE,
+                label=_("Which treatment are you interested in?"),
+                verbose_name=_("treatment preference"),
+                choices=Treatment.choices,
+                max_length=12,
+                required=False,
+                audience=SCREENING,
+                export_header=_("Treatment preference"),
+            ),
         ],
     ),
     Section(
         id="health",
+        stage=INTAKE,
         legend=_("Your medicines and health"),
         staff_legend=_("Medicines and health"),
         questions=[
@@ -709,6 +782,7 @@ SECTIONS = [
     ),
     Section(
         id="phq9",
+        stage=INTAKE,
         legend=_("How you have been feeling (optional)"),
         staff_legend=_("PHQ-9"),
         intro=_(
@@ -721,35 +795,8 @@ SECTIONS = [
         questions=[_phq9_item(number, text) for number, text in enumerate(PHQ9_ITEMS, start=1)],
     ),
     Section(
-        id="preferences",
-        legend=_("Your preferences"),
-        staff_legend=_("Preferences"),
-        questions=[
-            Question(
-                name="modality",
-                kind=Kind.CHOICE,
-                label=_("How would you like your first consultation?"),
-                verbose_name=_("consultation"),
-                choices=Modality.choices,
-                max_length=12,
-                required_message=_("Choose in person, telehealth, or either."),
-                export_header=_("Consultation"),
-            ),
-            Question(
-                name="treatment_preference",
-                kind=Kind.CHOICE,
-                label=_("Which treatment are you interested in?"),
-                verbose_name=_("treatment preference"),
-                choices=Treatment.choices,
-                max_length=12,
-                required_message=_("Choose a treatment, or “Undecided”."),
-                audience=SCREENING,
-                export_header=_("Treatment preference"),
-            ),
-        ],
-    ),
-    Section(
         id="payment",
+        stage=INTAKE,
         legend=_("Payment, and how you found us"),
         staff_legend=_("Payment, and how they found us"),
         questions=[
@@ -760,8 +807,8 @@ SECTIONS = [
                 verbose_name=_("payment"),
                 choices=Payment.choices,
                 max_length=12,
-                required_message=_("Choose how you expect to pay, or “I’m not sure yet”."),
                 export_header=_("Payment"),
+                required=False,
             ),
             Question(
                 name="insurance_carrier",
@@ -800,35 +847,14 @@ SECTIONS = [
             ),
         ],
     ),
-    Section(
-        id="consents",
-        legend=_("Before you send your request"),
-        staff_legend=_("Consents"),
-        staff_collapsed=True,
-        questions=[
-            _consent(
-                "consent_privacy",
-                _("I have read the privacy notice"),
-                _("read the privacy notice"),
-                _("Confirm that you have read the privacy notice."),
-            ),
-            _consent(
-                "consent_contact",
-                _("The clinic may contact me about this request by the ways I chose"),
-                _("agreed to be contacted"),
-                _("Confirm that we may contact you about your request."),
-            ),
-            _consent(
-                "consent_not_emergency",
-                _("I understand this form is not for emergencies"),
-                _("understands this is not for emergencies"),
-                _("Confirm that you understand this form is not for emergencies."),
-            ),
-        ],
-    ),
 ]
 
 QUESTIONS = {question.name: question for section in SECTIONS for question in section.questions}
+
+
+def sections(*, stage):
+    """The pages of the booking or of the intake, in order."""
+    return [section for section in SECTIONS if section.stage == stage]
 
 
 def questions(*, audience=None):

@@ -61,6 +61,7 @@ def request_fields(number=None, **overrides):
         "treatment_preference": "iv",
         "payment": "self_pay",
         "self_harm_thoughts": False,
+        "is_adult": True,
         "consent_privacy": True,
         "consent_contact": True,
         "consent_not_emergency": True,

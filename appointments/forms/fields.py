@@ -166,6 +166,7 @@ def question_field(question):
             )
         case Kind.DATE:
             return forms.DateField(
+                required=required,
                 input_formats=["%Y-%m-%d", "%m/%d/%Y"],
                 error_messages=question.messages,
                 widget=forms.DateInput(attrs=question.attrs, format="%Y-%m-%d"),

@@ -68,7 +68,8 @@ class ConsultationRequestForm(QuestionnaireForm):
         return phone_number_e164(self.cleaned_data["phone"])
 
     def clean_date_of_birth(self):
-        return check_date_of_birth(self.cleaned_data["date_of_birth"])
+        born = self.cleaned_data["date_of_birth"]
+        return born and check_date_of_birth(born)
 
     def clean_source_article(self):
         slug = self.cleaned_data["source_article"].strip()

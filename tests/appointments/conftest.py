@@ -42,6 +42,7 @@ def answers(**overrides):
         "concern_other": SCREENING_MARKERS["concern_other"],
         "episode": "depressive",
         "self_harm_thoughts": "no",
+        "is_adult": "yes",
         "antidepressant_trials": "3+",
         "treatments_tried": ["tried_mood_stabilisers", "tried_therapy"],
         "treatments_other": SCREENING_MARKERS["treatments_other"],

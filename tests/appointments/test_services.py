@@ -37,6 +37,7 @@ def model_answers(**overrides):
         "concern_other": "",
         "episode": "depressive",
         "self_harm_thoughts": False,
+        "is_adult": True,
         "antidepressant_trials": "2",
         "treatments_other": "",
         "current_medications": "",

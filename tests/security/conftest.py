@@ -69,6 +69,7 @@ def marked_answers(**overrides):
         "concern": "other",
         "episode": "mixed",
         "self_harm_thoughts": "no",
+        "is_adult": "yes",
         "antidepressant_trials": "3+",
         "treatments_tried": ["tried_ketamine", "tried_therapy"],
         "medical_history": ["psychosis_history", "pregnant_or_breastfeeding"],
