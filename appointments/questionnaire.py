@@ -1260,7 +1260,9 @@ def mdq_result_of(answers):
 
 def blood_pressure_is_high(*, systolic, diastolic):
     """A recent blood pressure at or above 160/100 (either number), for a clinician to look at."""
-    return (systolic or 0) >= BLOOD_PRESSURE_HIGH_SYSTOLIC or (diastolic or 0) >= BLOOD_PRESSURE_HIGH_DIASTOLIC
+    return (systolic or 0) >= BLOOD_PRESSURE_HIGH_SYSTOLIC or (
+        diastolic or 0
+    ) >= BLOOD_PRESSURE_HIGH_DIASTOLIC
 
 
 def blood_pressure_problem(*, systolic, diastolic, unknown):

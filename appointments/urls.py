@@ -8,4 +8,8 @@ urlpatterns = [
     path("", views.request_create, name="request_create"),
     path("received/<str:token>/", views.request_received, name="request_received"),
     path("status/<str:signed>/", views.request_status, name="request_status"),
+    path("intake/<str:signed>/", views.intake_start, name="intake_start"),
+    path("intake/<str:signed>/help-now/", views.intake_help, name="intake_help"),
+    path("intake/<str:signed>/done/", views.intake_done, name="intake_done"),
+    path("intake/<str:signed>/<slug:section>/", views.intake_page, name="intake_page"),
 ]

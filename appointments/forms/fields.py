@@ -8,6 +8,7 @@ from functools import partial
 import phonenumbers
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.renderers import get_default_renderer
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import format_html
@@ -105,8 +106,13 @@ class MemorableDateWidget(forms.MultiWidget):
 
     def __init__(self, attrs=None):
         widgets = {
-            f"_{name}": forms.TextInput(
-                attrs={"inputmode": "numeric", "autocomplete": autocomplete, "size": size, "spellcheck": "false"}
+            name: forms.TextInput(
+                attrs={
+                    "inputmode": "numeric",
+                    "autocomplete": autocomplete,
+                    "size": size,
+                    "spellcheck": "false",
+                }
             )
             for name, _label, autocomplete, size in self.PARTS
         }
@@ -128,7 +134,11 @@ class MemorableDateWidget(forms.MultiWidget):
         return context
 
     def _render(self, template_name, context, renderer=None):
-        # The project's templates folder: the default form renderer searches only the apps' folders.
+        # Each box by the form renderer (Django's own widget templates), the three together by a
+        # template in the project's folder, which the default form renderer does not search.
+        renderer = renderer or get_default_renderer()
+        for subwidget in context["widget"]["subwidgets"]:
+            subwidget["html"] = mark_safe(renderer.render(subwidget["template_name"], {"widget": subwidget}))  # noqa: S308
         return mark_safe(render_to_string(template_name, context))  # noqa: S308 (a template's output)
 
 
@@ -140,8 +150,8 @@ class MemorableDateField(forms.MultiValueField):
 
     widget = MemorableDateWidget
 
-    def __init__(self, *, name=_("Date"), required=False, **kwargs):
-        self.name = name
+    def __init__(self, *, name=None, required=False, **kwargs):
+        self.name = name or _("date")
         parts = (forms.CharField(), forms.CharField(), forms.CharField())
         super().__init__(parts, require_all_fields=False, required=required, **kwargs)
 

@@ -86,10 +86,10 @@ class SectionForm(forms.Form):
             if name in self.errors:
                 bound = self[name]
                 anchor = bound.id_for_label or bound.auto_id
-                if isinstance(bound.field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
+                if isinstance(
+                    bound.field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple
+                ) or isinstance(bound.field.widget, MemorableDateWidget):
                     anchor = f"{bound.auto_id}_0"
-                elif isinstance(bound.field.widget, MemorableDateWidget):
-                    anchor = f"{bound.auto_id}_month"
                 links.extend((anchor, error) for error in self.errors[name])
         seen = set()
         return [(anchor, error) for anchor, error in links if not (error in seen or seen.add(error))]

@@ -7,13 +7,13 @@ from .jobs import PeriodicJob, WorkerHeartbeat
 from .outbox import OutboundEmail
 from .requests import (
     INTAKE_LINK_SALT,
-    IntakeState,
-    intake_link_signer,
     REFERENCE_ALPHABET,
     REFERENCE_PREFIX,
     STATUS_LINK_SALT,
     ConsultationRequest,
     ConsultationRequestQuerySet,
+    IntakeState,
+    intake_link_signer,
     new_reference,
     new_token,
     status_link_signer,

@@ -66,6 +66,7 @@ def consultation_request_emails_enqueue(*, consultation_request_id: int) -> None
         "first_name": consultation_request.first_name,
         "reference": consultation_request.reference,
         "status_url": clinic.site_url + consultation_request.get_status_url(),
+        "intake_url": clinic.site_url + consultation_request.get_intake_url(),
     }
     staff_context = {
         "clinic": clinic,

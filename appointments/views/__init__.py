@@ -1,6 +1,15 @@
 """The patient's pages."""
 
+from .intake import intake_done, intake_help, intake_page, intake_start
 from .request import request_create
 from .status import request_received, request_status
 
-__all__ = ["request_create", "request_received", "request_status"]
+__all__ = [
+    "intake_done",
+    "intake_help",
+    "intake_page",
+    "intake_start",
+    "request_create",
+    "request_received",
+    "request_status",
+]
