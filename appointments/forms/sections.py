@@ -86,9 +86,9 @@ class SectionForm(forms.Form):
             if name in self.errors:
                 bound = self[name]
                 anchor = bound.id_for_label or bound.auto_id
-                if isinstance(
-                    bound.field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple
-                ) or isinstance(bound.field.widget, MemorableDateWidget):
+                # A group of controls: the first of them (a date's month box).
+                multiple = forms.RadioSelect | forms.CheckboxSelectMultiple | MemorableDateWidget
+                if isinstance(bound.field.widget, multiple):
                     anchor = f"{bound.auto_id}_0"
                 links.extend((anchor, error) for error in self.errors[name])
         seen = set()
