@@ -133,3 +133,24 @@ def test_the_intake_from_the_email_link_through_crisis_help_to_the_end(page, liv
     assert saved.is_urgent is True
     assert saved.intake_completed_at is not None
     assert saved.flags == ["self_harm", "blood_pressure_high", "lamotrigine"]
+
+
+def test_every_intake_page_with_its_errors_shown_passes_axe(page, live_server, emailed_request):
+    from tests.appointments.test_intake_html import BAD
+
+    start = intake_link_in_email(emailed_request, live_server)
+    for section, bad in BAD.items():
+        page.goto(f"{start}{section}/")
+        # Values no control offers (a choice that is not listed): sent as the form's own fields.
+        page.evaluate(
+            """bad => { const form = document.querySelector('.intake-form');
+                for (const [name, value] of Object.entries(bad)) {
+                    form.querySelectorAll(`[name="${name}"]`).forEach(el => el.removeAttribute('name'));
+                    const input = document.createElement('input');
+                    input.type = 'hidden'; input.name = name; input.value = value; form.appendChild(input);
+                } }""",
+            bad,
+        )
+        page.get_by_role("button", name=re.compile("Continue|Finish")).click()
+        expect(page.locator(".error-summary")).to_be_visible()
+        look(page, f"errors-{section}")
