@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -391,7 +392,13 @@ class Question:
             case Kind.CONSENT:
                 return [(self.name, models.BooleanField(verbose_name))]
             case Kind.NUMBER:
-                column = models.PositiveSmallIntegerField(verbose_name, null=True, blank=True)
+                low, high = self.number_range
+                column = models.PositiveSmallIntegerField(
+                    verbose_name,
+                    null=True,
+                    blank=True,
+                    validators=[MinValueValidator(low), MaxValueValidator(high)],
+                )
                 return [(self.name, column)]
             case Kind.SCORE:
                 column = models.PositiveSmallIntegerField(
