@@ -402,3 +402,54 @@ def test_no_posted_value_makes_a_500(client, consultation_request, section):
         assert response.status_code in {200, 302}, (section, value)
         data = {name: [value, value] for name in names}
         assert client.post(page_url(consultation_request, section), data).status_code in {200, 302}
+
+
+# --- Where the link is ----------------------------------------------------------------------
+
+
+def test_the_acknowledgement_email_carries_a_working_intake_link_and_no_health_detail(
+    client, consultation_request
+):
+    from appointments.services import consultation_request_emails_enqueue
+
+    consultation_request_emails_enqueue(consultation_request_id=consultation_request.pk)
+    email = OutboundEmail.objects.get(
+        dedupe_key=f"consultation-request:{consultation_request.pk}:acknowledgement"
+    )
+    link = re.search(r"http://127\.0\.0\.1:8000(/consultation/intake/\S+/)", email.body).group(1)
+    assert "you can skip any of them" in email.body
+    response = client.get(link)
+    assert response.status_code == 200
+    assert consultation_request.reference in response.content.decode()
+    for health in ["PHQ", "MDQ", "blood pressure", "diagnosis"]:
+        assert health not in email.subject + email.body
+
+
+def test_the_status_page_links_to_the_intake_and_says_when_it_is_done(client, consultation_request):
+    html = client.get(consultation_request.get_status_url()).content.decode()
+    link = re.search(
+        r'<a class="btn btn-primary" href="(/consultation/intake/[^"]+/)">Answer the questions</a>', html
+    )
+    assert link and client.get(link.group(1)).status_code == 200
+
+    ConsultationRequest.objects.filter(pk=consultation_request.pk).update(intake_started_at=timezone.now())
+    html = client.get(consultation_request.get_status_url()).content.decode()
+    assert "Carry on with the questions</a>" in html
+
+    ConsultationRequest.objects.filter(pk=consultation_request.pk).update(intake_completed_at=timezone.now())
+    html = client.get(consultation_request.get_status_url()).content.decode()
+    assert "Thank you for answering the questions before your consultation" in html
+    assert "Look at or change your answers</a>" in html
+
+
+def test_the_confirmation_page_links_to_the_intake(client, consultation_request):
+    import time
+
+    from appointments.views.request import RECEIVED_SESSION_KEY
+
+    session = client.session
+    session[RECEIVED_SESSION_KEY] = {consultation_request.confirmation_token: int(time.time())}
+    session.save()
+    html = client.get(consultation_request.get_absolute_url()).content.decode()
+    link = re.search(r'href="(/consultation/intake/[^"]+/)">Answer the questions</a>', html)
+    assert link and client.get(link.group(1)).status_code == 200
