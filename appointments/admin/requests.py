@@ -195,6 +195,9 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
         screening = can_view_screening(request.user)
         urgent = obj is not None and obj.is_urgent
         contact = [*CONTACT_FIRST, "decision_outcome_only" if not screening else None]
+        if screening:
+            # A clinician reads where the intake stands with the scores, not with the phone number.
+            contact.remove("intake_state")
         if urgent and not screening:
             contact.insert(0, "urgent_reason_for_desk")
         contact_fieldset = (
@@ -238,7 +241,15 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
         summary = ["flags_panel"]
         if urgent:
             summary += ["urgent_reason_for_clinicians", "urgent_protocol"]
-        summary += ["phq9_summary", "phq9_item_9", "mdq_summary", "source_article"]
+        summary += [
+            "intake_state",
+            "diagnosis",
+            "phq9_summary",
+            "phq9_item_9",
+            "mdq_summary",
+            "source_article",
+        ]
+        shown.add("diagnosis")
         decision = ["decision_history"]
         if can_decide(request.user):
             decision += DECISION_FIELDS

@@ -166,7 +166,9 @@ def test_the_form_can_be_completed_by_keyboard_alone(phone_page, live_server):
     type_into("id_email", "maria@example.com")
     type_into("id_phone", "2125550199")
     radio("contact_method", downs=2)  # E-mail
-    type_into("id_date_of_birth", "03271985")
+    type_into("id_date_of_birth_0", "3")
+    type_into("id_date_of_birth_1", "27")
+    type_into("id_date_of_birth_2", "1985")
     type_into("id_state", "New York")
     radio("concern", downs=1)  # Depression
     radio("episode")  # Depressed

@@ -154,3 +154,46 @@ def test_every_intake_page_with_its_errors_shown_passes_axe(page, live_server, e
         page.get_by_role("button", name=re.compile("Continue|Finish")).click()
         expect(page.locator(".error-summary")).to_be_visible()
         look(page, f"errors-{section}")
+
+
+@pytest.fixture
+def intake_done(transactional_db):
+    from django.utils import timezone
+
+    return make_request(
+        first_name="Maria",
+        last_name="Okonkwo",
+        intake_started_at=timezone.now(),
+        intake_completed_at=timezone.now(),
+        diagnosis="bipolar_2",
+        blood_pressure_systolic=166,
+        blood_pressure_diastolic=101,
+        prescriber_name="Dr Ada Park",
+        **{f"mdq_{n}": n <= 9 for n in range(1, 14)},
+        mdq_same_period=True,
+        mdq_problem="moderate",
+        **{f"phq9_{n}": 1 for n in range(1, 8)},
+        flags=["blood_pressure_high", "mdq_positive"],
+    )
+
+
+@pytest.mark.parametrize("role", ["front_desk", "clinician"])
+def test_staff_see_the_intake_state_and_clinicians_the_mdq(desktop_page, live_server, intake_done, role):
+    from tests.browser.test_staff_roles import sign_in, staff_with_authenticator
+
+    page = desktop_page
+    sign_in(page, live_server, *staff_with_authenticator(role, f"{role}-1"))
+    page.goto(live_server.url + "/admin/appointments/consultationrequest/")
+    row = page.locator("#result_list tbody tr", has_text="Okonkwo")
+    expect(row.locator(".intake-state--complete")).to_have_text("Complete")
+    look(page, f"staff-list-{role}")
+    row.get_by_role("link", name=intake_done.reference).click()
+    expect(page.locator(".field-intake_state .intake-state--complete")).to_have_text("Complete")
+    if role == "clinician":
+        expect(page.locator(".field-mdq_summary")).to_contain_text("Positive screen · 9 of 13 yes")
+        expect(page.locator(".field-phq9_summary")).to_contain_text("Incomplete: 7 of 9 answered")
+        expect(page.locator(".field-blood_pressure")).to_contain_text("166/101 mmHg · 160/100 or above")
+    else:
+        expect(page.locator("main")).not_to_contain_text("MDQ")
+        expect(page.locator("main")).not_to_contain_text("166/101")
+    look(page, f"staff-request-{role}")
