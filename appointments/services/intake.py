@@ -79,7 +79,10 @@ def consultation_request_intake_save(
         if is_last and locked.intake_completed_at is None:
             locked.intake_completed_at = now
             changed.append("intake_completed_at")
-        locked.flags = locked.answer_flags()
+        # Thoughts of self-harm once reported stay flagged, even if the answer is changed later.
+        kept = {ConsultationRequest.Flag.SELF_HARM} & set(locked.flags)
+        raised = set(locked.answer_flags()) | kept
+        locked.flags = [str(flag) for flag in ConsultationRequest.Flag if flag in raised]
         became_urgent = locked.reports_self_harm() and not locked.is_urgent
         if became_urgent:
             locked.is_urgent = True

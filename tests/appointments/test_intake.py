@@ -349,6 +349,16 @@ def test_phq9_item_9_above_zero_shows_crisis_help_next_and_makes_the_request_urg
     assert ("patient", "Clinical intake: page 5 of 7 saved") in events
 
 
+def test_an_answer_of_self_harm_changed_later_leaves_the_request_urgent_and_flagged(
+    client, consultation_request
+):
+    client.post(page_url(consultation_request, "phq9"), {"phq9_9": "3"})
+    response = client.post(page_url(consultation_request, "phq9"), {"phq9_9": "0"})
+    assert response["Location"] == page_url(consultation_request, "mdq")
+    saved = stored(consultation_request)
+    assert (saved.is_urgent, saved.phq9_9, saved.flags) == (True, 0, ["self_harm"])
+
+
 def test_item_9_at_zero_or_skipped_leads_on_to_the_mdq(client, consultation_request):
     response = client.post(page_url(consultation_request, "phq9"), {"phq9_9": "0"})
     assert response["Location"] == page_url(consultation_request, "mdq")
