@@ -120,3 +120,16 @@ def test_clinicians_may_filter_the_requests_without_a_phq9_score(client, login_a
     scored = make_request(**{f"phq9_{n}": 1 for n in range(1, 9)}, phq9_9=0)
     html = client.get(LIST_URL, {"phq9": "none"}).content.decode()
     assert partial.reference in html and scored.reference not in html
+
+
+def test_the_export_carries_the_intake_state_and_for_clinicians_the_mdq(client, login_as, answered):
+    import csv
+    import io
+
+    login_as("clinic_admin")
+    response = client.get(LIST_URL + "export/")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    (row,) = [row for row in rows if row["Reference"] == answered.reference]
+    assert row["Intake"] == "Complete"
+    assert row["MDQ"] == "positive"
+    assert row["Diagnosis (as the patient knows it)"] == "Bipolar II"
