@@ -29,7 +29,7 @@ SCREENING_LABELS = [
     "Current medications",
     "Clinician flags",
     "PHQ-9",
-    "Consultation",
+    "Wants help with",
     "Treatments tried",
     "History of psychosis",
 ]
