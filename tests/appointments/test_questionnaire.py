@@ -82,15 +82,17 @@ def test_every_question_is_a_form_field_and_every_answer_a_column():
     # The form's sections are the questionnaire's, in its order.
     assert [section["id"] for section in form.SECTIONS] == [
         "contact",
-        "about",
-        "help",
         "safety",
+        "eligibility",
+        "visit",
+        "check",
+        "about",
         "treatments",
         "health",
+        "prescriber",
         "phq9",
-        "preferences",
+        "mdq",
         "payment",
-        "consents",
     ]
 
 
