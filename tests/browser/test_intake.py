@@ -197,3 +197,20 @@ def test_staff_see_the_intake_state_and_clinicians_the_mdq(desktop_page, live_se
         expect(page.locator("main")).not_to_contain_text("MDQ")
         expect(page.locator("main")).not_to_contain_text("166/101")
     look(page, f"staff-request-{role}")
+
+
+def test_the_intake_works_without_javascript(browser, live_server, emailed_request):
+    from .conftest import PHONE
+
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(intake_link_in_email(emailed_request, live_server) + "phq9/")
+        page.get_by_role(
+            "group", name=re.compile("9. Thoughts that you would be better off dead")
+        ).get_by_label("Not at all").check()
+        page.get_by_role("button", name="Continue").click()
+        expect(page.get_by_text("Page 6 of 7")).to_be_visible()
+    finally:
+        context.close()
+    assert ConsultationRequest.objects.get(pk=emailed_request.pk).phq9_9 == 0
