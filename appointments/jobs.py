@@ -26,6 +26,7 @@ from django.utils.module_loading import autodiscover_modules
 
 from .models import PeriodicJob, WorkerHeartbeat
 from .services.alerts import consultation_requests_alert_on_call
+from .services.intake import intake_reminders_enqueue_due
 from .services.outbox import consultation_request_emails_recover
 from .services.reminders import appointment_reminders_enqueue_due
 from .services.retention import consultation_requests_purge_closed
@@ -141,3 +142,9 @@ def on_call_alert():
     """Tell the on-call list about new requests that are urgent or overdue, at any hour (each request at
     most once per ``ON_CALL_ALERT_INTERVAL_MINUTES``)."""
     consultation_requests_alert_on_call()
+
+
+@periodic(every=timedelta(minutes=15))
+def intake_reminders_queue():
+    """Remind patients whose consultation is near and whose clinical intake is not complete (once each)."""
+    intake_reminders_enqueue_due()

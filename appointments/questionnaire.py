@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -98,6 +99,22 @@ class HeardAbout(models.TextChoices):
     OTHER = "other", _("Somewhere else")
 
 
+class Diagnosis(models.TextChoices):
+    BIPOLAR_I = "bipolar_1", _("Bipolar I")
+    BIPOLAR_II = "bipolar_2", _("Bipolar II")
+    OTHER_BIPOLAR = "bipolar_other", _("Another bipolar diagnosis, or cyclothymia")
+    DEPRESSION = "depression", _("Depression")
+    OTHER = "other", _("Something else")
+    NONE = "unsure", _("I’m not sure, or I have no diagnosis")
+
+
+class MdqProblem(models.TextChoices):
+    NONE = "none", _("No problem")
+    MINOR = "minor", _("Minor problem")
+    MODERATE = "moderate", _("Moderate problem")
+    SERIOUS = "serious", _("Serious problem")
+
+
 class Phq9Answer(models.IntegerChoices):
     NOT_AT_ALL = 0, _("Not at all")
     SEVERAL_DAYS = 1, _("Several days")
@@ -119,6 +136,8 @@ class Flag(models.TextChoices):
     BLADDER = "bladder", _("Bladder or urinary problems")
     EYE_PRESSURE = "eye_pressure", _("Glaucoma or raised eye pressure")
     PHQ9_SEVERE = "phq9_severe", _("PHQ-9 score in the severe range (20 or more)")
+    BLOOD_PRESSURE_HIGH = "blood_pressure_high", _("Recent blood pressure 160/100 or above")
+    MDQ_POSITIVE = "mdq_positive", _("MDQ positive screen for bipolar disorder")
     # Medicines that change ketamine's effect or safety, found in the current medicines' answer.
     BENZODIAZEPINES = "benzodiazepines", _("Takes a benzodiazepine (may blunt ketamine’s effect)")
     MAOI = "maoi", _("Takes an MAO inhibitor (blood pressure risk with ketamine)")
@@ -140,6 +159,8 @@ FLAG_SHORT = {
     Flag.BLADDER: _("Bladder"),
     Flag.EYE_PRESSURE: _("Eye pressure"),
     Flag.PHQ9_SEVERE: _("PHQ-9 severe"),
+    Flag.BLOOD_PRESSURE_HIGH: _("BP high"),
+    Flag.MDQ_POSITIVE: _("MDQ +"),
     Flag.BENZODIAZEPINES: _("Benzodiazepine"),
     Flag.MAOI: _("MAOI"),
     Flag.LAMOTRIGINE: _("Lamotrigine"),
@@ -210,6 +231,53 @@ PHQ9_FIELDS = [f"phq9_{n}" for n in range(1, 10)]
 PHQ9_MAX = 27
 PHQ9_SEVERE_FROM = 20
 
+# The Mood Disorder Questionnaire (Hirschfeld et al., Am J Psychiatry 2000;157:1873-5), in its own
+# words: thirteen yes/no items after one stem, then two questions about them.
+MDQ_STEM = _("Has there ever been a period of time when you were not your usual self and…")
+MDQ_ITEMS = [
+    _(
+        "…you felt so good or so hyper that other people thought you were not your normal self, or you "
+        "were so hyper that you got into trouble?"
+    ),
+    _("…you were so irritable that you shouted at people or started fights or arguments?"),
+    _("…you felt much more self-confident than usual?"),
+    _("…you got much less sleep than usual and found you didn’t really miss it?"),
+    _("…you were much more talkative or spoke much faster than usual?"),
+    _("…thoughts raced through your head or you couldn’t slow your mind down?"),
+    _(
+        "…you were so easily distracted by things around you that you had trouble concentrating or "
+        "staying on track?"
+    ),
+    _("…you had much more energy than usual?"),
+    _("…you were much more active or did many more things than usual?"),
+    _(
+        "…you were much more social or outgoing than usual, for example, you telephoned friends in the "
+        "middle of the night?"
+    ),
+    _("…you were much more interested in sex than usual?"),
+    _(
+        "…you did things that were unusual for you or that other people might have thought were "
+        "excessive, foolish, or risky?"
+    ),
+    _("…spending money got you or your family into trouble?"),
+]
+MDQ_FIELDS = [f"mdq_{n}" for n in range(1, 14)]
+MDQ_COLUMNS = [*MDQ_FIELDS, "mdq_same_period", "mdq_problem"]
+# A positive screen, as published: at least this many yes, AND several at the same time, AND a
+# moderate or serious problem.
+MDQ_POSITIVE_FROM = 7
+MDQ_PROBLEM_ENOUGH = {MdqProblem.MODERATE, MdqProblem.SERIOUS}
+
+# A recent blood pressure a clinician should look at before ketamine, which raises it further for
+# about an hour. 160/100 is the threshold of stage 2 hypertension in NICE guideline NG136
+# ("Hypertension in adults: diagnosis and management", 2019, updated 2023: clinic blood pressure
+# 160/100 mmHg or higher); either number at or above it raises the flag.
+BLOOD_PRESSURE_HIGH_SYSTOLIC = 160
+BLOOD_PRESSURE_HIGH_DIASTOLIC = 100
+# What a person could plausibly read off a home monitor; anything outside is a typing slip.
+SYSTOLIC_RANGE = (70, 250)
+DIASTOLIC_RANGE = (40, 150)
+
 
 # --- Questions ------------------------------------------------------------------------------
 
@@ -230,6 +298,7 @@ class Kind:
     YES_NO = "yes_no"  # a required yes or no, as radio buttons
     CONSENT = "consent"  # a tick box that must be ticked
     SCORE = "score"  # one PHQ-9 item, 0 to 3
+    NUMBER = "number"  # a whole number within ``number_range``
 
 
 @dataclass(frozen=True)
@@ -269,6 +338,9 @@ class Question:
     attrs: dict = field(default_factory=dict)  # the control's HTML attributes
     # What the staff page shows for the answer: one display may stand for several questions.
     staff_display: str | None = None
+    number_range: tuple | None = None  # (lowest, highest) of a NUMBER
+    # Flags that depend on more than this answer: a function of all the answers (by column name).
+    flag_rule: Any = None
 
     @property
     def column_names(self):
@@ -314,8 +386,20 @@ class Question:
                 ]
             case Kind.TICK:
                 return [(self.name, models.BooleanField(verbose_name, default=False))]
-            case Kind.YES_NO | Kind.CONSENT:
+            case Kind.YES_NO:
+                # An optional yes or no (the intake's) is empty until answered.
+                return [(self.name, models.BooleanField(verbose_name, null=blank, blank=blank))]
+            case Kind.CONSENT:
                 return [(self.name, models.BooleanField(verbose_name))]
+            case Kind.NUMBER:
+                low, high = self.number_range
+                column = models.PositiveSmallIntegerField(
+                    verbose_name,
+                    null=True,
+                    blank=True,
+                    validators=[MinValueValidator(low), MaxValueValidator(high)],
+                )
+                return [(self.name, column)]
             case Kind.SCORE:
                 column = models.PositiveSmallIntegerField(
                     verbose_name, choices=Phq9Answer.choices, null=True, blank=True
@@ -325,6 +409,8 @@ class Question:
 
     def flags(self, answers):
         """The flags the answer raises, from answers keyed by column name."""
+        if self.flag_rule:
+            return self.flag_rule(answers)
         if self.kind == Kind.TICKS:
             return {option.flag for option in self.options if option.flag and answers.get(option.name)}
         if self.flags_mentioned:
@@ -359,6 +445,29 @@ def _phq9_item(number, text):
         audience=SCREENING,
         staff_display="phq9_answers",
     )
+
+
+def _mdq_item(number, text):
+    return Question(
+        name=f"mdq_{number}",
+        kind=Kind.YES_NO,
+        label=text,
+        verbose_name=_("MDQ item %(number)d") % {"number": number},
+        required=False,
+        audience=SCREENING,
+        staff_display="mdq_answers",
+    )
+
+
+def _blood_pressure_flags(answers):
+    high = blood_pressure_is_high(
+        systolic=answers.get("blood_pressure_systolic"), diastolic=answers.get("blood_pressure_diastolic")
+    )
+    return {Flag.BLOOD_PRESSURE_HIGH} if high else set()
+
+
+def _mdq_flags(answers):
+    return {Flag.MDQ_POSITIVE} if mdq_result_of(answers).outcome == MdqResult.POSITIVE else set()
 
 
 def _consent(name, label, verbose_name, required_message):
@@ -608,7 +717,7 @@ SECTIONS = [
                 kind=Kind.DATE,
                 label=_("Date of birth (optional)"),
                 verbose_name=_("date of birth"),
-                attrs={"type": "date", "autocomplete": "bday"},
+                help_text=_("For example, 3 27 1985."),
                 staff_display="date_of_birth_and_age",
                 required=False,
             ),
@@ -623,6 +732,18 @@ SECTIONS = [
                 audience=SCREENING,
                 export_header=_("Current episode"),
                 flags_when={Episode.MANIC: Flag.MANIA, Episode.MIXED: Flag.MANIA},
+            ),
+            Question(
+                name="diagnosis",
+                kind=Kind.CHOICE,
+                label=_("Which diagnosis have you been given, as far as you know?"),
+                verbose_name=_("diagnosis, as the patient knows it"),
+                help_text=_("Choose the one that fits best. A clinician will talk it through with you."),
+                choices=Diagnosis.choices,
+                max_length=16,
+                required=False,
+                audience=SCREENING,
+                export_header=_("Diagnosis (as the patient knows it)"),
             ),
         ],
     ),
@@ -778,6 +899,82 @@ SECTIONS = [
                 free_text=True,
                 searched=True,
             ),
+            Question(
+                name="blood_pressure_systolic",
+                kind=Kind.NUMBER,
+                label=_("Recent blood pressure: the top number (systolic)"),
+                verbose_name=_("blood pressure, systolic"),
+                help_text=_("From the last time it was measured, if you know it. For 128/82, enter 128."),
+                number_range=SYSTOLIC_RANGE,
+                required=False,
+                audience=SCREENING,
+                attrs={"inputmode": "numeric", "autocomplete": "off"},
+                staff_display="blood_pressure",
+                flag_rule=_blood_pressure_flags,
+            ),
+            Question(
+                name="blood_pressure_diastolic",
+                kind=Kind.NUMBER,
+                label=_("Recent blood pressure: the bottom number (diastolic)"),
+                verbose_name=_("blood pressure, diastolic"),
+                help_text=_("For 128/82, enter 82."),
+                number_range=DIASTOLIC_RANGE,
+                required=False,
+                audience=SCREENING,
+                attrs={"inputmode": "numeric", "autocomplete": "off"},
+                staff_display="blood_pressure",
+            ),
+            Question(
+                name="blood_pressure_unknown",
+                kind=Kind.TICK,
+                label=_("I don’t know my blood pressure"),
+                verbose_name=_("does not know their blood pressure"),
+                required=False,
+                audience=SCREENING,
+                staff_display="blood_pressure",
+            ),
+        ],
+    ),
+    Section(
+        id="prescriber",
+        stage=INTAKE,
+        legend=_("Your prescriber"),
+        staff_legend=_("Current prescriber"),
+        intro=_(
+            "The doctor, psychiatrist or nurse practitioner who prescribes your medicines now, if you have one."
+        ),
+        questions=[
+            Question(
+                name="prescriber_name",
+                kind=Kind.TEXT,
+                label=_("Their name (optional)"),
+                verbose_name=_("current prescriber or psychiatrist"),
+                max_length=200,
+                required=False,
+                audience=SCREENING,
+                free_text=True,
+                attrs={"autocomplete": "off"},
+            ),
+            Question(
+                name="prescriber_contact",
+                kind=Kind.TEXT,
+                label=_("How to contact them (optional)"),
+                verbose_name=_("prescriber’s contact details"),
+                help_text=_("A phone number, an e-mail address, or the name of their practice."),
+                max_length=200,
+                required=False,
+                audience=SCREENING,
+                free_text=True,
+                attrs={"autocomplete": "off"},
+            ),
+            Question(
+                name="prescriber_contact_ok",
+                kind=Kind.TICK,
+                label=_("The clinic may contact my prescriber about my care"),
+                verbose_name=_("agreed that the clinic may contact their prescriber"),
+                required=False,
+                audience=SCREENING,
+            ),
         ],
     ),
     Section(
@@ -786,13 +983,54 @@ SECTIONS = [
         legend=_("How you have been feeling (optional)"),
         staff_legend=_("PHQ-9"),
         intro=_(
-            "These nine questions are the PHQ-9, a questionnaire clinicians use. Answer all nine, or "
-            "leave them all blank and talk it through with us instead."
+            "These nine questions are the PHQ-9, a questionnaire clinicians use. Answer the ones you "
+            "want to; you can leave any of them blank and talk it through with us instead."
         ),
         question=_(
             "Over the last 2 weeks, how often have you been bothered by any of the following problems?"
         ),
         questions=[_phq9_item(number, text) for number, text in enumerate(PHQ9_ITEMS, start=1)],
+    ),
+    Section(
+        id="mdq",
+        stage=INTAKE,
+        legend=_("Times when you were not your usual self (optional)"),
+        staff_legend=_("MDQ"),
+        intro=_(
+            "These questions are the Mood Disorder Questionnaire (MDQ), which clinicians use. Answer the "
+            "ones you want to; you can leave any of them blank."
+        ),
+        question=MDQ_STEM,
+        questions=[
+            *(_mdq_item(number, text) for number, text in enumerate(MDQ_ITEMS, start=1)),
+            Question(
+                name="mdq_same_period",
+                kind=Kind.YES_NO,
+                label=_(
+                    "If you answered yes to more than one of these, have several of them ever happened "
+                    "during the same period of time?"
+                ),
+                verbose_name=_("MDQ: several at the same time"),
+                required=False,
+                audience=SCREENING,
+                staff_display="mdq_answers",
+            ),
+            Question(
+                name="mdq_problem",
+                kind=Kind.CHOICE,
+                label=_(
+                    "How much of a problem did any of these cause you, like being unable to work; having "
+                    "family, money or legal troubles; getting into arguments or fights?"
+                ),
+                verbose_name=_("MDQ: how much of a problem"),
+                choices=MdqProblem.choices,
+                max_length=8,
+                required=False,
+                audience=SCREENING,
+                staff_display="mdq_answers",
+                flag_rule=_mdq_flags,
+            ),
+        ],
     ),
     Section(
         id="payment",
@@ -919,9 +1157,14 @@ def mentioned_flags(text, names_by_flag):
 
 
 def phq9_is_partial(answers):
-    """Some PHQ-9 items answered and some not: the questionnaire is all nine or none."""
+    """Some PHQ-9 items answered and some skipped: no score, and staff see how many were answered."""
     answered = [answer is not None for answer in answers]
     return any(answered) and not all(answered)
+
+
+def phq9_answered(answers):
+    """How many of the nine PHQ-9 items were answered (a skipped item is not a 0)."""
+    return sum(answer is not None for answer in answers)
 
 
 def phq9_score(answers):
@@ -939,21 +1182,25 @@ def phq9_score_expression():
 
 
 def phq9_constraints():
-    """Each item 0 to 3, and all nine or none: the database's last line of defence."""
+    """Each item empty (skipped) or 0 to 3: the database's last line of defence."""
     return [
-        *(
-            models.CheckConstraint(
-                condition=Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__range": (0, 3)}),
-                name=f"appt_request_{name}_range",
-            )
-            for name in PHQ9_FIELDS
-        ),
         models.CheckConstraint(
-            condition=Q(**{f"{name}__isnull": True for name in PHQ9_FIELDS})
-            | Q(**{f"{name}__isnull": False for name in PHQ9_FIELDS}),
-            name="appt_request_phq9_all_or_none",
-            violation_error_message=_("Answer all nine PHQ-9 questions, or none of them."),
-        ),
+            condition=Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__range": (0, 3)}),
+            name=f"appt_request_{name}_range",
+        )
+        for name in PHQ9_FIELDS
+    ]
+
+
+def number_constraints():
+    """Each number answer (a blood pressure) empty or within its question's range."""
+    return [
+        models.CheckConstraint(
+            condition=Q(**{f"{q.name}__isnull": True}) | Q(**{f"{q.name}__range": q.number_range}),
+            name=f"appt_request_{q.name}_range",
+        )
+        for q in QUESTIONS.values()
+        if q.kind == Kind.NUMBER
     ]
 
 
@@ -970,6 +1217,74 @@ def phq9_band(score):
     if score <= 19:
         return _("moderately severe")
     return _("severe")
+
+
+@dataclass(frozen=True)
+class MdqResult:
+    """The MDQ as published: positive, negative, or not decided by the answers given."""
+
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+    INCOMPLETE = "incomplete"
+    NOT_ANSWERED = "not_answered"
+
+    outcome: str
+    yes: int  # items answered yes, of the 13
+    answered: int  # items answered, of the 13
+
+
+def mdq_result(*, items, same_period, problem):
+    """Score the MDQ as published (not a sum): positive with 7 or more of the 13 items yes AND several
+    at the same time AND a moderate or serious problem; negative when any of the three cannot hold
+    whatever the skipped answers would have been; otherwise incomplete."""
+    items = list(items)
+    yes = sum(answer is True for answer in items)
+    answered = sum(answer is not None for answer in items)
+    if not answered and same_period is None and not problem:
+        return MdqResult(MdqResult.NOT_ANSWERED, yes, answered)
+    unanswered = len(MDQ_FIELDS) - answered
+    if yes >= MDQ_POSITIVE_FROM and same_period is True and problem in MDQ_PROBLEM_ENOUGH:
+        outcome = MdqResult.POSITIVE
+    elif (
+        yes + unanswered < MDQ_POSITIVE_FROM
+        or same_period is False
+        or problem in {MdqProblem.NONE, MdqProblem.MINOR}
+    ):
+        outcome = MdqResult.NEGATIVE
+    else:
+        outcome = MdqResult.INCOMPLETE
+    return MdqResult(outcome, yes, answered)
+
+
+def mdq_result_of(answers):
+    """``mdq_result`` of answers keyed by column name."""
+    return mdq_result(
+        items=(answers.get(name) for name in MDQ_FIELDS),
+        same_period=answers.get("mdq_same_period"),
+        problem=answers.get("mdq_problem") or "",
+    )
+
+
+def blood_pressure_is_high(*, systolic, diastolic):
+    """A recent blood pressure at or above 160/100 (either number), for a clinician to look at."""
+    return (systolic or 0) >= BLOOD_PRESSURE_HIGH_SYSTOLIC or (
+        diastolic or 0
+    ) >= BLOOD_PRESSURE_HIGH_DIASTOLIC
+
+
+def blood_pressure_problem(*, systolic, diastolic, unknown):
+    """What is wrong with a blood pressure as answered, as (question, message); None if nothing."""
+    if (systolic or diastolic) and unknown:
+        return "blood_pressure_unknown", _("Enter your blood pressure or tick “I don’t know”, not both.")
+    if systolic and not diastolic:
+        return "blood_pressure_diastolic", _("Enter the bottom number too, or leave both blank.")
+    if diastolic and not systolic:
+        return "blood_pressure_systolic", _("Enter the top number too, or leave both blank.")
+    if systolic and diastolic and diastolic >= systolic:
+        return "blood_pressure_diastolic", _(
+            "The bottom number is smaller than the top one (as in 128/82): check the two numbers."
+        )
+    return None
 
 
 def reports_self_harm(*, self_harm_thoughts, phq9_9):

@@ -10,4 +10,8 @@ urlpatterns = [
     path("status/<str:signed>/", views.request_status, name="request_status"),
     path("status/<str:signed>/reschedule/", views.appointment_reschedule, name="appointment_reschedule"),
     path("status/<str:signed>/cancel/", views.appointment_cancel, name="appointment_cancel"),
+    path("intake/<str:signed>/", views.intake_start, name="intake_start"),
+    path("intake/<str:signed>/help-now/", views.intake_help, name="intake_help"),
+    path("intake/<str:signed>/done/", views.intake_done, name="intake_done"),
+    path("intake/<str:signed>/<slug:section>/", views.intake_page, name="intake_page"),
 ]

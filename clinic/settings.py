@@ -363,6 +363,11 @@ ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 CONSULTATION_RATE_LIMIT = env.str("CONSULTATION_RATE_LIMIT", default="5/10m")
 CONSULTATION_ATTEMPT_RATE_LIMIT = env.str("CONSULTATION_ATTEMPT_RATE_LIMIT", default="30/10m")
 CONSULTATION_STATUS_LINK_MAX_AGE = env.int("CONSULTATION_STATUS_LINK_MAX_AGE", default=180 * 24 * 3600)
+# The clinical intake's link (from the confirmation page, the e-mails and the status page): long
+# enough for a consultation booked weeks ahead, shorter than the status link's.
+CONSULTATION_INTAKE_LINK_MAX_AGE = env.int("CONSULTATION_INTAKE_LINK_MAX_AGE", default=60 * 24 * 3600)
+# The intake reminder goes out when a booked consultation is this near and the intake is not complete.
+INTAKE_REMINDER_HOURS = env.int("INTAKE_REMINDER_HOURS", default=48)
 # The confirmation page after sending a request opens only in the browser session that sent it, this
 # many seconds at most (the session itself ends sooner when idle).
 CONSULTATION_CONFIRMATION_MAX_AGE = env.int("CONSULTATION_CONFIRMATION_MAX_AGE", default=3600)

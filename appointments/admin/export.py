@@ -41,6 +41,14 @@ def _answer(question):
     return _value(question.name)
 
 
+MDQ_OUTCOMES = {
+    questionnaire.MdqResult.POSITIVE: _("positive"),
+    questionnaire.MdqResult.NEGATIVE: _("negative"),
+    questionnaire.MdqResult.INCOMPLETE: _("incomplete"),
+    questionnaire.MdqResult.NOT_ANSWERED: "",
+}
+
+
 def export_columns(*, screening):
     """The CSV's columns, as (header, value of a request): the workflow's, then the answers the
     questionnaire exports, screening answers (with flags and the PHQ-9 score) only for those allowed."""
@@ -50,6 +58,7 @@ def export_columns(*, screening):
         (_("Status"), _choice("status")),
         (_("Urgent"), lambda obj: _("yes") if obj.is_urgent else _("no")),
         (_("Assigned to"), lambda obj: person_name(obj.assigned_to) if obj.assigned_to_id else ""),
+        (_("Intake"), lambda obj: obj.get_intake_state_display()),
     ]
     for question in questionnaire.visible_questions(screening=screening):
         if question.export_header:
@@ -58,6 +67,7 @@ def export_columns(*, screening):
         columns += [
             (_("Clinician flags"), lambda obj: "; ".join(str(label) for label in obj.get_flags_display())),
             (_("PHQ-9 score"), _value("phq9_score")),
+            (_("MDQ"), lambda obj: MDQ_OUTCOMES[obj.mdq_result().outcome]),
         ]
     return [(str(header), value) for header, value in columns]
 

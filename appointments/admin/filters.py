@@ -5,7 +5,7 @@ from django.contrib.admin.views.main import SEARCH_VAR
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..models import ConsultationRequest
+from ..models import ConsultationRequest, IntakeState
 
 Status = ConsultationRequest.Status
 
@@ -112,7 +112,7 @@ class Phq9BandFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [
             *((key, label) for key, (label, _low, _high) in PHQ9_BANDS.items()),
-            ("none", _("Not answered")),
+            ("none", _("No score (not all nine answered)")),
         ]
 
     def queryset(self, request, queryset):
@@ -122,4 +122,19 @@ class Phq9BandFilter(admin.SimpleListFilter):
         if value in PHQ9_BANDS:
             _label, low, high = PHQ9_BANDS[value]
             return queryset.filter(phq9_score__range=(low, high))
+        return queryset
+
+
+class IntakeFilter(admin.SimpleListFilter):
+    """By where the clinical intake stands (for every staff member: a state, not an answer)."""
+
+    title = _("clinical intake")
+    parameter_name = "intake"
+
+    def lookups(self, request, model_admin):
+        return IntakeState.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in IntakeState.values:
+            return queryset.with_intake_state(self.value())
         return queryset

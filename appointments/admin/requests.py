@@ -30,7 +30,14 @@ from ..roles import AUDIT_PERMISSION, can_decide, can_export, can_view_screening
 from .changelist import FirstToLastChangeList
 from .display import age, link, local_datetime, person_name, phone_display, ticked_labels
 from .export import csv_lines, export_columns
-from .filters import AssignedFilter, FlagFilter, OverdueFilter, Phq9BandFilter, StatusFilter
+from .filters import (
+    AssignedFilter,
+    FlagFilter,
+    IntakeFilter,
+    OverdueFilter,
+    Phq9BandFilter,
+    StatusFilter,
+)
 from .forms import DECISION_FIELDS, SCHEDULING_FIELDS, ConsultationRequestAdminForm, clinic_zone_name
 from .open_times import open_times_panel, parse_slot_value
 
@@ -46,6 +53,7 @@ CONTACT_FIRST = [
     "contact_times_display",
     "contact_permissions",
     "current_appointment",
+    "intake_state",
     "call_history",
     "received",
     "language",
@@ -127,7 +135,16 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
         return FirstToLastChangeList
 
     def get_list_display(self, request):
-        columns = ["reference", "received", "status_badge", "urgency", "patient", "contact_by", "language"]
+        columns = [
+            "reference",
+            "received",
+            "status_badge",
+            "urgency",
+            "patient",
+            "contact_by",
+            "intake",
+            "language",
+        ]
         if can_view_screening(request.user):
             columns.insert(4, "flag_list")
         return [*columns, "assigned"]
@@ -138,6 +155,7 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
             "is_urgent",
             OverdueFilter,
             AssignedFilter,
+            IntakeFilter,
             "created_at",
             "modality",
             "language",
@@ -190,6 +208,9 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
         screening = can_view_screening(request.user)
         urgent = obj is not None and obj.is_urgent
         contact = [*CONTACT_FIRST, "decision_outcome_only" if not screening else None]
+        if screening:
+            # A clinician reads where the intake stands with the scores, not with the phone number.
+            contact.remove("intake_state")
         if urgent and not screening:
             contact.insert(0, "urgent_reason_for_desk")
         contact_fieldset = (
@@ -233,7 +254,15 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
         summary = ["flags_panel"]
         if urgent:
             summary += ["urgent_reason_for_clinicians", "urgent_protocol"]
-        summary += ["phq9_summary", "phq9_item_9", "source_article"]
+        summary += [
+            "intake_state",
+            "diagnosis",
+            "phq9_summary",
+            "phq9_item_9",
+            "mdq_summary",
+            "source_article",
+        ]
+        shown.add("diagnosis")
         decision = ["decision_history"]
         if can_decide(request.user):
             decision += DECISION_FIELDS
@@ -345,6 +374,13 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
     def phone_link(self, obj):
         return render("fields/phone_link", phone=obj.phone, shown_phone=phone_display(obj.phone))
 
+    @admin.display(description=_("intake"), ordering="intake_completed_at")
+    def intake(self, obj):
+        return labelled(
+            _("Intake"),
+            render("cells/intake_state", state=obj.intake_state, label=obj.get_intake_state_display()),
+        )
+
     @admin.display(description=_("assigned to"), ordering="assigned_to__first_name")
     def assigned(self, obj):
         return labelled(_("Assigned to"), person_name(obj.assigned_to) if obj.assigned_to_id else "–")
@@ -415,7 +451,23 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
 
     @admin.display(description=_("PHQ-9 score"))
     def phq9_summary(self, obj):
-        return render("fields/phq9_summary", score=obj.phq9_score, band=obj.phq9_band)
+        return render(
+            "fields/phq9_summary", score=obj.phq9_score, band=obj.phq9_band, answered=obj.phq9_answered
+        )
+
+    @admin.display(description=_("MDQ"))
+    def mdq_summary(self, obj):
+        return render("fields/mdq_summary", result=obj.mdq_result(), of=len(questionnaire.MDQ_FIELDS))
+
+    @admin.display(description=_("clinical intake"))
+    def intake_state(self, obj):
+        moment = obj.intake_completed_at or obj.intake_started_at
+        return render(
+            "fields/intake_state",
+            state=obj.intake_state,
+            label=obj.get_intake_state_display(),
+            when=local_datetime(moment) if moment else "",
+        )
 
     @admin.display(description=_("came from article"))
     def source_article(self, obj):
@@ -493,10 +545,40 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
 
     @admin.display(description=_("date of birth"))
     def date_of_birth_and_age(self, obj):
-        today = timezone.localdate()
         born = obj.date_of_birth
+        if born is None:
+            return render("fields/not_answered")
+        today = timezone.localdate()
         years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
         return render("fields/date_of_birth", born=born, age=years)
+
+    @admin.display(description=_("recent blood pressure"))
+    def blood_pressure(self, obj):
+        return render(
+            "fields/blood_pressure",
+            systolic=obj.blood_pressure_systolic,
+            diastolic=obj.blood_pressure_diastolic,
+            unknown=obj.blood_pressure_unknown,
+            high=questionnaire.blood_pressure_is_high(
+                systolic=obj.blood_pressure_systolic, diastolic=obj.blood_pressure_diastolic
+            ),
+        )
+
+    @admin.display(description=_("answers"))
+    def mdq_answers(self, obj):
+        items = [
+            {"text": text, "answer": getattr(obj, name)}
+            for name, text in zip(questionnaire.MDQ_FIELDS, questionnaire.MDQ_ITEMS, strict=True)
+        ]
+        return render(
+            "fields/mdq_answers",
+            stem=questionnaire.MDQ_STEM,
+            items=items,
+            same_period=obj.mdq_same_period,
+            problem=obj.get_mdq_problem_display(),
+            result=obj.mdq_result(),
+            of=len(questionnaire.MDQ_FIELDS),
+        )
 
     @admin.display(description=_("current thoughts of self-harm"))
     def self_harm_answer(self, obj):
@@ -518,7 +600,13 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
             {"text": text, "answer": getattr(obj, f"get_{name}_display")()}
             for name, text in zip(PHQ9_FIELDS, PHQ9_ITEMS, strict=True)
         ]
-        return render("fields/phq9_answers", items=items, score=obj.phq9_score, band=obj.phq9_band)
+        return render(
+            "fields/phq9_answers",
+            items=items,
+            score=obj.phq9_score,
+            band=obj.phq9_band,
+            answered=obj.phq9_answered,
+        )
 
     @admin.display(description=_("consents"))
     def consents(self, obj):

@@ -1,5 +1,6 @@
 """The form fields every patient form builds on: one per kind of question, with their checks."""
 
+import datetime
 import re
 import unicodedata
 from functools import partial
@@ -7,8 +8,12 @@ from functools import partial
 import phonenumbers
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.renderers import get_default_renderer
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -89,6 +94,101 @@ def check_date_of_birth(born):
     return born
 
 
+class MemorableDateWidget(forms.MultiWidget):
+    """A date in three boxes, month, day and year, as GOV.UK asks a date people know by heart."""
+
+    template_name = "appointments/widgets/memorable_date.html"
+    PARTS = [
+        ("month", _("Month"), "bday-month", "2"),
+        ("day", _("Day"), "bday-day", "2"),
+        ("year", _("Year"), "bday-year", "4"),
+    ]
+
+    def __init__(self, attrs=None):
+        widgets = {
+            name: forms.TextInput(
+                attrs={
+                    "inputmode": "numeric",
+                    "autocomplete": autocomplete,
+                    "size": size,
+                    "spellcheck": "false",
+                }
+            )
+            for name, _label, autocomplete, size in self.PARTS
+        }
+        super().__init__(widgets, attrs)
+
+    def decompress(self, value):
+        if isinstance(value, datetime.date):
+            return [value.month, value.day, value.year]
+        return [None, None, None]
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        for subwidget, (part, label, _autocomplete, size) in zip(
+            context["widget"]["subwidgets"], self.PARTS, strict=True
+        ):
+            subwidget["label"] = label
+            subwidget["part"] = part
+            subwidget["size_class"] = f"date-input__input--{size}"
+        return context
+
+    def _render(self, template_name, context, renderer=None):
+        # Each box by the form renderer (Django's own widget templates), the three together by a
+        # template in the project's folder, which the default form renderer does not search.
+        renderer = renderer or get_default_renderer()
+        for subwidget in context["widget"]["subwidgets"]:
+            subwidget["html"] = mark_safe(renderer.render(subwidget["template_name"], {"widget": subwidget}))  # noqa: S308
+        return mark_safe(render_to_string(template_name, context))  # noqa: S308 (a template's output)
+
+
+DATE_PART = re.compile(r"^[0-9]{1,4}$")
+
+
+class MemorableDateField(forms.MultiValueField):
+    """A date typed in three boxes, with one message that names what is wrong (GOV.UK's pattern)."""
+
+    widget = MemorableDateWidget
+
+    def __init__(self, *, name=None, required=False, **kwargs):
+        self.name = name or _("date")
+        parts = (forms.CharField(), forms.CharField(), forms.CharField())
+        super().__init__(parts, require_all_fields=False, required=required, **kwargs)
+
+    def clean(self, value):
+        month, day, year = (str(part or "").strip() for part in (list(value or []) + [None] * 3)[:3])
+        if not (month or day or year):
+            if self.required:
+                raise ValidationError(self.error_messages["required"], code="required")
+            return None
+        name = capfirst(self.name)
+        missing = [part for part, given in (("month", month), ("day", day), ("year", year)) if not given]
+        if missing:
+            raise ValidationError(MISSING_DATE_PARTS[tuple(missing)] % {"name": name}, code="incomplete")
+        if not all(DATE_PART.match(part) for part in (month, day, year)):
+            raise ValidationError(REAL_DATE % {"name": name}, code="invalid")
+        if len(year) != 4:
+            raise ValidationError(_("Enter the year as 4 numbers, like 1985."), code="year")
+        try:
+            return datetime.date(int(year), int(month), int(day))
+        except ValueError:
+            raise ValidationError(REAL_DATE % {"name": name}, code="invalid") from None
+
+    def compress(self, data_list):  # clean() above does the whole job
+        raise NotImplementedError
+
+
+REAL_DATE = _("%(name)s must be a real date, like 3 27 1985 (month, day, year).")
+MISSING_DATE_PARTS = {
+    ("month",): _("%(name)s must include a month."),
+    ("day",): _("%(name)s must include a day."),
+    ("year",): _("%(name)s must include a year."),
+    ("month", "day"): _("%(name)s must include a month and a day."),
+    ("month", "year"): _("%(name)s must include a month and a year."),
+    ("day", "year"): _("%(name)s must include a day and a year."),
+}
+
+
 class TextField(forms.CharField):
     """A text answer with a length limit, no control characters and friendly messages."""
 
@@ -165,11 +265,28 @@ def question_field(question):
                 **common,
             )
         case Kind.DATE:
-            return forms.DateField(
+            return MemorableDateField(
+                name=question.verbose_name or question.label,
                 required=required,
-                input_formats=["%Y-%m-%d", "%m/%d/%Y"],
                 error_messages=question.messages,
-                widget=forms.DateInput(attrs=question.attrs, format="%Y-%m-%d"),
+                **common,
+            )
+        case Kind.NUMBER:
+            low, high = question.number_range
+            between = _("Enter a number from %(low)d to %(high)d, or leave it blank.") % {
+                "low": low,
+                "high": high,
+            }
+            return forms.IntegerField(
+                required=required,
+                min_value=low,
+                max_value=high,
+                widget=forms.TextInput(attrs=question.attrs or None),
+                error_messages={
+                    "invalid": _("Enter the number only, like %(example)d.") % {"example": (low + high) // 2},
+                    "min_value": between,
+                    "max_value": between,
+                },
                 **common,
             )
         case Kind.CHOICE | Kind.SELECT:
@@ -197,6 +314,8 @@ def question_field(question):
             return forms.TypedChoiceField(
                 choices=[("no", _("No")), ("yes", _("Yes"))],
                 coerce=lambda value: value == "yes",
+                empty_value=None,
+                required=required,
                 widget=forms.RadioSelect,
                 error_messages={"required": question.required_message, "invalid_choice": CHOOSE_LISTED},
                 **common,

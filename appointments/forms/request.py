@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import questionnaire
 from ..models import new_token
-from ..questionnaire import PHQ9_FIELDS, Kind
+from ..questionnaire import Kind
 from .fields import (
     SLUG_RE,
     TOKEN_RE,
@@ -87,19 +87,6 @@ class ConsultationRequestForm(QuestionnaireForm):
                 other, value, message = question.required_if
                 if cleaned.get(other) == value:
                     self.add_error(question.name, message)
-        phq9 = [cleaned.get(name) for name in PHQ9_FIELDS]
-        if questionnaire.phq9_is_partial(phq9):
-            count = len([answer for answer in phq9 if answer is not None])
-            for name, answer in zip(PHQ9_FIELDS, phq9, strict=True):
-                if answer is None and name not in self.errors:
-                    self.add_error(
-                        name,
-                        _(
-                            "Answer this question too (you answered %(count)d of the 9), "
-                            "or leave all nine questions blank."
-                        )
-                        % {"count": count},
-                    )
         return cleaned
 
     # What the view and template need

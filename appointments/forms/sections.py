@@ -11,7 +11,13 @@ from django import forms
 
 from .. import questionnaire
 from ..questionnaire import Kind
-from .fields import phone_number_e164, question_field, reject_web_addresses
+from .fields import (
+    MemorableDateWidget,
+    check_date_of_birth,
+    phone_number_e164,
+    question_field,
+    reject_web_addresses,
+)
 
 # Checks that belong to a question rather than to a kind: the question's name -> a function of the
 # cleaned value that returns the value to store or raises ValidationError.
@@ -19,7 +25,26 @@ QUESTION_CHECKS = {
     "first_name": lambda value: reject_web_addresses(value) or value,
     "last_name": lambda value: reject_web_addresses(value) or value,
     "phone": phone_number_e164,
+    "date_of_birth": check_date_of_birth,
 }
+
+
+def check_blood_pressure(form, cleaned):
+    """The two numbers together, or "I don't know", and the top one above the bottom one."""
+    systolic = cleaned.get("blood_pressure_systolic")
+    diastolic = cleaned.get("blood_pressure_diastolic")
+    if "blood_pressure_systolic" in form.errors or "blood_pressure_diastolic" in form.errors:
+        return
+    problem = questionnaire.blood_pressure_problem(
+        systolic=systolic, diastolic=diastolic, unknown=cleaned.get("blood_pressure_unknown")
+    )
+    if problem:
+        field, message = problem
+        form.add_error(field, message)
+
+
+# Checks across a section's answers: the section's id -> a function of the form and its cleaned data.
+SECTION_CHECKS = {"health": check_blood_pressure}
 
 
 class SectionForm(forms.Form):
@@ -40,6 +65,8 @@ class SectionForm(forms.Form):
                 other, value, message = question.required_if
                 if cleaned.get(other) == value:
                     self.add_error(name, message)
+        if self.section.id in SECTION_CHECKS:
+            SECTION_CHECKS[self.section.id](self, cleaned)
         return cleaned
 
     def sections(self):
@@ -59,7 +86,9 @@ class SectionForm(forms.Form):
             if name in self.errors:
                 bound = self[name]
                 anchor = bound.id_for_label or bound.auto_id
-                if isinstance(bound.field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
+                # A group of controls: the first of them (a date's month box).
+                multiple = forms.RadioSelect | forms.CheckboxSelectMultiple | MemorableDateWidget
+                if isinstance(bound.field.widget, multiple):
                     anchor = f"{bound.auto_id}_0"
                 links.extend((anchor, error) for error in self.errors[name])
         seen = set()

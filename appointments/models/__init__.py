@@ -6,11 +6,14 @@ from .booking import AvailabilityException, Clinician, ConsultationKind, WeeklyH
 from .jobs import PeriodicJob, WorkerHeartbeat
 from .outbox import OutboundEmail
 from .requests import (
+    INTAKE_LINK_SALT,
     REFERENCE_ALPHABET,
     REFERENCE_PREFIX,
     STATUS_LINK_SALT,
     ConsultationRequest,
     ConsultationRequestQuerySet,
+    IntakeState,
+    intake_link_signer,
     new_reference,
     new_token,
     status_link_signer,
@@ -19,6 +22,8 @@ from .unsaved import UnsavedStaffWork
 from .workspace import Appointment, CallAttempt, ClinicalDecision, StaffNote, StatusChange, new_calendar_uid
 
 __all__ = [
+    "INTAKE_LINK_SALT",
+    "IntakeState",
     "PHQ9_FIELDS",
     "PHQ9_ITEMS",
     "REFERENCE_ALPHABET",
@@ -46,6 +51,7 @@ __all__ = [
     "new_calendar_uid",
     "new_reference",
     "new_token",
+    "intake_link_signer",
     "phq9_band",
     "status_link_signer",
 ]

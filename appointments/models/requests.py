@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core import signing
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Cast, Upper
@@ -38,10 +38,16 @@ def new_token():
 SEARCHED_FIELDS = ["reference", *questionnaire.SEARCHED_FIELDS]
 
 STATUS_LINK_SALT = "appointments.consultation-request.status-link"
+# The intake's link: a salt of its own, so that a status link cannot open the intake or the reverse.
+INTAKE_LINK_SALT = "appointments.consultation-request.intake-link"
 
 
 def status_link_signer():
     return signing.TimestampSigner(salt=STATUS_LINK_SALT)
+
+
+def intake_link_signer():
+    return signing.TimestampSigner(salt=INTAKE_LINK_SALT)
 
 
 def status_link_digest(confirmation_token):
@@ -50,10 +56,27 @@ def status_link_digest(confirmation_token):
     return salted_hmac(STATUS_LINK_SALT, confirmation_token).hexdigest()[:24]
 
 
+class IntakeState(models.TextChoices):
+    NOT_STARTED = "not_started", _("Not started")
+    STARTED = "started", _("Started")
+    COMPLETE = "complete", _("Complete")
+
+
 class ConsultationRequestQuerySet(models.QuerySet):
     def open(self):
         """Requests the clinic still has to act on."""
         return self.filter(status__in=ConsultationRequest.OPEN_STATUSES)
+
+    def with_intake_state(self, state):
+        """Requests whose clinical intake is in ``state`` (an ``IntakeState``)."""
+        match state:
+            case IntakeState.COMPLETE:
+                return self.filter(intake_completed_at__isnull=False)
+            case IntakeState.STARTED:
+                return self.filter(intake_started_at__isnull=False, intake_completed_at__isnull=True)
+            case IntakeState.NOT_STARTED:
+                return self.filter(intake_started_at__isnull=True, intake_completed_at__isnull=True)
+        return self
 
     def overdue(self, *, now):
         """New requests past their first-contact deadline."""
@@ -64,6 +87,20 @@ class ConsultationRequestQuerySet(models.QuerySet):
         return self.filter(status=ConsultationRequest.Status.NEW).filter(
             Q(is_urgent=True) | Q(respond_by__lt=now)
         )
+
+    def get_by_intake_signature(self, signed):
+        """The request a signed intake link points to.
+
+        Raises ``signing.SignatureExpired`` for a link older than ``CONSULTATION_INTAKE_LINK_MAX_AGE``,
+        ``signing.BadSignature`` for a forged one (or a status link), and ``DoesNotExist`` for a
+        purged request or one whose token the retention command has replaced.
+        """
+        value = intake_link_signer().unsign(signed, max_age=settings.CONSULTATION_INTAKE_LINK_MAX_AGE)
+        reference, _dot, digest = value.partition(".")
+        consultation_request = self.get(reference=reference, anonymised_at__isnull=True)
+        if not constant_time_compare(digest, status_link_digest(consultation_request.confirmation_token)):
+            raise self.model.DoesNotExist
+        return consultation_request
 
     def get_by_status_signature(self, signed):
         """The request a signed status link points to.
@@ -200,6 +237,20 @@ class ConsultationRequest(models.Model):
     closed_at = models.DateTimeField(
         _("closed"), null=True, blank=True, editable=False, help_text=_("When it left the open statuses.")
     )
+    intake_started_at = models.DateTimeField(
+        _("intake started"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the patient saved the first page of the clinical intake."),
+    )
+    intake_completed_at = models.DateTimeField(
+        _("intake completed"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the patient reached the end of the clinical intake."),
+    )
     anonymised_at = models.DateTimeField(
         _("anonymised"),
         null=True,
@@ -249,6 +300,7 @@ class ConsultationRequest(models.Model):
         ]
         constraints = [
             *questionnaire.phq9_constraints(),
+            *questionnaire.number_constraints(),
             models.CheckConstraint(
                 condition=Q(**dict.fromkeys(questionnaire.CONSENT_FIELDS, True)),
                 name="appt_request_consents_given",
@@ -278,8 +330,6 @@ class ConsultationRequest(models.Model):
         # The cross-field rules of the check constraints, with messages, so that full_clean()
         # can skip validating each constraint by a query of its own.
         errors = {}
-        if questionnaire.phq9_is_partial(self.phq9_answers):
-            errors[NON_FIELD_ERRORS] = [_("Answer all nine PHQ-9 questions, or none of them.")]
         for name in questionnaire.CONSENT_FIELDS:
             if getattr(self, name) is not True:
                 errors[name] = [_("This consent is required.")]
@@ -295,6 +345,11 @@ class ConsultationRequest(models.Model):
         English is the site's own code, under which the patient's links have no language prefix.
         """
         return settings.LANGUAGE_CODE if self.language == self.Language.ENGLISH else self.language
+
+    def get_intake_url(self):
+        """The patient's clinical intake, behind a signed, expiring link of its own."""
+        signed = intake_link_signer().sign(f"{self.reference}.{status_link_digest(self.confirmation_token)}")
+        return reverse("appointments:intake_start", kwargs={"signed": signed})
 
     def get_status_url(self):
         """The patient's own page for this request, behind a signed, expiring link."""
@@ -315,6 +370,25 @@ class ConsultationRequest(models.Model):
     @property
     def phq9_band(self):
         return phq9_band(self.phq9_score)
+
+    @property
+    def phq9_answered(self):
+        return questionnaire.phq9_answered(self.phq9_answers)
+
+    def mdq_result(self):
+        return questionnaire.mdq_result_of({name: getattr(self, name) for name in questionnaire.MDQ_COLUMNS})
+
+    @property
+    def intake_state(self):
+        """Where the clinical intake stands: not started, started, or complete."""
+        if self.intake_completed_at:
+            return IntakeState.COMPLETE
+        if self.intake_started_at:
+            return IntakeState.STARTED
+        return IntakeState.NOT_STARTED
+
+    def get_intake_state_display(self):
+        return IntakeState(self.intake_state).label
 
     def reports_self_harm(self):
         return questionnaire.reports_self_harm(self_harm_thoughts=self.self_harm_thoughts, phq9_9=self.phq9_9)

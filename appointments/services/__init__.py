@@ -14,6 +14,7 @@ commands all call these. One module per concern:
 - ``booking``: booking an open time with a clinician and moving it, the database settling races;
 - ``patient_changes``: the patient moving or cancelling their consultation, until the cut-off;
 - ``reminders``: the patient's reminders before a consultation, and withdrawing stale ones;
+- ``intake``: the clinical intake's pages saved on the request, its urgency and its reminder;
 - ``audit``: the audit trail's records of views, changes and exports;
 - ``retention``: anonymising closed requests at the end of the retention period.
 """
@@ -34,6 +35,12 @@ from .booking import (
 )
 from .cancellation import appointment_cancel_locked
 from .decisions import call_attempt_record, clinical_decision_record
+from .intake import (
+    IntakeSaved,
+    consultation_request_intake_save,
+    consultation_request_urgent_alert_enqueue,
+    intake_reminders_enqueue_due,
+)
 from .outbox import (
     appointment_email_enqueue,
     consultation_request_cancelled_email_enqueue,
@@ -79,6 +86,10 @@ __all__ = [
     "ChangeReason",
     "appointment_cancel_by_patient",
     "appointment_reschedule_by_patient",
+    "IntakeSaved",
+    "consultation_request_intake_save",
+    "consultation_request_urgent_alert_enqueue",
+    "intake_reminders_enqueue_due",
     "is_exclusion_violation",
     "clinician_calendar_feed_renew",
     "appointment_reschedule",

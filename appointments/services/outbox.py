@@ -59,6 +59,12 @@ def patient_status_url(consultation_request):
         return consultation_request.get_status_url()
 
 
+def patient_intake_url(consultation_request):
+    """The patient's clinical intake in the language they wrote in."""
+    with translation.override(consultation_request.language_code):
+        return consultation_request.get_intake_url()
+
+
 def acknowledgement_key(pk):
     return f"consultation-request:{pk}:acknowledgement"
 
@@ -72,6 +78,7 @@ def consultation_request_emails_enqueue(*, consultation_request_id: int) -> None
         "first_name": consultation_request.first_name,
         "reference": consultation_request.reference,
         "status_url": clinic.site_url + patient_status_url(consultation_request),
+        "intake_url": clinic.site_url + patient_intake_url(consultation_request),
     }
     staff_context = {
         "clinic": clinic,

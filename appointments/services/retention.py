@@ -65,7 +65,8 @@ def consultation_request_anonymise(*, consultation_request: ConsultationRequest)
         locked.phone = ""
         locked.contact_times = []
         locked.voicemail_ok = locked.text_ok = False
-        locked.date_of_birth = locked.date_of_birth.replace(month=1, day=1)
+        if locked.date_of_birth:
+            locked.date_of_birth = locked.date_of_birth.replace(month=1, day=1)
         for name in FREE_TEXT_FIELDS:
             setattr(locked, name, "")
         locked.confirmation_token = new_token()

@@ -68,7 +68,15 @@ def request_received(request, token):
     if not may_see_confirmation(request, token):
         return _private(render(request, "appointments/request_received_expired.html", status=410))
     consultation_request = get_object_or_404(
-        ConsultationRequest.objects.only("reference", "is_urgent", "created_at"), confirmation_token=token
+        ConsultationRequest.objects.only(
+            "reference",
+            "is_urgent",
+            "created_at",
+            "confirmation_token",
+            "intake_started_at",
+            "intake_completed_at",
+        ),
+        confirmation_token=token,
     )
     return _private(
         render(request, "appointments/request_received.html", {"consultation_request": consultation_request})

@@ -268,24 +268,27 @@ def test_request_page_groups_answers_as_the_form_does_with_flags_first_for_clini
     # The clinician's job first: flags and scores, the clinical answers, the decision; then contact.
     assert texts == [
         "For the clinician",
-        "What they would like help with",
         "Safety",
         "Treatments tried",
         "Medicines and health",
+        "Current prescriber",
         "PHQ-9",
+        "MDQ",
         "Clinical decision",
         "Call the patient",
         "Work on this request",
         "Book an open time",
         "Book the consultation",
+        "Contact details",
+        "Where and age",
+        "Consultation",
+        "Acknowledgement",
         "About the patient",
-        "Preferences",
         "Payment, and how they found us",
-        "Consents",
         "Status history",
         "Record",
     ]
-    summary = html[html.index("For the clinician") : html.index("What they would like help with")]
+    summary = html[html.index("For the clinician") : html.index(">Safety<")]
     assert "High blood pressure, heart disease or stroke" in summary
     assert "Current manic, hypomanic or mixed episode" in summary
     assert "<strong>16</strong> / 27 · Moderately severe" in summary

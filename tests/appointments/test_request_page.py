@@ -67,7 +67,7 @@ def test_the_front_desk_reads_why_urgent_in_its_words_and_the_protocol(client, l
 def test_the_clinician_reads_why_urgent_first_and_phq9_item_9_on_its_own(client, login_as):
     login_as("clinician")
     html = client.get(change_url(urgent_request())).content.decode()
-    summary = html[html.index("For the clinician") : html.index("What they would like help with")]
+    summary = html[html.index("For the clinician") : html.index(">Safety<")]
     for reason in CLINICIAN_REASONS:
         assert reason in summary
     assert "Clinical urgent: call today" not in html
@@ -82,7 +82,7 @@ def test_the_clinician_reads_why_urgent_first_and_phq9_item_9_on_its_own(client,
 def test_a_skipped_phq9_reads_not_answered(client, login_as):
     login_as("clinician")
     html = client.get(change_url(make_request())).content.decode()
-    summary = html[html.index("For the clinician") : html.index("What they would like help with")]
+    summary = html[html.index("For the clinician") : html.index(">Safety<")]
     assert '<span class="phq9-item-9">not answered</span>' in summary
 
 

@@ -29,7 +29,7 @@ SCREENING_LABELS = [
     "Current medications",
     "Clinician flags",
     "PHQ-9",
-    "What they would like help with",
+    "Wants help with",
     "Treatments tried",
     "History of psychosis",
 ]

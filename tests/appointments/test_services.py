@@ -131,10 +131,12 @@ def test_phq9_score_is_computed_by_the_database():
 
 def test_the_service_validates_with_full_clean_and_saves_nothing_when_invalid():
     with pytest.raises(ValidationError) as error:
-        consultation_request_create(form_token=new_token(), answers=model_answers(phq9_1=2))
-    assert "Answer all nine PHQ-9 questions" in str(error.value)
-    with pytest.raises(ValidationError):
         consultation_request_create(form_token=new_token(), answers=model_answers(consent_privacy=False))
+    assert "This consent is required." in str(error.value)
+    with pytest.raises(ValidationError):
+        consultation_request_create(
+            form_token=new_token(), answers=model_answers(blood_pressure_systolic=400)
+        )
     with pytest.raises(ValidationError):
         consultation_request_create(form_token=new_token(), answers=model_answers(state="ZZ"))
     with pytest.raises(ValidationError):

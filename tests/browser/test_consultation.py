@@ -18,7 +18,10 @@ def fill_form(page, *, phone="(212) 555-0199", self_harm="No", phq9=None):
     page.get_by_label("Phone number").fill(phone)
     page.get_by_label("Phone call").check()
     page.get_by_label("Weekday mornings").check()
-    page.get_by_label("Date of birth").fill("1985-03-27")
+    date_of_birth = page.get_by_role("group", name="Date of birth")
+    date_of_birth.get_by_label("Month").fill("3")
+    date_of_birth.get_by_label("Day").fill("27")
+    date_of_birth.get_by_label("Year").fill("1985")
     page.get_by_label("State you live in").select_option(label="New York")
     page.get_by_label("Bipolar depression").check()
     page.get_by_label("Depressed", exact=True).check()
@@ -166,7 +169,9 @@ def test_the_form_can_be_completed_by_keyboard_alone(phone_page, live_server):
     type_into("id_email", "maria@example.com")
     type_into("id_phone", "2125550199")
     radio("contact_method", downs=2)  # E-mail
-    type_into("id_date_of_birth", "03271985")
+    type_into("id_date_of_birth_0", "3")
+    type_into("id_date_of_birth_1", "27")
+    type_into("id_date_of_birth_2", "1985")
     type_into("id_state", "New York")
     radio("concern", downs=1)  # Depression
     radio("episode")  # Depressed
