@@ -27,6 +27,8 @@ from .audit import (
     consultation_requests_record_list,
 )
 from .booking import (
+    MOVE_EXPLANATIONS,
+    MoveReason,
     SlotTaken,
     appointment_book,
     appointment_reschedule,
@@ -76,6 +78,8 @@ from .workspace import (
 )
 
 __all__ = [
+    "MOVE_EXPLANATIONS",
+    "MoveReason",
     "ChangeReason",
     "appointment_cancel_by_patient",
     "appointment_reschedule_by_patient",

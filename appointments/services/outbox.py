@@ -134,8 +134,13 @@ def consultation_request_not_suitable_email_enqueue(*, consultation_request_id: 
     )
 
 
-def appointment_email_enqueue(*, appointment: Appointment) -> OutboundEmail:
+def appointment_email_enqueue(
+    *, appointment: Appointment, moved_from: datetime | None = None, explanation: str = ""
+) -> OutboundEmail:
     """Queue the patient's invitation, update or cancellation for the appointment as it stands now.
+
+    An update can say when the consultation was (``moved_from``) and why the clinic moved it
+    (``explanation``: one of the clinic's fixed sentences, never free text staff typed).
 
     Called inside the scheduling service's transaction: the message and the appointment commit
     together or not at all, and the worker sees the message only once they have. Each version
@@ -162,6 +167,8 @@ def appointment_email_enqueue(*, appointment: Appointment) -> OutboundEmail:
             "location": appointment_location(appointment),
             "telehealth_instructions": appointment.telehealth_instructions,
             "status_url": clinic.site_url + consultation_request.get_status_url(),
+            "moved_from": moved_from.astimezone(ZoneInfo(settings.TIME_ZONE)) if moved_from else None,
+            "explanation": explanation,
         },
     )
     ics = appointment_ics(
