@@ -248,29 +248,36 @@ class Availability:
         before = datetime.timedelta(minutes=kind.buffer_before_minutes)
         after = datetime.timedelta(minutes=kind.buffer_after_minutes)
         step = datetime.timedelta(minutes=kind.interval_minutes)
+        busy = self.busy.get(clinician_id, ())
+        busy_ends = self.busy_ends.get(clinician_id, ())
         off = self.time_off(clinician_id, day)
-        off_ends = [end for _start, end in off]
-        busy = self.busy.get(clinician_id, [])
-        busy_ends = self.busy_ends.get(clinician_id, [])
         found = []
-        # Windows are sorted and merged, so start times only grow: one walk through the
-        # booked ranges serves the whole day.
         for window_start, window_end in self.windows(clinician_id, day):
-            start = window_start
-            if start < earliest:
-                # Jump to the first step at or after the earliest allowed time.
-                start += -(-(earliest - start) // step) * step
-            index = bisect.bisect_right(busy_ends, start - before)
-            count = len(busy)
-            last_start = min(window_end - duration, latest)
-            while start <= last_start:
-                end = start + duration
-                blocked_from = start - before
-                while index < count and busy_ends[index] <= blocked_from:
-                    index += 1
-                free = index == count or busy[index][0] >= end + after
-                if free and not (off and _overlaps(off, off_ends, start, end)):
-                    found.append(Slot(start, end, clinician_id))
+            first = max(window_start, earliest)
+            last = min(window_end - duration, latest)
+            if first > last:
+                continue
+            # The starts each booked range (with both kinds' buffers) or time off rules out, as
+            # open intervals (a, b): a start at a or b itself is free. Back-to-back is allowed.
+            index = bisect.bisect_right(busy_ends, first - before)
+            blocked = []
+            while index < len(busy) and busy[index][0] - duration - after < last:
+                blocked.append((busy[index][0] - duration - after, busy[index][1] + before))
+                index += 1
+            blocked += [(off_start - duration, off_end) for off_start, off_end in off]
+            blocked.sort()
+            # Starts are whole steps from the start of the hours; walk only the free ones.
+            start = window_start + -(-(first - window_start) // step) * step
+            for blocked_from, blocked_until in blocked:
+                while start <= last and start <= blocked_from:
+                    found.append(Slot(start, start + duration, clinician_id))
+                    start += step
+                if start < blocked_until:
+                    start = window_start + -(-(blocked_until - window_start) // step) * step
+                if start > last:
+                    break
+            while start <= last:
+                found.append(Slot(start, start + duration, clinician_id))
                 start += step
         return found
 
@@ -332,10 +339,15 @@ def open_times_by_day(slots: Iterable[Slot]) -> list[tuple[datetime.date, list[d
 
     What a patient chooses from: a time, not a clinician.
     """
-    zone = timezone.get_default_timezone()
     by_day = defaultdict(set)
+    day, day_start, day_end = None, None, None
     for slot in slots:
-        by_day[slot.starts_at.astimezone(zone).date()].add(slot.starts_at)
+        starts_at = slot.starts_at
+        if day is None or not day_start <= starts_at < day_end:
+            # Once per day for sorted slots, rather than a time-zone conversion per slot.
+            day = timezone.localtime(starts_at).date()
+            day_start, day_end = local_day_bounds(day)
+        by_day[day].add(starts_at)
     return [(day, sorted(times)) for day, times in sorted(by_day.items())]
 
 
