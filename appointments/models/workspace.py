@@ -258,6 +258,8 @@ class Appointment(models.Model):
     outside_hours_approved = models.BooleanField(
         _("booked outside the clinician's hours"),
         default=False,
+        # In the table too: rows written outside Django (the race tests, a restore) need no value.
+        db_default=False,
         help_text=_(
             "A clinic admin booked this time outside the clinician's hours on purpose, so it is not "
             "listed among the appointments to move."
