@@ -258,7 +258,7 @@ def appointment_reschedule(
             outbox.appointment_email_enqueue(
                 appointment=locked,
                 moved_from=previous,
-                explanation=str(MOVE_EXPLANATIONS[reason]) if reason else "",
+                explanation=MOVE_EXPLANATIONS[reason] if reason else "",
             )
     except IntegrityError as error:
         if not is_exclusion_violation(error):

@@ -7,6 +7,7 @@ carries a health detail: their templates are given only the fields they may show
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -135,12 +136,13 @@ def consultation_request_not_suitable_email_enqueue(*, consultation_request_id: 
 
 
 def appointment_email_enqueue(
-    *, appointment: Appointment, moved_from: datetime | None = None, explanation: str = ""
+    *, appointment: Appointment, moved_from: datetime | None = None, explanation: Any = ""
 ) -> OutboundEmail:
     """Queue the patient's invitation, update or cancellation for the appointment as it stands now.
 
     An update can say when the consultation was (``moved_from``) and why the clinic moved it
-    (``explanation``: one of the clinic's fixed sentences, never free text staff typed).
+    (``explanation``: one of the clinic's fixed sentences, never free text staff typed; a lazy
+    translation, so that it is read in the patient's language).
 
     Called inside the scheduling service's transaction: the message and the appointment commit
     together or not at all, and the worker sees the message only once they have. Each version
