@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev db browser redis-server proxy wrk bench bench-admin bench-cache bench-slots load backup restore-drill observatory lighthouse clean
+.PHONY: run test lint format install install-dev db browser redis-server proxy gettext messages compiled-messages wrk bench bench-admin bench-cache bench-slots load backup restore-drill observatory lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +34,23 @@ db: install
 	$(BIN)/python manage.py create_staff_groups
 	$(BIN)/python manage.py load_sample_clinicians
 
+## Install Debian's gettext (msgfmt, xgettext) for the translations when it is missing (needs root).
+gettext:
+	@command -v msgfmt >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext; \
+	  else echo "The translations need GNU gettext: sudo apt-get install gettext"; exit 1; fi; }
+
+## Extract the patient's strings into locale/es/LC_MESSAGES/django.po (translate, then compile).
+messages: install gettext
+	DEBUG=true $(BIN)/python -m clinic.messages
+
+## Compile the catalogues (.po) into the .mo files Django reads.
+compiled-messages: install gettext
+	DEBUG=true $(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules
+
 ## Serve the site on http://127.0.0.1:8000 with the mail worker beside it.
 run: export DEBUG ?= true
-run: db
+run: db compiled-messages
 	@echo
 	@echo "The site runs on http://$(HOST):$(PORT)/ (Ctrl-C stops it and the mail worker)."
 	@echo "Make a staff login with: $(BIN)/python manage.py createsuperuser"
@@ -72,7 +86,7 @@ format: install-dev
 	$(BIN)/ruff format .
 
 ## Lint, check migrations, and run the whole suite (browser, fault and shared-cache tests included) on PostgreSQL.
-test: install-dev browser redis-server proxy lint
+test: install-dev browser redis-server proxy compiled-messages lint
 	$(BIN)/python -m clinic.ensure_db
 	DJANGO_SETTINGS_MODULE=clinic.test_settings $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest --create-db $(PYTEST_ARGS)

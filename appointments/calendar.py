@@ -11,6 +11,7 @@ import datetime
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from clinic import details
@@ -27,14 +28,18 @@ def _address(email, name):
 
 def appointment_location(appointment: Appointment) -> str:
     if appointment.modality == Appointment.Modality.TELEHEALTH:
-        return str(Appointment.Modality.TELEHEALTH.label)
+        # The label's own words, looked up in the language active now (the patient's).
+        return gettext("Telehealth (video call)")
     return appointment.location
 
 
 def appointment_ics(
     *, appointment: Appointment, reference: str, attendee_email: str, attendee_name: str
 ) -> str:
-    """The .ics text for the appointment as it stands: a cancellation if it is cancelled."""
+    """The .ics text for the appointment as it stands: a cancellation if it is cancelled.
+
+    Its words are in the active language: the patient's, set by the e-mail's sender.
+    """
     cancelled = appointment.status == Appointment.Status.CANCELLED
     calendar = Calendar()
     calendar.add("prodid", f"-//{settings.CLINIC_NAME}//Consultations//EN")
@@ -47,12 +52,12 @@ def appointment_ics(
     event.add("dtstamp", timezone.now().astimezone(datetime.UTC))
     event.add("dtstart", appointment.starts_at.astimezone(datetime.UTC))
     event.add("dtend", appointment.ends_at.astimezone(datetime.UTC))
-    event.add("summary", f"Consultation with {details.get().name}")
+    event.add("summary", gettext("Consultation with %(name)s") % {"name": details.get().name})
     event.add("location", appointment_location(appointment))
-    lines = [f"Reference: {reference}"]
+    lines = [gettext("Reference: %(reference)s") % {"reference": reference}]
     if appointment.modality == Appointment.Modality.TELEHEALTH and not cancelled:
-        lines += ["", "How to join:", appointment.telehealth_instructions]
-    lines += ["", f"Questions or a change of plan: call {details.get().phone}."]
+        lines += ["", gettext("How to join:"), appointment.telehealth_instructions]
+    lines += ["", gettext("Questions or a change of plan: call %(phone)s.") % {"phone": details.get().phone}]
     event.add("description", "\n".join(lines))
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")

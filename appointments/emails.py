@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models.functions import Now
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from clinic import details
 
@@ -43,10 +43,15 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.OUTBOX_BACKOFF_MAX_SECONDS))
 
 
-def render_email(template, context):
-    """The subject (one line) and body of an e-mail template, rendered with ``context``."""
-    subject = render_to_string(f"appointments/email/{template}_subject.txt", context)
-    body = render_to_string(f"appointments/email/{template}.txt", context)
+def render_email(template, context, *, language=None):
+    """The subject (one line) and body of an e-mail template, rendered with ``context``.
+
+    In ``language`` (a patient's ``language_code``), or in the site's own language for staff,
+    whatever language the page that queued it was in.
+    """
+    with translation.override(language or settings.LANGUAGE_CODE):
+        subject = render_to_string(f"appointments/email/{template}_subject.txt", context)
+        body = render_to_string(f"appointments/email/{template}.txt", context)
     return " ".join(subject.split()), body
 
 

@@ -64,6 +64,7 @@ _CLINIC_ADMIN = [
             "safetynotice",
             "topic",
             "faqentry",
+            "articletranslation",
             "searchsynonym",
             "openinghours",
             "closure",

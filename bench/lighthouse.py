@@ -21,7 +21,7 @@ from tests.servers import ROOT, SECRET_KEY, collectstatic, gunicorn, production_
 
 BENCH = ROOT / "bench"
 LIGHTHOUSE = BENCH / "node_modules" / ".bin" / "lighthouse"
-PAGES = ["/", "/learn/ketamine-for-bipolar-disorder/", "/costs/", "/consultation/"]
+PAGES = ["/", "/learn/ketamine-for-bipolar-disorder/", "/costs/", "/consultation/", "/es/"]
 CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
 CHROME_FLAGS = (
     "--headless=new --no-sandbox --disable-gpu --disable-background-networking "

@@ -7,6 +7,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.cache import patch_cache_control
 
 from . import details
@@ -75,3 +76,24 @@ class DatabaseUnavailableMiddleware:
         response["Retry-After"] = "60"
         patch_cache_control(response, no_store=True)
         return response
+
+
+def language_from_path(get_response):
+    """Activate the language the URL names (``/es/...``), or English: nothing else chooses it.
+
+    Django's ``LocaleMiddleware`` would read the Accept-Language header and a cookie for pages
+    without a prefix, and add ``Vary: Accept-Language`` to them: a shared cache would then keep a
+    copy of each English page per browser language, and a browser could be sent away from the
+    address it asked for. Here English pages keep their addresses, unchanged and unvaried.
+    """
+
+    def middleware(request):
+        language = translation.get_language_from_path(request.path_info) or settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        try:
+            return get_response(request)
+        finally:
+            translation.deactivate()
+
+    return middleware

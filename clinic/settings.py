@@ -68,6 +68,9 @@ MIDDLEWARE = [
     # Inside GZip (it validates the uncompressed page), outside the session, locale and CSRF
     # middlewares (it replaces their Vary headers on public pages): see clinic/http_cache.py.
     "clinic.http_cache.cache_policy",
+    # The page's language from its URL alone (/es/... or English), before the URLs are resolved:
+    # never from the browser's Accept-Language, so English pages carry no Vary on it.
+    "clinic.middleware.language_from_path",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Before CSRF: its refusals are logged with the path, which may carry a patient's secret.
     "clinic.redaction.LogPathMiddleware",
@@ -101,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clinic.context_processors.clinic",
+                "clinic.context_processors.languages",
             ],
         },
     },
@@ -212,7 +216,12 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Internationalization
 
+# English at today's addresses, Spanish under /es/ (clinic/urls.py). The staff workspace is English.
 LANGUAGE_CODE = "en-us"
+LANGUAGES = [("en-us", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dollar amounts in Spanish as in the United States ($1,500), not as in Spain (clinic/formats/es).
+FORMAT_MODULE_PATH = ["clinic.formats"]
 TIME_ZONE = env.str("CLINIC_TIME_ZONE", default="America/New_York")
 USE_I18N = True
 USE_TZ = True

@@ -1,6 +1,7 @@
 """The site's URL map. Public paths are stable: e-mails and search engines link to them."""
 
 from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap as sitemap_view
@@ -14,13 +15,19 @@ from education.sitemaps import SITEMAPS
 from . import staff_views, views
 from .http_cache import public_page
 
-urlpatterns = [
+# The patient's pages: in English at these addresses, in Spanish under /es/ (the language comes from
+# the address alone: clinic.middleware.language_from_path).
+urlpatterns = i18n_patterns(
     path("", views.home, name="home"),
     path("privacy/", views.privacy, name="privacy"),
     path("costs/", views.costs, name="costs"),
     path("what-to-expect/", views.what_to_expect, name="what_to_expect"),
     path("learn/", include("education.urls")),
     path("consultation/", include("appointments.urls")),
+    prefix_default_language=False,
+)
+
+urlpatterns += [
     path("calendar/<str:token>.ics", clinician_calendar_feed, name="clinician_calendar_feed"),
     path("robots.txt", views.robots_txt, name="robots_txt"),
     path("sitemap.xml", public_page(require_safe(sitemap_view)), {"sitemaps": SITEMAPS}, name="sitemap"),

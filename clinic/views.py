@@ -11,7 +11,7 @@ from django.views.decorators.http import require_safe
 
 from education.models import Article
 from education.structured_data import clinic_structured_data
-from education.views import cached_page
+from education.views import cached_page, in_page_language
 
 from . import details
 from .health import UNAVAILABLE, readiness_report
@@ -24,7 +24,7 @@ FEATURED_ARTICLES = 3
 @require_safe
 def home(request):
     def build():
-        featured = list(
+        featured = in_page_language(
             Article.objects.published().latest_first().with_next_publication()[:FEATURED_ARTICLES]
         )
         context = {

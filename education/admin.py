@@ -16,6 +16,7 @@ from .models import (
     REVIEW_DUE_SOON_DAYS,
     STATES,
     Article,
+    ArticleTranslation,
     ClinicProfile,
     Closure,
     FAQEntry,
@@ -339,3 +340,44 @@ class SafetyNoticeAdmin(admin.ModelAdmin):
         # A bulk delete bypasses SafetyNotice.delete(), which marks the library's cached pages stale.
         super().delete_queryset(request, queryset)
         library_content_changed()
+
+
+@admin.register(ArticleTranslation)
+class ArticleTranslationAdmin(admin.ModelAdmin):
+    """Translations written by a person and reviewed by a clinician, like the original articles."""
+
+    list_display = [
+        "title",
+        "article",
+        "language",
+        "status",
+        "last_reviewed",
+        "next_review_due",
+        "updated_at",
+    ]
+    list_select_related = ["article"]
+    list_filter = ["language", "status"]
+    search_fields = ["title", "article__title", "article__slug"]
+    autocomplete_fields = ["article"]
+    readonly_fields = ["created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["article", "language", "title", "summary", "translator"]}),
+        (_("Text"), {"fields": ["body", "conclusion"]}),
+        (
+            _("Publishing and clinical review"),
+            {
+                "fields": [
+                    "status",
+                    "reviewer_name",
+                    "reviewer_credentials",
+                    "last_reviewed",
+                    "next_review_due",
+                ],
+                "description": _(
+                    "Patients see a translation once it is published, which needs a clinical reviewer and "
+                    "a review date. Until then the Spanish site shows the English article with a note."
+                ),
+            },
+        ),
+        (_("Record"), {"classes": ["collapse"], "fields": ["created_at", "updated_at"]}),
+    ]

@@ -4,14 +4,24 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.urls import reverse
 
-from .models import Article
+from .models import Article, ArticleTranslation
+
+SPANISH = ArticleTranslation.Language.SPANISH
 
 
 class ClinicSitemap(Sitemap):
-    """Addresses on the clinic's canonical host (``CLINIC_SITE_URL``), whatever host was asked."""
+    """Addresses on the clinic's canonical host (``CLINIC_SITE_URL``), whatever host was asked.
+
+    Each page in English and in Spanish, each listing the other as its alternate (hreflang).
+    """
+
+    i18n = True
+    languages = [settings.LANGUAGE_CODE, SPANISH]
+    alternates = True
+    x_default = True
 
     def get_protocol(self, protocol=None):
         return urlsplit(settings.CLINIC_SITE_URL).scheme or "https"
@@ -25,7 +35,21 @@ class ArticleSitemap(ClinicSitemap):
     priority = 0.8
 
     def items(self):
-        return Article.objects.published().latest_first().only("slug", "updated_at")
+        return (
+            Article.objects.published()
+            .latest_first()
+            .only("slug", "updated_at")
+            .annotate(
+                in_spanish=Exists(
+                    ArticleTranslation.objects.published().filter(article=OuterRef("pk"), language=SPANISH)
+                )
+            )
+        )
+
+    def get_languages_for_item(self, item):
+        # An article without a published translation has one address: the Spanish site's copy of
+        # it is the English text, which the English page's address stands for.
+        return self.languages if item.in_spanish else [settings.LANGUAGE_CODE]
 
     def lastmod(self, item):
         return item.updated_at

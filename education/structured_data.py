@@ -37,7 +37,8 @@ def article_structured_data(article, *, clinic, image_url=None):
         "name": article.title,
         "headline": article.title,
         "description": article.summary,
-        "inLanguage": "en-US",
+        # A published translation is Spanish; an article shown untranslated on the Spanish site is English.
+        "inLanguage": "es-US" if getattr(article, "translated", False) else "en-US",
         "audience": {"@type": "MedicalAudience", "audienceType": "Patient"},
         "about": [{"@type": topic.schema_type, "name": topic.name} for topic in article.topics.all()],
         "publisher": publisher,

@@ -9,12 +9,13 @@ question replaces (see ``library_content_changed``), and marked public for the H
 import hashlib
 from functools import cache as memoize
 
+from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.cache import cache
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
 from django.utils.http import http_date
 from django.utils.translation import get_language
@@ -24,13 +25,22 @@ from django.views.decorators.http import require_safe
 from clinic import details
 from clinic.http_cache import public_page
 
-from .models import CONTENT_VERSION_KEY, Article, FAQEntry, clean_search_terms, library_content_version
+from .models import (
+    CONTENT_VERSION_KEY,
+    Article,
+    ArticleTranslation,
+    FAQEntry,
+    clean_search_terms,
+    library_content_version,
+    translate_articles,
+)
 from .search import RESULTS as SEARCH_RESULTS
 from .search import library_search
 from .services import search_miss_record
 from .structured_data import article_structured_data
 
 RELATED_ARTICLES = 3
+SPANISH = ArticleTranslation.Language.SPANISH
 FAQ_TITLE = _("Frequently Asked Questions")
 # Content changes replace the version at once; this only bounds how long a release that changes
 # templates or code, but no static file, keeps serving pages rendered by the one before.
@@ -53,6 +63,19 @@ def _absolute_media_url(image, site_url):
         return None
     url = image.url
     return f"{site_url}{url}" if url.startswith("/") else url
+
+
+def in_page_language(articles):
+    """The articles with their published translations into the page's language, if it is not English."""
+    language = get_language()
+    if language == settings.LANGUAGE_CODE:
+        return list(articles)
+    return translate_articles(articles, language)
+
+
+def _url_in(language, article):
+    with translation.override(language):
+        return article.get_absolute_url()
 
 
 def _by_topic(articles):
@@ -139,7 +162,7 @@ def article_list(request):
         return response
 
     def build():
-        articles = list(public.latest_first().with_next_publication())
+        articles = in_page_language(public.latest_first().with_next_publication())
         # With no article listed, nothing carries the next publication date: not cached.
         stale_at = articles[0].next_publication_at if articles else timezone.now()
         context = {"terms": terms, "sections": _by_topic(articles)}
@@ -170,11 +193,20 @@ def article_preview(request, slug):
 def _article_page(request, articles, slug):
     article = get_object_or_404(
         articles.with_next_publication()
+        .annotate(
+            has_published_translation=Exists(
+                ArticleTranslation.objects.published().filter(article=OuterRef("pk"), language=SPANISH)
+            )
+        )
         .select_related("safety_notice")
         .prefetch_related("topics", Prefetch("faqs", queryset=FAQEntry.objects.order_by("position", "pk"))),
         slug=slug,
     )
-    related = list(Article.objects.published().related_to(article)[:RELATED_ARTICLES])
+    related = in_page_language(Article.objects.published().related_to(article)[:RELATED_ARTICLES])
+    english = get_language() == settings.LANGUAGE_CODE
+    if not english:
+        # The Spanish page: the clinic's reviewed translation, or the English article marked so.
+        translate_articles([article], get_language())
     faqs = list(article.faqs.all())
     clinic = details.get()
     hero_image_url = _absolute_media_url(article.hero_image, clinic.site_url)
@@ -189,6 +221,12 @@ def _article_page(request, articles, slug):
         "is_preview": not article.is_public,
         "hero_image_url": hero_image_url,
         "structured_data": article_structured_data(article, clinic=clinic, image_url=hero_image_url),
+        "untranslated": not english and not article.translated,
+        "english_page": english,
+        "english_url": _url_in(settings.LANGUAGE_CODE, article),
+        "spanish_url": _url_in(SPANISH, article),
+        # The article's addresses in each language it is published in, for hreflang links.
+        "has_translation": article.translated if not english else article.has_published_translation,
     }
     response = render(request, "education/article_detail.html", context)
     if context["is_preview"]:

@@ -14,6 +14,22 @@ from tests.factories import PASSWORD
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+def pytest_sessionstart(session):
+    """Compile the Spanish catalogue when it is newer than its .mo (make test does it too), before
+    any page is rendered: Django reads a catalogue once per process."""
+    from django.core.management import call_command
+
+    for po in (settings.BASE_DIR / "locale").glob("*/LC_MESSAGES/django.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            call_command(
+                "compilemessages",
+                locale=[po.parent.parent.name],
+                ignore_patterns=[".venv", "node_modules"],
+                verbosity=0,
+            )
+
+
 def _clear_test_cache():
     # Only this run's keys: other runs may share the Redis database, and a FLUSHDB would
     # reset their rate-limit counters in the middle of a test.

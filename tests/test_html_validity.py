@@ -24,6 +24,13 @@ PAGES = {
     "search_did_you_mean": ("/learn/?q=ketmine", 200),
     "search_pages": ("/learn/?q=spravato", 200),
     "unknown_article": ("/learn/no-such-article/", 404),
+    # The Spanish site: its frame, an article still in English (marked lang="en"), the form.
+    "es_home": ("/es/", 200),
+    "es_library": ("/es/learn/", 200),
+    "es_article": ("/es/learn/ketamine-for-bipolar-disorder/", 200),
+    "es_costs": ("/es/costs/", 200),
+    "es_consultation": ("/es/consultation/", 200),
+    "es_not_found": ("/es/no-such-page/", 404),
 }
 
 

@@ -1,6 +1,6 @@
 """A URLconf with a view that fails, to see the branded 500 page."""
 
-from django.urls import include, path
+from django.urls import path
 
 from clinic.urls import urlpatterns as site_urlpatterns
 
@@ -9,5 +9,6 @@ def boom(request):
     raise RuntimeError("a deliberate failure")
 
 
-urlpatterns = [path("boom/", boom), path("", include(site_urlpatterns))]
+# The site's patterns as they are: Django refuses language-prefixed patterns inside include().
+urlpatterns = [path("boom/", boom), *site_urlpatterns]
 handler500 = "clinic.views.server_error"

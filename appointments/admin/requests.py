@@ -54,6 +54,7 @@ CONTACT_FIRST = [
     "current_appointment",
     "call_history",
     "received",
+    "language",
 ]
 TEMPLATES = "admin/appointments/consultationrequest"
 
@@ -132,13 +133,21 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
         return FirstToLastChangeList
 
     def get_list_display(self, request):
-        columns = ["reference", "received", "status_badge", "urgency", "patient", "contact_by"]
+        columns = ["reference", "received", "status_badge", "urgency", "patient", "contact_by", "language"]
         if can_view_screening(request.user):
             columns.insert(4, "flag_list")
         return [*columns, "assigned"]
 
     def get_list_filter(self, request):
-        filters = [StatusFilter, "is_urgent", OverdueFilter, AssignedFilter, "created_at", "modality"]
+        filters = [
+            StatusFilter,
+            "is_urgent",
+            OverdueFilter,
+            AssignedFilter,
+            "created_at",
+            "modality",
+            "language",
+        ]
         if can_view_screening(request.user):
             filters += ["concern", FlagFilter, Phq9BandFilter]
         return filters

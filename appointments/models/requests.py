@@ -95,6 +95,10 @@ class ConsultationRequest(models.Model):
         CANCELLED_BY_STAFF = "cancelled_by_staff", _("Cancelled by staff")
         SPAM = "spam", _("Spam")
 
+    class Language(models.TextChoices):
+        ENGLISH = "en", _("English")
+        SPANISH = "es", _("Spanish")
+
     # The questionnaire's choices, by their names on the model.
     ContactMethod = questionnaire.ContactMethod
     ContactTime = questionnaire.ContactTime
@@ -170,6 +174,13 @@ class ConsultationRequest(models.Model):
         blank=True,
     )
     source_article_slug = models.SlugField(_("came from article"), max_length=200, blank=True, db_index=False)
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=Language.choices,
+        default=Language.ENGLISH,
+        help_text=_("The language of the pages the request was sent from: the patient's e-mails are in it."),
+    )
     created_at = models.DateTimeField(_("received"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     respond_by = models.DateTimeField(
@@ -276,6 +287,14 @@ class ConsultationRequest(models.Model):
             errors["is_urgent"] = [_("A request reporting thoughts of self-harm must be urgent.")]
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def language_code(self):
+        """The language to render the patient's e-mails and links in (``translation.override``).
+
+        English is the site's own code, under which the patient's links have no language prefix.
+        """
+        return settings.LANGUAGE_CODE if self.language == self.Language.ENGLISH else self.language
 
     def get_status_url(self):
         """The patient's own page for this request, behind a signed, expiring link."""

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.functions import Cast, Concat
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from clinic import details
 
@@ -54,6 +54,12 @@ def outbound_email_enqueue(
     return email
 
 
+def patient_status_url(consultation_request):
+    """The patient's status page in the language they wrote in (/es/... for Spanish)."""
+    with translation.override(consultation_request.language_code):
+        return consultation_request.get_status_url()
+
+
 def acknowledgement_key(pk):
     return f"consultation-request:{pk}:acknowledgement"
 
@@ -66,7 +72,7 @@ def consultation_request_emails_enqueue(*, consultation_request_id: int) -> None
         "clinic": clinic,
         "first_name": consultation_request.first_name,
         "reference": consultation_request.reference,
-        "status_url": clinic.site_url + consultation_request.get_status_url(),
+        "status_url": clinic.site_url + patient_status_url(consultation_request),
     }
     staff_context = {
         "clinic": clinic,
@@ -76,7 +82,9 @@ def consultation_request_emails_enqueue(*, consultation_request_id: int) -> None
         "admin_url": admin_url(consultation_request),
     }
     with transaction.atomic():
-        subject, body = render_email("patient_acknowledgement", patient_context)
+        subject, body = render_email(
+            "patient_acknowledgement", patient_context, language=consultation_request.language_code
+        )
         outbound_email_enqueue(
             dedupe_key=acknowledgement_key(consultation_request.pk),
             consultation_request=consultation_request,
@@ -125,6 +133,7 @@ def consultation_request_not_suitable_email_enqueue(*, consultation_request_id: 
             "first_name": consultation_request.first_name,
             "reference": consultation_request.reference,
         },
+        language=consultation_request.language_code,
     )
     outbound_email_enqueue(
         dedupe_key=f"consultation-request:{consultation_request.pk}:not-suitable",
@@ -166,19 +175,21 @@ def appointment_email_enqueue(
             "time_zone": settings.TIME_ZONE,
             "duration_minutes": appointment.duration_minutes,
             "is_telehealth": appointment.modality == Appointment.Modality.TELEHEALTH,
-            "location": appointment_location(appointment),
+            "location": patient_appointment_location(appointment, consultation_request),
             "telehealth_instructions": appointment.telehealth_instructions,
-            "status_url": clinic.site_url + consultation_request.get_status_url(),
+            "status_url": clinic.site_url + patient_status_url(consultation_request),
             "moved_from": moved_from.astimezone(ZoneInfo(settings.TIME_ZONE)) if moved_from else None,
             "explanation": explanation,
         },
+        language=consultation_request.language_code,
     )
-    ics = appointment_ics(
-        appointment=appointment,
-        reference=consultation_request.reference,
-        attendee_email=consultation_request.email,
-        attendee_name=consultation_request.first_name,
-    )
+    with translation.override(consultation_request.language_code):
+        ics = appointment_ics(
+            appointment=appointment,
+            reference=consultation_request.reference,
+            attendee_email=consultation_request.email,
+            attendee_name=consultation_request.first_name,
+        )
     return outbound_email_enqueue(
         dedupe_key=f"appointment:{appointment.uid}:{appointment.sequence}",
         consultation_request=consultation_request,
@@ -187,6 +198,12 @@ def appointment_email_enqueue(
         body=body,
         ics=ics,
     )
+
+
+def patient_appointment_location(appointment, consultation_request):
+    """Where the appointment is held, in the patient's language (a video call's label is translated)."""
+    with translation.override(consultation_request.language_code):
+        return appointment_location(appointment)
 
 
 def consultation_request_emails_recover(*, older_than: timedelta = timedelta(minutes=1)) -> int:

@@ -20,10 +20,9 @@ from django.utils import timezone
 
 from clinic import details
 
-from ..calendar import appointment_location
 from ..emails import render_email
 from ..models import Appointment, OutboundEmail
-from .outbox import outbound_email_enqueue
+from .outbox import outbound_email_enqueue, patient_appointment_location, patient_status_url
 
 REMINDER_PREFIX = "reminder"
 
@@ -48,10 +47,11 @@ def appointment_reminder_enqueue(*, appointment: Appointment, hours: int) -> Out
             "time_zone": settings.TIME_ZONE,
             "duration_minutes": appointment.duration_minutes,
             "is_telehealth": appointment.modality == Appointment.Modality.TELEHEALTH,
-            "location": appointment_location(appointment),
+            "location": patient_appointment_location(appointment, consultation_request),
             "telehealth_instructions": appointment.telehealth_instructions,
-            "status_url": clinic.site_url + consultation_request.get_status_url(),
+            "status_url": clinic.site_url + patient_status_url(consultation_request),
         },
+        language=consultation_request.language_code,
     )
     return outbound_email_enqueue(
         dedupe_key=reminder_key(appointment, hours),

@@ -60,9 +60,15 @@ def _queue_cancelled_email(pk):
 
 @sensitive_variables()
 def consultation_request_create(
-    *, form_token: str, answers: Mapping[str, Any], source_article_slug: str = ""
+    *,
+    form_token: str,
+    answers: Mapping[str, Any],
+    source_article_slug: str = "",
+    language: str = ConsultationRequest.Language.ENGLISH,
 ) -> tuple[ConsultationRequest, bool]:
     """Save a patient's request with its urgency and flags, and queue its two e-mails.
+
+    ``language`` is the language of the pages it was sent from: the patient's e-mails are in it.
 
     ``form_token`` is the one-time token of the form the patient sent: sending the same form
     twice (a double click, a resubmit) returns the first request and ``created=False``.
@@ -72,7 +78,7 @@ def consultation_request_create(
         return existing, False
 
     consultation_request = ConsultationRequest(
-        form_token=form_token, source_article_slug=source_article_slug, **answers
+        form_token=form_token, source_article_slug=source_article_slug, language=language, **answers
     )
     consultation_request.is_urgent = consultation_request.reports_self_harm()
     consultation_request.respond_by = targets.respond_by(

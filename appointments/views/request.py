@@ -111,6 +111,8 @@ def _request_create_post(request):
         form_token=form_token,
         answers=form.answers(),
         source_article_slug=form.cleaned_data["source_article"],
+        # "es" under /es/, "en" at the English addresses ("en-us").
+        language=get_language().split("-")[0],
     )
     _remember_submission(request, form_token, consultation_request)
     return redirect(consultation_request)

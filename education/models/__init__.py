@@ -12,6 +12,7 @@ from .facts import (
 )
 from .safety import SafetyNotice
 from .search import SearchMiss, SearchSynonym, search_miss_term, synonym_terms
+from .translations import ArticleTranslation, translate_articles
 
 __all__ = [  # noqa: F405
     "CONTENT_VERSION_KEY",
@@ -27,6 +28,8 @@ __all__ = [  # noqa: F405
     "STATES",
     "SafetyNotice",
     "Article",
+    "ArticleTranslation",
+    "translate_articles",
     "ArticleQuerySet",
     "ClinicProfile",
     "Closure",

@@ -6,6 +6,7 @@ import html
 import json
 import uuid
 
+from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import (
     SearchHeadline,
@@ -21,7 +22,7 @@ from django.db import models, transaction
 from django.db.models import F, Q, Subquery
 from django.dispatch import receiver
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
 
@@ -80,11 +81,14 @@ def _library_content_changed_during_outage(**kwargs):
 
 def library_public_paths():
     """Every public page that shows the library or the clinic's facts: the site's pages and every article."""
-    names = ["home", "costs", "what_to_expect", "education:article_list", "education:feed", "sitemap"]
-    slugs = Article.objects.values_list("slug", flat=True)
-    return [reverse(name) for name in names] + [
-        reverse("education:article_detail", kwargs={"slug": slug}) for slug in slugs
-    ]
+    names = ["home", "costs", "what_to_expect", "education:article_list", "education:feed"]
+    slugs = list(Article.objects.values_list("slug", flat=True))
+    paths = [reverse("sitemap")]
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            paths += [reverse(name) for name in names]
+            paths += [reverse("education:article_detail", kwargs={"slug": slug}) for slug in slugs]
+    return paths
 
 
 def _library_committed():

@@ -42,6 +42,13 @@ def test_sitemap_lists_public_articles_and_pages_with_lastmod(client):
         f"{site}/what-to-expect/",
         f"{site}/consultation/",
         f"{site}/learn/public-article/",
+        # The site's own pages in Spanish; the article has no Spanish translation, so no Spanish address.
+        f"{site}/es/",
+        f"{site}/es/learn/",
+        f"{site}/es/privacy/",
+        f"{site}/es/costs/",
+        f"{site}/es/what-to-expect/",
+        f"{site}/es/consultation/",
     }
     assert entries[f"{site}/learn/public-article/"] == article.updated_at.date().isoformat()
     assert entries[f"{site}/learn/"] == article.updated_at.date().isoformat()

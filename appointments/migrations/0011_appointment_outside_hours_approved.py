@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("appointments", "0009_staff_second_pass"),
+        ("appointments", "0010_request_language"),
     ]
 
     operations = [

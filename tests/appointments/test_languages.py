@@ -1,0 +1,243 @@
+"""A request remembers the language it was sent in: the patient's e-mails and invitations use it."""
+
+import datetime
+import zoneinfo
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from appointments.models import Appointment, ConsultationRequest, OutboundEmail
+from appointments.services import appointment_book, appointment_cancel
+from appointments.services.reminders import appointment_reminders_enqueue_due
+from tests.factories import make_clinician, make_kind, make_request
+
+from .conftest import SCREENING_MARKERS, answers
+
+pytestmark = pytest.mark.django_db
+
+# Health words, in Spanish and English, that no patient e-mail may carry.
+HEALTH_WORDS = [
+    "bipolar",
+    "depresi",
+    "depress",
+    "PHQ",
+    "presión arterial",
+    "convuls",
+    "seizure",
+    "embaraz",
+    "autolesi",
+    "hacerse daño",
+    "telesalud",
+    "seguro médico",
+    "insurance",
+    "1985",
+]
+
+
+SPANISH_MONTHS = [
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+]
+
+
+@pytest.fixture
+def submit_in_spanish(client, django_capture_on_commit_callbacks):
+    def post(data):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post("/es/consultation/", data)
+
+    return post
+
+
+def patient_mail(consultation_request):
+    return OutboundEmail.objects.get(
+        dedupe_key=f"consultation-request:{consultation_request.pk}:acknowledgement"
+    )
+
+
+def test_a_request_sent_from_the_spanish_form_is_stored_as_spanish(submit_in_spanish):
+    response = submit_in_spanish(answers(concern="bipolar_depression"))
+    consultation_request = ConsultationRequest.objects.get()
+    assert consultation_request.language == "es"
+    # The confirmation page stays on the Spanish site.
+    assert response.status_code == 302
+    assert response["Location"].startswith("/es/consultation/received/")
+
+
+def test_a_request_sent_from_the_english_form_is_stored_as_english(
+    client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/consultation/", answers())
+    assert ConsultationRequest.objects.get().language == "en"
+
+
+def test_the_spanish_acknowledgement_is_in_spanish_without_health_details(submit_in_spanish):
+    submit_in_spanish(answers(concern="bipolar_depression", self_harm_thoughts="yes"))
+    consultation_request = ConsultationRequest.objects.get()
+    email = patient_mail(consultation_request)
+    assert email.subject == (
+        f"Su solicitud de consulta {consultation_request.reference} – Anti Aging and Ketamine Center"
+    )
+    assert email.body.startswith("Estimado/a Maria:\n")
+    assert "Gracias por su solicitud de consulta a Anti Aging and Ketamine Center." in email.body
+    assert f"Su número de referencia: {consultation_request.reference}" in email.body
+    assert "Qué pasa ahora" in email.body
+    assert "llame al 988 y marque 2 para español, o envíe AYUDA por mensaje de texto al 988" in email.body
+    assert "Dear Maria" not in email.body
+    # The status link leads to the Spanish status page.
+    assert "http://127.0.0.1:8000/es/consultation/status/" in email.body
+    text = (email.subject + email.body).lower()
+    for word in HEALTH_WORDS:
+        assert word.lower() not in text, word
+    for marker in SCREENING_MARKERS.values():
+        assert marker not in email.subject + email.body
+
+
+def test_the_staff_alert_for_a_spanish_request_stays_english(submit_in_spanish, settings):
+    submit_in_spanish(answers())
+    consultation_request = ConsultationRequest.objects.get()
+    staff = OutboundEmail.objects.get(to=settings.CLINIC_STAFF_EMAIL)
+    assert staff.subject == f"New consultation request {consultation_request.reference}"
+    assert "Estimado" not in staff.body
+    assert "/es/" not in staff.body
+
+
+def test_the_spanish_status_page_is_in_spanish(client, submit_in_spanish):
+    submit_in_spanish(answers())
+    consultation_request = ConsultationRequest.objects.get()
+    body = patient_mail(consultation_request).body
+    status_path = body.split("http://127.0.0.1:8000", 2)[1].split()[0]
+    html = client.get(status_path).content.decode()
+    assert "Su solicitud de consulta" in html
+    assert "Recibida. Nuestra recepción se comunicará con usted en un plazo de un día hábil." in html
+    assert "Cancelar mi solicitud" in html
+
+
+def test_the_spanish_confirmation_page_is_in_spanish_with_crisis_help_for_an_urgent_request(
+    client, submit_in_spanish
+):
+    response = submit_in_spanish(answers(self_harm_thoughts="yes"))
+    html = client.get(response["Location"]).content.decode()
+    assert "Recibimos su solicitud" in html
+    assert "Hay ayuda disponible ahora mismo" in html
+    assert '<a class="crisis-help__button" href="tel:988">Llame al 988 y marque 2</a>' in html
+    assert '<a class="crisis-help__button" href="sms:988">Envíe AYUDA al 988</a>' in html
+    assert '<a class="crisis-help__button" href="sms:741741">Envíe AYUDA al 741741</a>' in html
+
+
+def test_booking_a_spanish_request_sends_a_spanish_invitation_and_calendar_event(settings):
+    settings.TIME_ZONE = "America/New_York"
+    kind = make_kind(duration_minutes=45, interval_minutes=60, minimum_notice_minutes=0)
+    clinician = make_clinician(kinds=[kind], hours=[(day, "00:00", "23:59") for day in range(7)])
+    consultation_request = make_request(state="NY", language="es", first_name="Lucía")
+    new_york = zoneinfo.ZoneInfo("America/New_York")
+    day = timezone.localdate() + datetime.timedelta(days=2)
+    day += datetime.timedelta(days=(7 - day.weekday()) % 7)  # The next Monday, two days ahead at least.
+    starts_at = datetime.datetime(day.year, day.month, day.day, 10, 0, tzinfo=new_york)
+    when = f"lunes, {day.day} de {SPANISH_MONTHS[day.month - 1]} de {day.year}, 10:00 AM"
+    zone = starts_at.strftime("%Z")
+    appointment = appointment_book(
+        consultation_request=consultation_request,
+        clinician=clinician,
+        kind=kind,
+        starts_at=starts_at,
+        modality=Appointment.Modality.TELEHEALTH,
+        by=None,
+    )
+    email = OutboundEmail.objects.get(dedupe_key=f"appointment:{appointment.uid}:0")
+    assert email.subject == (
+        f"Su consulta está programada ({consultation_request.reference}) – Anti Aging and Ketamine Center"
+    )
+    assert email.body.startswith("Estimado/a Lucía:")
+    assert f"Cuándo: {when} {zone}" in email.body
+    assert "Duración: 45 minutos" in email.body
+    assert "Dónde: por videollamada. Cómo conectarse:" in email.body
+    assert "SUMMARY:Consulta con Anti Aging and Ketamine Center" in email.ics
+    assert "LOCATION:Telesalud (videollamada)" in email.ics
+    assert "Número de referencia: " + consultation_request.reference in email.ics.replace("\r\n ", "")
+
+    appointment_cancel(appointment=appointment, by=None)
+    cancelled = OutboundEmail.objects.get(dedupe_key=f"appointment:{appointment.uid}:1")
+    assert cancelled.subject.startswith("Su consulta quedó cancelada")
+    assert f"{when} {zone} quedó cancelada" in cancelled.body
+
+
+def test_a_spanish_reminder_is_in_spanish(settings):
+    settings.TIME_ZONE = "America/New_York"
+    kind = make_kind(duration_minutes=45, interval_minutes=60, minimum_notice_minutes=0)
+    clinician = make_clinician(kinds=[kind], hours=[(day, "00:00", "23:59") for day in range(7)])
+    starts_at = (timezone.now() + datetime.timedelta(hours=22)).replace(minute=0, second=0, microsecond=0)
+    appointment = appointment_book(
+        consultation_request=make_request(state="NY", language="es"),
+        clinician=clinician,
+        kind=kind,
+        starts_at=starts_at + datetime.timedelta(hours=1),
+        modality=Appointment.Modality.IN_PERSON,
+        by=None,
+    )
+    Appointment.objects.filter(pk=appointment.pk).update(
+        updated_at=timezone.now() - datetime.timedelta(days=3)
+    )
+    assert appointment_reminders_enqueue_due(hours=[24, 2]) == 1
+    reminder = OutboundEmail.objects.get(dedupe_key__startswith="reminder:")
+    assert reminder.subject.startswith("Recordatorio: su consulta del ")
+    assert "Le recordamos su consulta con Anti Aging and Ketamine Center." in reminder.body
+
+
+def test_staff_see_the_language_in_the_list_with_a_filter_and_on_the_request(staff_client):
+    spanish = make_request(language="es")
+    english = make_request(language="en")
+    listing = staff_client.get(reverse("admin:appointments_consultationrequest_changelist"))
+    html = listing.content.decode()
+    assert '<td class="field-language">Spanish</td>' in html
+    assert '<td class="field-language">English</td>' in html
+    filtered = staff_client.get(
+        reverse("admin:appointments_consultationrequest_changelist") + "?language__exact=es"
+    ).content.decode()
+    assert spanish.reference in filtered
+    assert english.reference not in filtered
+    page = staff_client.get(
+        reverse("admin:appointments_consultationrequest_change", args=[spanish.pk])
+    ).content.decode()
+    assert "Language" in page and "Spanish" in page
+
+
+def test_a_spanish_patient_moves_their_consultation_on_spanish_pages(client, settings):
+    settings.TIME_ZONE = "America/New_York"
+    new_york = zoneinfo.ZoneInfo("America/New_York")
+    kind = make_kind(duration_minutes=45, interval_minutes=60)
+    clinician = make_clinician(kinds=[kind], states=["NY"], hours=[(0, "09:00", "13:00")])
+    day = timezone.localdate() + datetime.timedelta(days=14)
+    day += datetime.timedelta(days=(7 - day.weekday()) % 7)  # A Monday two weeks ahead at least.
+    appointment = appointment_book(
+        consultation_request=make_request(state="NY", language="es"),
+        clinician=clinician,
+        kind=kind,
+        starts_at=datetime.datetime(day.year, day.month, day.day, 10, tzinfo=new_york),
+        modality=Appointment.Modality.TELEHEALTH,
+        by=None,
+    )
+    with translation.override("es"):
+        status = appointment.consultation_request.get_status_url()
+    assert status.startswith("/es/consultation/status/")
+    html = client.get(status).content.decode()
+    when = f"lunes, {day.day} de {SPANISH_MONTHS[day.month - 1]} de {day.year}, 10:00 AM–10:45 AM"
+    assert f"<dt>Cuándo</dt><dd>{when}" in html
+    assert "<dt>Cómo</dt><dd>Por video</dd>" in html
+
+    page = client.get(status + "reschedule/").content.decode()
+    assert "<h1>Elija otra hora</h1>" in page
+    assert f"lunes, {day.day} de {SPANISH_MONTHS[day.month - 1]}" in page
+    assert "Continuar" in page
