@@ -27,7 +27,6 @@ from .audit import (
     consultation_requests_record_list,
 )
 from .booking import (
-    MOVE_EXPLANATIONS,
     MoveReason,
     SlotTaken,
     appointment_book,
@@ -78,7 +77,6 @@ from .workspace import (
 )
 
 __all__ = [
-    "MOVE_EXPLANATIONS",
     "MoveReason",
     "ChangeReason",
     "appointment_cancel_by_patient",

@@ -39,23 +39,12 @@ DEFAULT_TELEHEALTH_INSTRUCTIONS = _(
 
 class MoveReason(models.TextChoices):
     """Why the clinic moved a patient's consultation: a choice, so that the e-mail says it plainly
-    and no free text (or health detail) reaches it."""
+    and no free text (or health detail) reaches it. The patient's sentence for each is in
+    ``templates/appointments/email/appointment_updated.txt``, in their language."""
 
     CLINICIAN_UNAVAILABLE = "clinician_unavailable", _("The clinician is not available then")
     PATIENT_ASKED = "patient_asked", _("The patient asked for another time")
     CLINIC = "clinic", _("The clinic had to change its arrangements")
-
-
-# What the patient reads, for each reason.
-MOVE_EXPLANATIONS = {
-    MoveReason.CLINICIAN_UNAVAILABLE: _(
-        "Your clinician is no longer available at that time, so we have moved it. We are sorry for the change."
-    ),
-    MoveReason.PATIENT_ASKED: _("We have moved it as you asked."),
-    MoveReason.CLINIC: _(
-        "We had to change our arrangements at the clinic, so we have moved it. We are sorry for the change."
-    ),
-}
 
 
 class SlotTaken(ValidationError):
@@ -258,7 +247,7 @@ def appointment_reschedule(
             outbox.appointment_email_enqueue(
                 appointment=locked,
                 moved_from=previous,
-                explanation=MOVE_EXPLANATIONS[reason] if reason else "",
+                reason=reason,
             )
     except IntegrityError as error:
         if not is_exclusion_violation(error):

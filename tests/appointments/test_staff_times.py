@@ -470,3 +470,21 @@ def test_the_conflicts_page_needs_the_calendar_permission(client, db):
     user.save()
     log_in_verified(client, user)
     assert client.get(CONFLICTS_URL).status_code == 403
+
+
+def test_a_spanish_speaking_patient_reads_why_it_moved_in_spanish(kind, reyes, okafor, monday):
+    appointment = book(reyes, kind, at(monday, 10), language="es")
+
+    appointment_reschedule(
+        appointment=appointment,
+        starts_at=at(monday, 14),
+        clinician=okafor,
+        reason=MoveReason.CLINICIAN_UNAVAILABLE,
+        by=make_staff("front_desk"),
+    )
+
+    update = OutboundEmail.objects.get(dedupe_key=f"appointment:{appointment.uid}:1")
+    assert "cambió de hora." in update.body
+    assert "Su profesional ya no está disponible a esa hora, por eso la cambiamos." in update.body
+    assert "Esta es la nueva cita:" in update.body
+    assert "no longer available" not in update.body
