@@ -172,3 +172,34 @@ def test_the_front_desk_moves_a_booking_that_time_off_left_outside_working_time(
     ).to_be_visible()
     page.goto(f"{live_server.url}/admin/")
     expect(page.locator(".clinic-conflicts")).to_have_count(0)
+
+
+def test_a_clinic_admin_books_an_evening_call_outside_hours_with_the_tick_box(
+    page, live_server, booked_week, assert_accessible
+):
+    reyes, _appointment, monday = booked_week
+    consultation_request = make_request(state="NY", modality="telehealth", first_name="Lena")
+    sign_in(page, live_server, make_staff("clinic_admin", username="alex"))
+
+    page.goto(f"{live_server.url}/admin/appointments/consultationrequest/{consultation_request.pk}/change/")
+    form = page.get_by_role("group", name="Book the consultation")
+    form.get_by_label("Date:", exact=True).fill(monday.isoformat())
+    form.get_by_label(re.compile(r"^Time \(clinic time")).fill("18:00")
+    form.get_by_label("Telehealth (video call)").check()
+    form.get_by_label("Telehealth instructions").fill("Join at https://video.clinic.example/r/7")
+    form.get_by_label("Clinician:").select_option(label="Dr. Ana Reyes")
+    page.get_by_role("button", name="Save and continue editing").first.click()
+    expect(page.locator(".errornote, .errorlist").first).to_be_visible()
+    expect(page.get_by_text("That time is outside Dr. Ana Reyes's working hours.")).to_be_visible()
+    assert not Appointment.objects.filter(consultation_request=consultation_request).exists()
+
+    page.get_by_label("Book outside this clinician's hours").check()
+    shoot(page, "override")
+    page.get_by_role("button", name="Save and continue editing").first.click()
+    expect(page.locator(".messagelist")).to_contain_text(
+        "with Dr. Ana Reyes. The patient was e-mailed a calendar invitation."
+    )
+    assert_accessible(page)
+    booked = Appointment.objects.get(consultation_request=consultation_request)
+    assert (booked.clinician, booked.outside_hours_approved) == (reyes, True)
+    assert timezone.localtime(booked.starts_at).time() == datetime.time(18)
