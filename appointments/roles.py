@@ -23,6 +23,8 @@ CALENDAR_PERMISSION = "appointments.view_appointment"
 # Adding and changing clinicians and their kinds of consultation: clinic admins.
 CLINICIANS_PERMISSION = "appointments.change_clinician"
 DECISION_PERMISSION = "appointments.record_clinical_decision"
+# Booking a time outside a clinician's hours, on purpose: clinic admins, who set the hours.
+OVERRIDE_HOURS_PERMISSION = CLINICIANS_PERMISSION
 
 FRONT_DESK = "Front desk"
 CLINICIAN = "Clinician"
@@ -141,3 +143,7 @@ def can_decide(user) -> bool:
 
 def can_export(user) -> bool:
     return user.has_perm(EXPORT_PERMISSION)
+
+
+def may_book_outside_hours(user) -> bool:
+    return user is not None and user.has_perm(OVERRIDE_HOURS_PERMISSION)

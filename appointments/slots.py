@@ -15,11 +15,12 @@ chosen time here; PostgreSQL's exclusion constraint then settles any race.
 import bisect
 import datetime
 import functools
+import operator
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 
 from .models import Appointment, AvailabilityException, Clinician, ConsultationKind, WeeklyHours
@@ -31,9 +32,12 @@ DAY = datetime.timedelta(days=1)
 Interval = tuple[datetime.datetime, datetime.datetime]
 
 
-@dataclass(frozen=True, order=True)
-class Slot:
-    """An open time: a real instant (UTC) with one clinician free for the whole consultation."""
+class Slot(NamedTuple):
+    """An open time: a real instant (UTC) with one clinician free for the whole consultation.
+
+    A named tuple rather than a dataclass: a week's page makes about a thousand, and a frozen
+    dataclass took three times as long to build each one.
+    """
 
     starts_at: datetime.datetime
     ends_at: datetime.datetime
@@ -100,11 +104,61 @@ def _subtract(windows: Iterable[Interval], taken: list[Interval]) -> list[Interv
     return free
 
 
+HOURS, EXCEPTION, BOOKED = 1, 2, 3
+
+
+def _availability_query(clinicians, first_day, last_day, range_start, range_end, *, ignore_appointment):
+    """One query for the hours, the exceptions and (with ``range_start``) the booked appointments.
+
+    Three ORM querysets cost three round trips and, profiled, more time building their SQL than
+    PostgreSQL took to answer them: the slot step runs on every page a patient sees.
+    """
+    if isinstance(clinicians, models.QuerySet):
+        chosen_sql, params = clinicians.order_by().values("pk").query.sql_with_params()
+        chosen = f"WITH chosen AS ({chosen_sql}) "
+        params = list(params)
+        # An array computed once: a semi-join per row cost more than the whole of the rest.
+        member = "= ANY(ARRAY(SELECT * FROM chosen))"
+        member_params = []
+    else:
+        chosen, params = "", []
+        member = "= ANY(%s)"
+        member_params = [list(clinicians)]
+    hours = WeeklyHours._meta.db_table
+    exceptions = AvailabilityException._meta.db_table
+    # Only table names and the ORM's own compiled subquery go into the text; values are parameters.
+    sql = f"""{chosen}
+        SELECT {HOURS}, clinician_id, weekday, NULL::date, NULL, starts, ends, NULL::timestamptz,
+            NULL::timestamptz
+        FROM {hours} WHERE clinician_id {member}
+        UNION ALL
+        SELECT {EXCEPTION}, clinician_id, NULL, date, kind, starts, ends, NULL, NULL
+        FROM {exceptions} WHERE clinician_id {member} AND date BETWEEN %s AND %s
+    """  # noqa: S608
+    params += [*member_params, *member_params, first_day, last_day]
+    if range_start is not None:
+        appointments = Appointment._meta.db_table
+        sql += f"""
+            UNION ALL
+            SELECT {BOOKED}, clinician_id, NULL, NULL, NULL, NULL, NULL, lower(blocked), upper(blocked)
+            FROM {appointments}
+            WHERE clinician_id {member} AND status = %s AND blocked && tstzrange(%s, %s, '[)')
+        """  # noqa: S608
+        params += [*member_params, Appointment.Status.BOOKED.value, range_start, range_end]
+        if ignore_appointment is not None:
+            sql += " AND id <> %s"
+            params.append(ignore_appointment)
+    # Booked ranges in time order, per clinician: the slot walk depends on it.
+    sql += " ORDER BY 2, 8"
+    return sql, params
+
+
 class Availability:
-    """The hours, exceptions and booked appointments of some clinicians over some days, in three queries.
+    """The hours, exceptions and booked appointments of some clinicians over some days, in one query.
 
     ``clinicians`` is a list of ids, or a queryset of clinicians that each query reads as a
-    subquery; ``clinician_ids`` is then those of them who have any hours.
+    subquery; ``clinician_ids`` is then those of them who have any hours. With ``busy=False``
+    the booked appointments are not read (two queries), for questions about working time only.
     """
 
     def __init__(
@@ -114,50 +168,34 @@ class Availability:
         last_day: datetime.date,
         *,
         ignore_appointment: int | None = None,
+        busy: bool = True,
     ):
-        if isinstance(clinicians, models.QuerySet):
-            chosen = clinicians.order_by().values("pk")
-        else:
-            chosen = list(clinicians)
         self.hours = defaultdict(list)
-        found = set()
-        hours = (
-            WeeklyHours.objects.filter(clinician_id__in=chosen)
-            .order_by()
-            .values_list("clinician_id", "weekday", "starts", "ends")
-        )
-        for clinician_id, weekday, starts, ends in hours:
-            self.hours[clinician_id, weekday].append((starts, ends))
-            found.add(clinician_id)
         self.extra = defaultdict(list)
         self.off = defaultdict(list)
-        exceptions = (
-            AvailabilityException.objects.filter(clinician_id__in=chosen, date__range=(first_day, last_day))
-            .order_by()
-            .values_list("clinician_id", "date", "kind", "starts", "ends")
+        self.busy = defaultdict(list)
+        found = set()
+        range_start = local_day_bounds(first_day - DAY)[0] if busy else None
+        range_end = local_day_bounds(last_day + DAY)[1] if busy else None
+        sql, params = _availability_query(
+            clinicians, first_day, last_day, range_start, range_end, ignore_appointment=ignore_appointment
         )
-        for clinician_id, day, kind, starts, ends in exceptions:
-            if kind == AvailabilityException.Kind.EXTRA:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        time_off = AvailabilityException.Kind.TIME_OFF
+        for source, clinician_id, weekday, day, kind, starts, ends, lower, upper in rows:
+            if source == HOURS:
+                self.hours[clinician_id, weekday].append((starts, ends))
+                found.add(clinician_id)
+            elif source == BOOKED:
+                self.busy[clinician_id].append((lower, upper))
+            elif kind == time_off:
+                self.off[clinician_id, day].append((starts, ends))
+            else:
                 self.extra[clinician_id, day].append((starts, ends))
                 found.add(clinician_id)
-            else:
-                self.off[clinician_id, day].append((starts, ends))
-        self.clinician_ids = sorted(found) if isinstance(chosen, models.QuerySet) else chosen
-        range_start = local_day_bounds(first_day - DAY)[0]
-        range_end = local_day_bounds(last_day + DAY)[1]
-        booked = Appointment.objects.filter(
-            clinician_id__in=chosen,
-            status=Appointment.Status.BOOKED,
-            blocked__overlap=(range_start, range_end),
-        )
-        if ignore_appointment is not None:
-            booked = booked.exclude(pk=ignore_appointment)
-        self.busy = defaultdict(list)
-        # The bounds as two timestamps: much cheaper to read than the range itself.
-        for clinician_id, lower, upper in booked.values_list(
-            "clinician_id", "blocked__startswith", "blocked__endswith"
-        ).order_by("clinician_id", "blocked__startswith"):
-            self.busy[clinician_id].append((lower, upper))
+        self.clinician_ids = sorted(found) if isinstance(clinicians, models.QuerySet) else list(clinicians)
         self.busy_ends = {key: [end for _start, end in value] for key, value in self.busy.items()}
 
     def windows(self, clinician_id: int, day: datetime.date) -> list[Interval]:
@@ -210,26 +248,36 @@ class Availability:
         before = datetime.timedelta(minutes=kind.buffer_before_minutes)
         after = datetime.timedelta(minutes=kind.buffer_after_minutes)
         step = datetime.timedelta(minutes=kind.interval_minutes)
+        busy = self.busy.get(clinician_id, ())
+        busy_ends = self.busy_ends.get(clinician_id, ())
         off = self.time_off(clinician_id, day)
-        off_ends = [end for _start, end in off]
-        busy = self.busy.get(clinician_id, [])
-        busy_ends = self.busy_ends.get(clinician_id, [])
         found = []
-        # Windows are sorted and merged, so start times only grow: one walk through the
-        # booked ranges serves the whole day.
         for window_start, window_end in self.windows(clinician_id, day):
-            start = window_start
-            if start < earliest:
-                # Jump to the first step at or after the earliest allowed time.
-                start += -(-(earliest - start) // step) * step
-            index = bisect.bisect_right(busy_ends, start - before)
-            while start + duration <= window_end and start <= latest:
-                end = start + duration
-                while index < len(busy) and busy_ends[index] <= start - before:
-                    index += 1
-                free = index == len(busy) or busy[index][0] >= end + after
-                if free and not (off and _overlaps(off, off_ends, start, end)):
-                    found.append(Slot(start, end, clinician_id))
+            first = max(window_start, earliest)
+            last = min(window_end - duration, latest)
+            if first > last:
+                continue
+            # The starts each booked range (with both kinds' buffers) or time off rules out, as
+            # open intervals (a, b): a start at a or b itself is free. Back-to-back is allowed.
+            index = bisect.bisect_right(busy_ends, first - before)
+            blocked = []
+            while index < len(busy) and busy[index][0] - duration - after < last:
+                blocked.append((busy[index][0] - duration - after, busy[index][1] + before))
+                index += 1
+            blocked += [(off_start - duration, off_end) for off_start, off_end in off]
+            blocked.sort()
+            # Starts are whole steps from the start of the hours; walk only the free ones.
+            start = window_start + -(-(first - window_start) // step) * step
+            for blocked_from, blocked_until in blocked:
+                while start <= last and start <= blocked_from:
+                    found.append(Slot(start, start + duration, clinician_id))
+                    start += step
+                if start < blocked_until:
+                    start = window_start + -(-(blocked_until - window_start) // step) * step
+                if start > last:
+                    break
+            while start <= last:
+                found.append(Slot(start, start + duration, clinician_id))
                 start += step
         return found
 
@@ -240,6 +288,9 @@ def booking_window(kind: ConsultationKind, now: datetime.datetime) -> Interval:
         now + datetime.timedelta(minutes=kind.minimum_notice_minutes),
         now + datetime.timedelta(days=kind.horizon_days),
     )
+
+
+_by_start_then_clinician = operator.itemgetter(0, 2)
 
 
 def open_slots(
@@ -256,7 +307,7 @@ def open_slots(
 
     ``state`` keeps the clinicians licensed there; ``clinician`` keeps one (who must do the kind);
     ``first_day`` and ``days`` keep the local days of one page; ``ignore_appointment`` treats that
-    appointment as free (to move it). Three queries, whatever the number of clinicians and days.
+    appointment as free (to move it). One query, whatever the number of clinicians and days.
     """
     earliest, latest = booking_window(kind, now)
     first = timezone.localtime(earliest).date()
@@ -279,7 +330,7 @@ def open_slots(
         for clinician_id in availability.clinician_ids:
             found += availability.slots(clinician_id, day, kind, earliest=earliest, latest=latest)
         day += DAY
-    found.sort(key=lambda slot: (slot.starts_at, slot.clinician_id))
+    found.sort(key=_by_start_then_clinician)
     return found
 
 
@@ -288,10 +339,15 @@ def open_times_by_day(slots: Iterable[Slot]) -> list[tuple[datetime.date, list[d
 
     What a patient chooses from: a time, not a clinician.
     """
-    zone = timezone.get_default_timezone()
     by_day = defaultdict(set)
+    day, day_start, day_end = None, None, None
     for slot in slots:
-        by_day[slot.starts_at.astimezone(zone).date()].add(slot.starts_at)
+        starts_at = slot.starts_at
+        if day is None or not day_start <= starts_at < day_end:
+            # Once per day for sorted slots, rather than a time-zone conversion per slot.
+            day = timezone.localtime(starts_at).date()
+            day_start, day_end = local_day_bounds(day)
+        by_day[day].add(starts_at)
     return [(day, sorted(times)) for day, times in sorted(by_day.items())]
 
 
@@ -339,25 +395,47 @@ def nearest_open_slots(
     return sorted(unique.values())
 
 
-def appointments_outside_hours(*, clinician: Clinician, now: datetime.datetime) -> list[Appointment]:
-    """The clinician's booked, future appointments that no longer lie inside their working time.
+def within_working_hours(
+    *, clinician: Clinician, starts_at: datetime.datetime, ends_at: datetime.datetime
+) -> bool:
+    """Whether [starts_at, ends_at) lies inside one stretch of the clinician's working time."""
+    day = timezone.localtime(starts_at).date()
+    availability = Availability([clinician.pk], day, day, busy=False)
+    return any(
+        start <= starts_at and ends_at <= end for start, end in availability.working(clinician.pk, day)
+    )
 
-    After hours change or time off is added, these are the patients to move or call.
+
+def appointments_outside_hours(
+    *, now: datetime.datetime, clinician: Clinician | None = None
+) -> list[Appointment]:
+    """Booked, future appointments that no longer lie inside their clinician's working time.
+
+    After hours change or time off is added, these are the patients to move or call; they stay
+    listed until moved, cancelled, or the hours change back. Times a clinic admin booked outside
+    the hours on purpose are not listed. Every clinician's, or one's; four queries either way.
     """
+    upcoming = Appointment.objects.filter(
+        status=Appointment.Status.BOOKED,
+        starts_at__gte=now,
+        clinician__isnull=False,
+        outside_hours_approved=False,
+    )
+    if clinician is not None:
+        upcoming = upcoming.filter(clinician=clinician)
     upcoming = list(
-        clinician.appointments.filter(status=Appointment.Status.BOOKED, starts_at__gte=now)
-        .select_related("consultation_request", "kind")
-        .order_by("starts_at")
+        upcoming.select_related("consultation_request", "kind", "clinician").order_by("starts_at", "pk")
     )
     if not upcoming:
         return []
     first = timezone.localtime(upcoming[0].starts_at).date()
     last = timezone.localtime(upcoming[-1].starts_at).date()
-    availability = Availability([clinician.pk], first, last + DAY)
+    clinician_ids = sorted({appointment.clinician_id for appointment in upcoming})
+    availability = Availability(clinician_ids, first, last, busy=False)
     outside = []
     for appointment in upcoming:
         day = timezone.localtime(appointment.starts_at).date()
-        working = availability.working(clinician.pk, day)
+        working = availability.working(appointment.clinician_id, day)
         if not any(start <= appointment.starts_at and appointment.ends_at <= end for start, end in working):
             outside.append(appointment)
     return outside

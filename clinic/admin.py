@@ -18,8 +18,10 @@ from django.utils.translation import gettext_lazy as _
 from two_factor.admin import AdminSiteOTPRequiredMixin
 
 from appointments.models import ConsultationRequest
+from appointments.roles import CALENDAR_PERMISSION
 from appointments.selectors import consultation_request_dashboard
 from appointments.services import consultation_requests_record_list
+from appointments.slots import appointments_outside_hours
 from education.models import SearchMiss
 
 # The dashboard's list of searches that found nothing: the most frequent.
@@ -58,6 +60,9 @@ class ClinicAdminSite(AdminSiteOTPRequiredMixin, admin.AdminSite):
         if request.user.has_perm("appointments.view_consultationrequest"):
             now = timezone.now()
             extra_context.update(dashboard=consultation_request_dashboard(now=now), dashboard_now=now)
+        if request.user.has_perm(CALENDAR_PERMISSION):
+            # Listed until moved: nobody is left booked when nobody is there.
+            extra_context["conflicts"] = appointments_outside_hours(now=timezone.now())
         if request.user.has_perm("education.view_searchmiss"):
             extra_context["search_misses"] = SearchMiss.objects.all()[:SEARCH_MISSES_SHOWN]
         return super().index(request, extra_context)

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.forms.models import BaseInlineFormSet
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -186,23 +187,18 @@ class ClinicianAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         outside = appointments_outside_hours(clinician=form.instance, now=timezone.now())
         if outside:
+            # A link to the list where each is moved: rendered from a template, so escaped there.
             self.message_user(
                 request,
-                ngettext(
-                    "%(count)d booked appointment is now outside %(name)s's working time: %(list)s. "
-                    "Move it to another time or clinician, or call the patient.",
-                    "%(count)d booked appointments are now outside %(name)s's working time: %(list)s. "
-                    "Move them to other times or clinicians, or call the patients.",
-                    len(outside),
-                )
-                % {
-                    "count": len(outside),
-                    "name": form.instance.display_name,
-                    "list": "; ".join(
-                        f"{a.consultation_request.reference} {timezone.localtime(a.starts_at):%a %d %b %H:%M}"
-                        for a in outside
-                    ),
-                },
+                render_to_string(
+                    "admin/appointments/clinician/conflicts_message.html",
+                    {
+                        "count": len(outside),
+                        "name": form.instance.display_name,
+                        "outside": outside,
+                        "conflicts_url": reverse("admin:appointments_clinician_conflicts"),
+                    },
+                ).strip(),
                 messages.WARNING,
             )
 
@@ -229,6 +225,11 @@ class ClinicianAdmin(admin.ModelAdmin):
                 "calendar/",
                 self.admin_site.admin_view(self.calendar_view),
                 name="appointments_clinician_calendar",
+            ),
+            path(
+                "conflicts/",
+                self.admin_site.admin_view(self.conflicts_view),
+                name="appointments_clinician_conflicts",
             ),
             *super().get_urls(),
         ]
@@ -273,8 +274,29 @@ class ClinicianAdmin(admin.ModelAdmin):
             ),
             "zone_label": time_zone_label(),
             "can_open_requests": request.user.has_perm("appointments.view_consultationrequest"),
+            "conflicts": appointments_outside_hours(now=timezone.now()),
         }
         return TemplateResponse(request, "admin/appointments/calendar.html", context)
+
+    def conflicts_view(self, request):
+        """Every booked appointment now outside its clinician's working time, each with a way to move it.
+
+        They stay here (and on the calendar and the dashboard) until moved, cancelled, or the
+        hours change back: nobody is left booked when nobody is there.
+        """
+        if not request.user.has_perm(CALENDAR_PERMISSION):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Appointments outside working time"),
+            "conflicts": appointments_outside_hours(now=timezone.now()),
+            "zone_label": time_zone_label(),
+            "can_open_requests": request.user.has_perm("appointments.view_consultationrequest"),
+            "can_move": request.user.has_perm("appointments.change_consultationrequest"),
+            "move_reason": services.MoveReason.CLINICIAN_UNAVAILABLE,
+        }
+        return TemplateResponse(request, "admin/appointments/conflicts.html", context)
 
 
 @admin.register(ConsultationKind)

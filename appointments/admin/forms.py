@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..models import Appointment, CallAttempt, ClinicalDecision, ConsultationRequest
+from ..models import Appointment, CallAttempt, ClinicalDecision, Clinician, ConsultationRequest
 from ..services import consultation_request_status_refusal
 
 Status = ConsultationRequest.Status
@@ -24,7 +25,11 @@ SCHEDULING_FIELDS = [
     "appointment_modality",
     "appointment_location",
     "appointment_instructions",
+    "appointment_clinician",
+    "appointment_outside_hours",
 ]
+# Only for clinic admins (``roles.may_book_outside_hours``); the admin leaves it out for others.
+OVERRIDE_FIELD = "appointment_outside_hours"
 DECISION_FIELDS = ["decision_outcome", "decision_reason", "decision_details", "decision_close"]
 Decision = ClinicalDecision.Outcome
 DURATIONS = [
@@ -131,6 +136,22 @@ class ConsultationRequestAdminForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text=_("The video link and how to join. The patient receives these in the invitation."),
     )
+    appointment_clinician = forms.ModelChoiceField(
+        label=_("Clinician"),
+        queryset=Clinician.objects.filter(is_active=True),
+        required=False,
+        empty_label=_("Nobody yet (the clinic keeps the time)"),
+        help_text=_(
+            "With a clinician, the time must be inside their working hours and free in their calendar."
+        ),
+    )
+    appointment_outside_hours = forms.BooleanField(
+        label=_("Book outside this clinician's hours"),
+        required=False,
+        help_text=_(
+            "Clinic admins only. The time still may not overlap another of the clinician's appointments."
+        ),
+    )
     cancel_appointment = forms.BooleanField(
         label=_("Cancel the booked consultation"),
         required=False,
@@ -157,6 +178,13 @@ class ConsultationRequestAdminForm(forms.ModelForm):
                 "Enter the time as the clinic’s clocks show it (%(zone)s). The patient’s invitation "
                 "shows it in their own calendar’s time zone."
             ) % {"zone": zone}
+        if "appointment_clinician" in self.fields and request.pk:
+            # Those licensed in the patient's state, and whoever has the booking now.
+            field = self.fields["appointment_clinician"]
+            field.queryset = Clinician.objects.filter(
+                Q(pk__in=Clinician.objects.bookable(state=request.state).values("pk"))
+                | Q(pk=self.booked.clinician_id if self.booked else None)
+            )
         self._set_status_choices()
         self._set_scheduling_initial()
 
@@ -189,6 +217,8 @@ class ConsultationRequestAdminForm(forms.ModelForm):
                 appointment_modality=self.booked.modality,
                 appointment_location=self.booked.location,
                 appointment_instructions=self.booked.telehealth_instructions,
+                appointment_clinician=self.booked.clinician_id,
+                appointment_outside_hours=self.booked.outside_hours_approved,
             )
         else:
             preferred = self.instance.modality
@@ -200,7 +230,8 @@ class ConsultationRequestAdminForm(forms.ModelForm):
             self.fields["cancel_appointment"].disabled = True
         if self.instance.pk and not self.instance.is_open:
             for name in [*SCHEDULING_FIELDS, "cancel_appointment"]:
-                self.fields[name].disabled = True
+                if name in self.fields:
+                    self.fields[name].disabled = True
 
     def clean(self):
         cleaned = super().clean()
@@ -268,6 +299,10 @@ class ConsultationRequestAdminForm(forms.ModelForm):
             self.add_error(
                 "appointment_instructions", _("Enter the video link and how to join, for the patient.")
             )
+        clinician = cleaned.get("appointment_clinician")
+        outside_hours = bool(cleaned.get(OVERRIDE_FIELD))
+        if outside_hours and clinician is None:
+            self.add_error(OVERRIDE_FIELD, _("Choose the clinician whose hours this time is outside."))
         starts_at = self._starts_at(date, time)
         if starts_at is None:
             return
@@ -283,6 +318,8 @@ class ConsultationRequestAdminForm(forms.ModelForm):
             "modality": modality,
             "location": location,
             "telehealth_instructions": instructions,
+            "clinician": clinician,
+            "outside_hours": outside_hours,
         }
 
     def staff_change(self):

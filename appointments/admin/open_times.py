@@ -4,6 +4,10 @@ The page lists the next days' open times of the kinds and clinicians that fit th
 state's licences; its preferred way of meeting when it has one); a time's button posts to the
 booking view, which books it through ``appointment_book``: the same checks, the same exclusion
 constraint behind them, and the same invitation e-mailed as when staff type a time in.
+
+Once the request has a booked consultation, the same panel moves it instead: the open times of
+its kind (the booked time itself counted as free), with the same or another clinician; a time's
+button posts to the move view, which moves it through ``appointment_reschedule``.
 """
 
 import datetime
@@ -13,6 +17,7 @@ from django.utils import timezone
 
 from ..forms.times import parse_time_value, time_value
 from ..models import Appointment, Clinician, ConsultationKind, ConsultationRequest
+from ..services.booking import MoveReason
 from ..slots import Slot, booking_window, open_slots
 from ..staff_calendar import time_zone_label
 
@@ -32,6 +37,9 @@ class OpenTimesPanel:
     earlier: datetime.date | None
     zone_label: str
     days: list[tuple[datetime.date, list[dict]]] = field(default_factory=list)
+    moving: Appointment | None = None
+    reasons: list[tuple[str, str]] = field(default_factory=list)
+    reason: str = ""
 
 
 def _modalities(kind: ConsultationKind, preferred: str) -> list[tuple[str, str]]:
@@ -46,19 +54,26 @@ def _pick(objects, value):
 
 
 def open_times_panel(*, consultation_request: ConsultationRequest, params, now=None) -> OpenTimesPanel | None:
-    """What the request's page offers to book, from the page's query string (kind, clinician, from)."""
-    if (
-        not consultation_request.is_open
-        or consultation_request.appointments.filter(status=Appointment.Status.BOOKED).exists()
-    ):
+    """What the request's page offers to book, or to move its booked consultation to, from the
+    page's query string (kind, clinician, from, and why it is moved)."""
+    if not consultation_request.is_open:
         return None
+    moving = (
+        consultation_request.appointments.filter(status=Appointment.Status.BOOKED)
+        .select_related("kind", "clinician")
+        .first()
+    )
     now = now or timezone.now()
-    preferred = consultation_request.modality
-    kinds = [
-        kind
-        for kind in ConsultationKind.objects.filter(is_active=True)
-        if preferred not in Appointment.Modality.values or kind.offers(preferred)
-    ]
+    # A booked consultation keeps its way of meeting when it moves.
+    preferred = moving.modality if moving else consultation_request.modality
+    if moving and moving.kind:
+        kinds = [moving.kind]
+    else:
+        kinds = [
+            kind
+            for kind in ConsultationKind.objects.filter(is_active=True)
+            if preferred not in Appointment.Modality.values or kind.offers(preferred)
+        ]
     kind = _pick(kinds, params.get("book_kind", "")) or (kinds[0] if kinds else None)
     panel = OpenTimesPanel(
         kinds=kinds,
@@ -71,12 +86,19 @@ def open_times_panel(*, consultation_request: ConsultationRequest, params, now=N
         later=None,
         earlier=None,
         zone_label=time_zone_label(),
+        moving=moving,
     )
+    if moving:
+        panel.reasons = MoveReason.choices
+        reason = params.get("move_reason", "")
+        panel.reason = reason if reason in MoveReason.values else MoveReason.CLINICIAN_UNAVAILABLE
     if kind is None:
         return panel
     panel.clinicians = list(Clinician.objects.bookable(kind=kind, state=consultation_request.state))
     panel.clinician = _pick(panel.clinicians, params.get("book_clinician", ""))
-    panel.modalities = _modalities(kind, preferred)
+    panel.modalities = (
+        [(preferred, Appointment.Modality(preferred).label)] if moving else _modalities(kind, preferred)
+    )
     panel.modality = panel.modalities[0][0] if panel.modalities else ""
     earliest, latest = (timezone.localtime(moment).date() for moment in booking_window(kind, now))
     try:
@@ -94,7 +116,15 @@ def open_times_panel(*, consultation_request: ConsultationRequest, params, now=N
         clinician=panel.clinician,
         first_day=panel.first_day,
         days=DAYS_SHOWN,
+        ignore_appointment=moving,
     )
+    if moving:
+        # Its own time is free to itself, but is not somewhere to move to.
+        slots = [
+            slot
+            for slot in slots
+            if (slot.starts_at, slot.clinician_id) != (moving.starts_at, moving.clinician_id)
+        ]
     panel.days = _by_day(slots, {clinician.pk: clinician for clinician in panel.clinicians})
     return panel
 

@@ -26,7 +26,7 @@ from education.models import Article
 from .. import questionnaire, services, targets
 from ..models import Appointment, Clinician, ConsultationKind, ConsultationRequest, StatusChange
 from ..questionnaire import FLAG_SHORT, PHQ9_FIELDS, PHQ9_ITEMS
-from ..roles import AUDIT_PERMISSION, can_decide, can_export, can_view_screening
+from ..roles import AUDIT_PERMISSION, can_decide, can_export, can_view_screening, may_book_outside_hours
 from .changelist import FirstToLastChangeList
 from .display import age, link, local_datetime, person_name, phone_display, ticked_labels
 from .export import csv_lines, export_columns
@@ -38,7 +38,13 @@ from .filters import (
     Phq9BandFilter,
     StatusFilter,
 )
-from .forms import DECISION_FIELDS, SCHEDULING_FIELDS, ConsultationRequestAdminForm, clinic_zone_name
+from .forms import (
+    DECISION_FIELDS,
+    OVERRIDE_FIELD,
+    SCHEDULING_FIELDS,
+    ConsultationRequestAdminForm,
+    clinic_zone_name,
+)
 from .open_times import open_times_panel, parse_slot_value
 
 Status = ConsultationRequest.Status
@@ -230,7 +236,14 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
         booking = (
             _("Book the consultation"),
             {
-                "fields": [*SCHEDULING_FIELDS, "cancel_appointment"],
+                "fields": [
+                    *(
+                        name
+                        for name in SCHEDULING_FIELDS
+                        if name != OVERRIDE_FIELD or may_book_outside_hours(request.user)
+                    ),
+                    "cancel_appointment",
+                ],
                 "classes": ["request-booking"],
                 "description": _(
                     "Booking it e-mails the patient a calendar invitation; any change e-mails an update "
@@ -619,16 +632,63 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
 
     # --- Saving: one service for the whole page ----------------------------------------------
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if not may_book_outside_hours(request.user):
+            # Not merely hidden: a box posted anyway is not read (and the service would refuse it).
+            form = type(form.__name__, (form,), {OVERRIDE_FIELD: None})
+        return form
+
     def save_model(self, request, obj, form, change):
         change = form.staff_change()
         if not can_decide(request.user):
             # The decision's fields are on clinicians' pages only; anything else sent is ignored.
             change.pop("decision", None)
         try:
-            services.consultation_request_update(consultation_request=obj, by=request.user, **change)
+            saved = services.consultation_request_update(consultation_request=obj, by=request.user, **change)
         except ValidationError as error:
             # Raised out of the admin's transaction: nothing is kept, no LogEntry is written.
             raise ChangeRefused(form, error) from None
+        # For the message after saving: whether the patient was sent an invitation or an update.
+        before = form.booked
+        if saved is not None and (before is None or saved.sequence != before.sequence):
+            obj.invitation_sent = saved
+
+    def response_change(self, request, obj):
+        response = super().response_change(request, obj)
+        appointment = getattr(obj, "invitation_sent", None)
+        if appointment is not None:
+            self._replace_success_message(request, obj, self._booked_message(appointment))
+        return response
+
+    def _booked_message(self, appointment):
+        values = {
+            "when": local_datetime(appointment.starts_at),
+            "clinician": appointment.clinician.display_name if appointment.clinician else "",
+        }
+        if appointment.sequence == 0:
+            if appointment.clinician:
+                text = _(
+                    "Booked %(when)s with %(clinician)s. The patient was e-mailed a calendar invitation."
+                )
+            else:
+                text = _("Booked %(when)s. The patient was e-mailed a calendar invitation.")
+        elif appointment.clinician:
+            text = _(
+                "Changed the booking: now %(when)s with %(clinician)s. "
+                "The patient was e-mailed the updated invitation."
+            )
+        else:
+            text = _("Changed the booking: now %(when)s. The patient was e-mailed the updated invitation.")
+        return text % values
+
+    def _replace_success_message(self, request, obj, text):
+        """Django's "was changed successfully" says nothing of the e-mail: say what happened instead."""
+        storage = messages.get_messages(request)
+        kept = [message for message in storage if message.level != messages.SUCCESS]
+        for message in kept:
+            storage.add(message.level, message.message, message.extra_tags)
+        self.message_user(request, text, messages.SUCCESS)
 
     def construct_change_message(self, request, form, formsets, add=False):
         # The history page is open to front desk: a note for clinicians leaves no trace there.
@@ -753,6 +813,64 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
         )
         return HttpResponseRedirect(page)
 
+    def move_view(self, request, object_id):
+        """Move the booked consultation to the open time whose button was pressed, then back to the page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        page = reverse("admin:appointments_consultationrequest_change", args=[obj.pk])
+        appointment = obj.appointments.filter(status=Appointment.Status.BOOKED).first()
+        if appointment is None:
+            self.message_user(request, _("This request has no booked consultation to move."), messages.ERROR)
+            return HttpResponseRedirect(page)
+        chosen = parse_slot_value(request.POST.get("move_slot", ""))
+        reason = request.POST.get("move_reason", "")
+        kind_pk = request.POST.get("book_kind", "")
+        kind = (
+            ConsultationKind.objects.filter(pk=kind_pk, is_active=True).first() if kind_pk.isdigit() else None
+        )
+        clinician = Clinician.objects.filter(pk=chosen[0]).first() if chosen else None
+        if chosen is None or clinician is None or reason not in services.MoveReason.values:
+            self.message_user(
+                request, _("That time could not be read. Choose one of the times shown."), messages.ERROR
+            )
+            return HttpResponseRedirect(page)
+        try:
+            moved = services.appointment_reschedule(
+                appointment=appointment,
+                starts_at=chosen[1],
+                clinician=clinician,
+                kind=kind,
+                reason=reason,
+                by=request.user,
+            )
+        except services.SlotTaken as taken:
+            nearest = "; ".join(local_datetime(slot.starts_at) for slot in taken.nearest)
+            self.message_user(
+                request,
+                _("That time has just been taken. The nearest open times: %(times)s.")
+                % {"times": nearest or _("none in the next weeks")},
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(page)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return HttpResponseRedirect(page)
+        self.message_user(
+            request,
+            _(
+                "Moved to %(when)s with %(clinician)s. The patient was e-mailed the updated invitation, "
+                "with the reason."
+            )
+            % {"when": local_datetime(moved.starts_at), "clinician": clinician.display_name},
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(page)
+
     # --- Bulk actions ----------------------------------------------------------------------
 
     def move_status(self, request, queryset, status):
@@ -811,6 +929,11 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
                 "<path:object_id>/book/",
                 self.admin_site.admin_view(self.book_view),
                 name="{}_{}_book".format(*info),
+            ),
+            path(
+                "<path:object_id>/move/",
+                self.admin_site.admin_view(self.move_view),
+                name="{}_{}_move".format(*info),
             ),
             *super().get_urls(),
         ]

@@ -255,6 +255,16 @@ class Appointment(models.Model):
         blank=True,
         help_text=_("The video link and how to join. The patient receives this in the invitation."),
     )
+    outside_hours_approved = models.BooleanField(
+        _("booked outside the clinician's hours"),
+        default=False,
+        # In the table too: rows written outside Django (the race tests, a restore) need no value.
+        db_default=False,
+        help_text=_(
+            "A clinic admin booked this time outside the clinician's hours on purpose, so it is not "
+            "listed among the appointments to move."
+        ),
+    )
     scheduled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("scheduled by"),

@@ -28,6 +28,7 @@ from .audit import (
     consultation_requests_record_list,
 )
 from .booking import (
+    MoveReason,
     SlotTaken,
     appointment_book,
     appointment_reschedule,
@@ -83,6 +84,7 @@ from .workspace import (
 )
 
 __all__ = [
+    "MoveReason",
     "ChangeReason",
     "appointment_cancel_by_patient",
     "appointment_reschedule_by_patient",

@@ -12,7 +12,7 @@ import logging
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +35,16 @@ DEFAULT_TELEHEALTH_INSTRUCTIONS = _(
     "The clinic will e-mail you the video link before the consultation. "
     "Join from a quiet, private place a few minutes early."
 )
+
+
+class MoveReason(models.TextChoices):
+    """Why the clinic moved a patient's consultation: a choice, so that the e-mail says it plainly
+    and no free text (or health detail) reaches it. The patient's sentence for each is in
+    ``templates/appointments/email/appointment_updated.txt``, in their language."""
+
+    CLINICIAN_UNAVAILABLE = "clinician_unavailable", _("The clinician is not available then")
+    PATIENT_ASKED = "patient_asked", _("The patient asked for another time")
+    CLINIC = "clinic", _("The clinic had to change its arrangements")
 
 
 class SlotTaken(ValidationError):
@@ -155,21 +165,37 @@ def appointment_reschedule(
     appointment: Appointment,
     starts_at: datetime.datetime,
     clinician: Clinician | None = None,
+    kind: ConsultationKind | None = None,
+    reason: str = "",
     by: AbstractBaseUser | None,
     now: datetime.datetime | None = None,
 ) -> Appointment:
     """Move a booked appointment to another open time (with the same or another clinician).
 
-    The patient gets an update of the same calendar event (same UID, next SEQUENCE). Raises
-    ``SlotTaken`` with the nearest open times when the new time is not open or was just taken.
+    The patient gets an update of the same calendar event (same UID, next SEQUENCE), saying when
+    it was and, when the clinic moved it, why (``reason``, a ``MoveReason``); reminders queued for
+    the old time are withdrawn. An appointment typed in by hand has no kind: ``kind`` gives it one
+    (its length and buffers). Raises ``SlotTaken`` with the nearest open times when the new time
+    is not open or was just taken.
     """
     if timezone.is_naive(starts_at):
         raise ValueError("starts_at must be timezone-aware")
+    if reason and reason not in MoveReason.values:
+        raise ValidationError(_("Choose why the consultation is moved."), code="reason")
     now = now or timezone.now()
-    kind = appointment.kind
+    kind = appointment.kind or kind
     if kind is None:
         raise ValidationError(
-            _("This appointment was typed in by hand: change its time on the request's page."), code="manual"
+            _(
+                "This appointment was typed in by hand: choose a kind of consultation to move it to an open time."
+            ),
+            code="manual",
+        )
+    if not kind.offers(appointment.modality):
+        raise ValidationError(
+            _("This kind of consultation is not held that way (%(modality)s).")
+            % {"modality": appointment.get_modality_display()},
+            code="modality",
         )
     clinician = clinician or appointment.clinician
     _check_clinician(clinician=clinician, kind=kind, state=appointment.consultation_request.state)
@@ -187,7 +213,7 @@ def appointment_reschedule(
                 raise ValidationError(
                     _("This appointment is cancelled, so it cannot be moved."), code="cancelled"
                 )
-            if locked.starts_at == starts_at and locked.clinician_id == clinician.pk:
+            if locked.starts_at == starts_at and locked.clinician_id == clinician.pk and locked.kind == kind:
                 return locked
             previous = locked.starts_at
             appointment_reminders_withdraw(appointment=locked)
@@ -195,8 +221,15 @@ def appointment_reschedule(
                 locked.telehealth_instructions = clinician.telehealth_instructions or str(
                     DEFAULT_TELEHEALTH_INSTRUCTIONS
                 )
+            if locked.kind is None:
+                locked.kind = kind
+                locked.duration_minutes = kind.duration_minutes
+                locked.buffer_before_minutes = kind.buffer_before_minutes
+                locked.buffer_after_minutes = kind.buffer_after_minutes
             locked.starts_at = starts_at
             locked.clinician = clinician
+            # An open time is inside the hours: no override stands any more.
+            locked.outside_hours_approved = False
             locked.sequence += 1
             locked.save()
             audit_event_record(
@@ -211,11 +244,16 @@ def appointment_reschedule(
                 },
             )
             locked.consultation_request = locked_request
-            outbox.appointment_email_enqueue(appointment=locked)
+            outbox.appointment_email_enqueue(
+                appointment=locked,
+                moved_from=previous,
+                reason=reason,
+            )
     except IntegrityError as error:
         if not is_exclusion_violation(error):
             raise
         raise _taken(kind=kind, around=starts_at, now=now, clinician=clinician) from error
+    logger.info("Appointment %s moved", locked.pk)
     return locked
 
 

@@ -150,8 +150,14 @@ def consultation_request_not_suitable_email_enqueue(*, consultation_request_id: 
     )
 
 
-def appointment_email_enqueue(*, appointment: Appointment) -> OutboundEmail:
+def appointment_email_enqueue(
+    *, appointment: Appointment, moved_from: datetime | None = None, reason: str = ""
+) -> OutboundEmail:
     """Queue the patient's invitation, update or cancellation for the appointment as it stands now.
+
+    An update can say when the consultation was (``moved_from``) and why the clinic moved it
+    (``reason``, a ``booking.MoveReason``: the template words each one in the patient's
+    language, so no free text staff typed reaches the e-mail).
 
     Called inside the scheduling service's transaction: the message and the appointment commit
     together or not at all, and the worker sees the message only once they have. Each version
@@ -178,6 +184,8 @@ def appointment_email_enqueue(*, appointment: Appointment) -> OutboundEmail:
             "location": patient_appointment_location(appointment, consultation_request),
             "telehealth_instructions": appointment.telehealth_instructions,
             "status_url": clinic.site_url + patient_status_url(consultation_request),
+            "moved_from": moved_from.astimezone(ZoneInfo(settings.TIME_ZONE)) if moved_from else None,
+            "reason": reason,
         },
         language=consultation_request.language_code,
     )

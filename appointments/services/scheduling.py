@@ -2,6 +2,7 @@
 
 import datetime
 import logging
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -10,7 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
-from ..models import Appointment, AuditEvent, ConsultationRequest
+from ..models import Appointment, AuditEvent, Clinician, ConsultationRequest
+from ..roles import may_book_outside_hours
+from ..slots import within_working_hours
 from . import outbox
 from . import requests as request_services
 from .audit import audit_event_record
@@ -30,6 +33,44 @@ def is_exclusion_violation(error: IntegrityError) -> bool:
     return EXCLUSION_VIOLATION in (getattr(cause, "pgcode", None), getattr(cause, "sqlstate", None))
 
 
+# ``appointment_schedule`` without a clinician: the booked consultation keeps the one it has.
+KEEP_CLINICIAN = object()
+
+
+def _hours_approval(
+    *,
+    clinician: Clinician | None,
+    starts_at: datetime.datetime,
+    duration_minutes: int,
+    outside_hours: bool,
+    by: AbstractBaseUser | None,
+) -> bool:
+    """Whether the time is booked outside the clinician's hours on purpose; refuses it otherwise.
+
+    A time inside the hours needs no approval, ticked or not: it stays an ordinary booking.
+    """
+    if clinician is None:
+        return False
+    ends_at = starts_at + datetime.timedelta(minutes=duration_minutes)
+    inside = within_working_hours(clinician=clinician, starts_at=starts_at, ends_at=ends_at)
+    if inside:
+        return False
+    if not outside_hours:
+        raise ValidationError(
+            _(
+                "That time is outside %(name)s's working hours. Choose an open time, or (clinic admins "
+                "only) tick “Book outside this clinician's hours”."
+            )
+            % {"name": clinician.display_name},
+            code="outside_hours",
+        )
+    if not may_book_outside_hours(by):
+        raise ValidationError(
+            _("Only a clinic admin may book a time outside a clinician's hours."), code="override_refused"
+        )
+    return True
+
+
 def appointment_schedule(
     *,
     consultation_request: ConsultationRequest,
@@ -38,6 +79,8 @@ def appointment_schedule(
     modality: str,
     location: str = "",
     telehealth_instructions: str = "",
+    clinician: Any = KEEP_CLINICIAN,
+    outside_hours: bool = False,
     by: AbstractBaseUser,
 ) -> Appointment:
     """Book the request's consultation, or change the booked one; e-mail the patient an invitation.
@@ -46,6 +89,12 @@ def appointment_schedule(
     an update of the same event (same UID, next SEQUENCE); saving the same details sends nothing.
     ``starts_at`` must be timezone-aware; it is stored in UTC. The invitation is written to the
     outbox in this transaction, so it is sent if and only if the booking is saved.
+
+    With a ``clinician`` the time must lie inside their working hours, unless ``outside_hours``
+    says it is booked outside them on purpose, which only a clinic admin may do
+    (``roles.OVERRIDE_HOURS_PERMISSION``); either way it never overlaps another of their
+    appointments (the exclusion constraint). ``clinician=None`` books nobody in particular (the
+    clinic keeps the time by hand); left out, a booked consultation keeps its clinician.
     """
     if timezone.is_naive(starts_at):
         raise ValueError("starts_at must be timezone-aware")
@@ -53,7 +102,6 @@ def appointment_schedule(
         location = ""
     else:
         telehealth_instructions = ""
-    details = (starts_at, duration_minutes, modality, location.strip(), telehealth_instructions.strip())
     with transaction.atomic():
         locked = ConsultationRequest.objects.select_for_update().get(pk=consultation_request.pk)
         if not locked.is_open:
@@ -66,13 +114,50 @@ def appointment_schedule(
         booking = appointment is None
         if booking:
             appointment = Appointment(consultation_request=locked, scheduled_by=by)
-        else:
+        if clinician is KEEP_CLINICIAN:
+            clinician = appointment.clinician
+        elif (
+            clinician is not None
+            and clinician != appointment.clinician
+            and (not clinician.is_active or locked.state not in clinician.licensed_states)
+        ):
+            raise ValidationError(
+                _("%(name)s does not take bookings from the patient's state (%(state)s).")
+                % {"name": clinician.display_name, "state": locked.state},
+                code="licence",
+            )
+        # An admin's approval stands while the time, length and clinician do.
+        approved = (
+            not booking
+            and appointment.outside_hours_approved
+            and (appointment.starts_at, appointment.duration_minutes, appointment.clinician)
+            == (starts_at, duration_minutes, clinician)
+        )
+        details = (
+            starts_at,
+            duration_minutes,
+            modality,
+            location.strip(),
+            telehealth_instructions.strip(),
+            clinician,
+            approved
+            or _hours_approval(
+                clinician=clinician,
+                starts_at=starts_at,
+                duration_minutes=duration_minutes,
+                outside_hours=outside_hours,
+                by=by,
+            ),
+        )
+        if not booking:
             current = (
                 appointment.starts_at,
                 appointment.duration_minutes,
                 appointment.modality,
                 appointment.location,
                 appointment.telehealth_instructions,
+                appointment.clinician,
+                appointment.outside_hours_approved,
             )
             if current == details:
                 return appointment
@@ -84,6 +169,8 @@ def appointment_schedule(
             appointment.modality,
             appointment.location,
             appointment.telehealth_instructions,
+            appointment.clinician,
+            appointment.outside_hours_approved,
         ) = details
         if not booking:
             appointment.sequence += 1

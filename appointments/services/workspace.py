@@ -35,7 +35,7 @@ def consultation_request_update(
     status: str | None = None,
     cancel_appointment: Appointment | None = None,
     schedule: Mapping[str, Any] | None = None,
-) -> None:
+) -> Appointment | None:
     """Save what a staff member changed on a request's page, all of it or (on a refusal) none.
 
     In this order: the assignment (``assignee``, a staff member or None for nobody), a new note
@@ -43,6 +43,7 @@ def consultation_request_update(
     clinician's decision (``decision``: the keyword arguments of ``clinical_decision_record``),
     the status, cancelling the booked consultation, and booking or moving it (``schedule``: the keyword arguments of
     ``appointment_schedule``). Raises ``ValidationError`` when any of them is refused.
+    Returns the booked or moved appointment when ``schedule`` was given, otherwise None.
     """
     with transaction.atomic():
         if assignee is not KEEP:
@@ -63,7 +64,8 @@ def consultation_request_update(
         if cancel_appointment is not None:
             appointment_cancel(appointment=cancel_appointment, by=by)
         if schedule:
-            appointment_schedule(consultation_request=consultation_request, by=by, **schedule)
+            return appointment_schedule(consultation_request=consultation_request, by=by, **schedule)
+    return None
 
 
 @dataclass

@@ -240,9 +240,7 @@ def test_appointments_outside_hours_lists_bookings_that_time_off_now_covers(sett
     assert appointments_outside_hours(clinician=clinician, now=now) == [kept, covered]
 
 
-def test_open_times_take_three_queries_however_many_clinicians_and_bookings(
-    settings, django_assert_num_queries
-):
+def test_open_times_take_one_query_however_many_clinicians_and_bookings(settings, django_assert_num_queries):
     settings.TIME_ZONE = "America/New_York"
     kind = make_kind(duration_minutes=60, interval_minutes=60)
     clinicians = [make_clinician(kinds=[kind], hours=[(MONDAY, "09:00", "17:00")]) for _ in range(6)]
@@ -250,7 +248,7 @@ def test_open_times_take_three_queries_however_many_clinicians_and_bookings(
         book(clinician, kind, utc("2026-06-01 14:00"))
     AvailabilityException.objects.create(clinician=clinicians[0], date=datetime.date(2026, 6, 8))
 
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(1):
         slots = open_slots(
             kind=kind, now=utc("2026-05-01 12:00"), first_day=datetime.date(2026, 6, 1), days=14
         )
@@ -273,4 +271,37 @@ def test_open_times_by_day_offers_each_instant_once_whoever_is_free(settings):
             datetime.date(2026, 6, 1),
             [utc("2026-06-01 13:00"), utc("2026-06-01 14:00"), utc("2026-06-01 15:00")],
         )
+    ]
+
+
+def test_starts_resume_on_the_next_step_after_a_time_typed_in_by_hand_and_skip_time_off(settings):
+    settings.TIME_ZONE = "America/New_York"
+    kind = make_kind(
+        duration_minutes=30, interval_minutes=15, buffer_before_minutes=10, buffer_after_minutes=15
+    )
+    clinician = make_clinician(kinds=[kind], hours=[(MONDAY, "09:00", "12:00")])
+    # 10:10-10:40 EDT, off the 15-minute grid, no buffers of its own.
+    Appointment.objects.create(
+        consultation_request=make_request(),
+        clinician=clinician,
+        starts_at=utc("2026-06-01 14:10"),
+        duration_minutes=30,
+        modality=Appointment.Modality.TELEHEALTH,
+        telehealth_instructions="Join by the link in your e-mail.",
+    )
+    AvailabilityException.objects.create(
+        clinician=clinician,
+        date=datetime.date(2026, 6, 1),
+        starts=datetime.time(11, 30),
+        ends=datetime.time(11, 45),
+    )
+
+    slots = open_slots(kind=kind, now=utc("2026-05-01 12:00"), first_day=datetime.date(2026, 6, 1), days=1)
+
+    assert starts(slots) == [
+        utc("2026-06-01 13:00"),  # 09:00, its 15 minutes after end at 09:45
+        utc("2026-06-01 13:15"),  # 09:15: buffer ends at 10:00, before 10:10
+        # 09:30 to 10:45 would reach the booked 10:10-10:40 with the buffers (10 before, 15 after).
+        utc("2026-06-01 15:00"),  # 11:00-11:30, up to the time off
+        # 11:15 and 11:30 would run into the time off, 11:30-11:45.
     ]

@@ -89,7 +89,10 @@ def test_front_desk_finds_a_request_notes_a_call_and_books_the_consultation(
     )
     page.get_by_role("button", name="Save and continue editing").first.click()
 
-    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    expect(page.locator(".messagelist")).to_contain_text(
+        f"Booked {day:%b} {day.day}, {day.year}, 10:30 E"  # EST or EDT
+    )
+    expect(page.locator(".messagelist")).to_contain_text("The patient was e-mailed a calendar invitation.")
     expect(page.locator(".note-thread")).to_contain_text("Called at 9:40; she prefers mornings.")
     expect(page.locator(".note-thread")).to_contain_text("Dana Reyes")
     expect(page.get_by_role("combobox", name="Status")).to_have_value("scheduled")

@@ -7,7 +7,7 @@ from django.db import migrations, models
 # stored request is from an adult.
 class Migration(migrations.Migration):
     dependencies = [
-        ("appointments", "0010_request_language"),
+        ("appointments", "0011_appointment_outside_hours_approved"),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("appointments", "0011_booking_and_intake_stages"),
+        ("appointments", "0012_booking_and_intake_stages"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
