@@ -26,6 +26,7 @@ from django.utils.module_loading import autodiscover_modules
 
 from .models import PeriodicJob, WorkerHeartbeat
 from .services.alerts import consultation_requests_alert_on_call
+from .services.drafts import booking_drafts_delete_expired, booking_drafts_escalate_urgent
 from .services.outbox import consultation_request_emails_recover
 from .services.reminders import appointment_reminders_enqueue_due
 from .services.retention import consultation_requests_purge_closed
@@ -141,3 +142,15 @@ def on_call_alert():
     """Tell the on-call list about new requests that are urgent or overdue, at any hour (each request at
     most once per ``ON_CALL_ALERT_INTERVAL_MINUTES``)."""
     consultation_requests_alert_on_call()
+
+
+@periodic(every=timedelta(hours=1))
+def booking_drafts_purge():
+    """Delete booking drafts past their 24 hours: they may hold health answers."""
+    booking_drafts_delete_expired()
+
+
+@periodic(every=timedelta(minutes=5))
+def urgent_booking_drafts_escalate():
+    """Bring to staff the drafts left for 30 minutes with a yes to the safety question."""
+    booking_drafts_escalate_urgent()

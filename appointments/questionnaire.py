@@ -252,6 +252,9 @@ class Question:
     choices: list | None = None
     options: list[Option] = field(default_factory=list)
     required: bool = True
+    # A yes/no column that may hold no answer: an unfinished request (an urgent draft that reached
+    # staff) may stop before the question.
+    nullable: bool = False
     required_message: Any = None
     messages: dict = field(default_factory=dict)  # the form's other error messages, by code
     # Required only when another answer has a value: (question, value, message).
@@ -315,7 +318,7 @@ class Question:
             case Kind.TICK:
                 return [(self.name, models.BooleanField(verbose_name, default=False))]
             case Kind.YES_NO | Kind.CONSENT:
-                return [(self.name, models.BooleanField(verbose_name))]
+                return [(self.name, models.BooleanField(verbose_name, null=self.nullable))]
             case Kind.SCORE:
                 column = models.PositiveSmallIntegerField(
                     verbose_name, choices=Phq9Answer.choices, null=True, blank=True
@@ -535,6 +538,7 @@ SECTIONS = [
                 kind=Kind.YES_NO,
                 label=_("Are you 18 or older?"),
                 verbose_name=_("18 or older"),
+                nullable=True,
                 required_message=_("Answer yes or no: are you 18 or older?"),
                 export_header=_("18 or older"),
             ),

@@ -36,6 +36,15 @@ def new_token():
 
 # The columns staff search: the reference, and the answers the questionnaire marks as searched.
 SEARCHED_FIELDS = ["reference", *questionnaire.SEARCHED_FIELDS]
+# The consents given on the booking's first step, before any health answer, and those given at Send,
+# which an unfinished request has not reached.
+FIRST_STEP_CONSENTS = [
+    question.name
+    for section in questionnaire.sections(stage=questionnaire.BOOKING)[:1]
+    for question in section.questions
+    if question.kind == questionnaire.Kind.CONSENT
+]
+SEND_CONSENTS = [name for name in questionnaire.CONSENT_FIELDS if name not in FIRST_STEP_CONSENTS]
 
 STATUS_LINK_SALT = "appointments.consultation-request.status-link"
 
@@ -170,6 +179,14 @@ class ConsultationRequest(models.Model):
         blank=True,
     )
     source_article_slug = models.SlugField(_("came from article"), max_length=200, blank=True, db_index=False)
+    is_unfinished = models.BooleanField(
+        _("unfinished"),
+        default=False,
+        help_text=_(
+            "A booking left before Send that reported thoughts of self-harm: it reached staff with the "
+            "answers given so far."
+        ),
+    )
     created_at = models.DateTimeField(_("received"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     respond_by = models.DateTimeField(
@@ -239,7 +256,8 @@ class ConsultationRequest(models.Model):
         constraints = [
             *questionnaire.phq9_constraints(),
             models.CheckConstraint(
-                condition=Q(**dict.fromkeys(questionnaire.CONSENT_FIELDS, True)),
+                condition=Q(**dict.fromkeys(FIRST_STEP_CONSENTS, True))
+                & (Q(**dict.fromkeys(SEND_CONSENTS, True)) | Q(is_unfinished=True)),
                 name="appt_request_consents_given",
                 violation_error_message=_("All three consents are required."),
             ),
@@ -270,7 +288,7 @@ class ConsultationRequest(models.Model):
         if questionnaire.phq9_is_partial(self.phq9_answers):
             errors[NON_FIELD_ERRORS] = [_("Answer all nine PHQ-9 questions, or none of them.")]
         for name in questionnaire.CONSENT_FIELDS:
-            if getattr(self, name) is not True:
+            if getattr(self, name) is not True and not (self.is_unfinished and name in SEND_CONSENTS):
                 errors[name] = [_("This consent is required.")]
         if self.reports_self_harm() and not self.is_urgent:
             errors["is_urgent"] = [_("A request reporting thoughts of self-harm must be urgent.")]

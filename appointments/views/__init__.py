@@ -1,6 +1,13 @@
 """The patient's pages."""
 
-from .request import request_create
+from .booking import booking_check, booking_help, booking_start, booking_step
 from .status import request_received, request_status
 
-__all__ = ["request_create", "request_received", "request_status"]
+__all__ = [
+    "booking_check",
+    "booking_help",
+    "booking_start",
+    "booking_step",
+    "request_received",
+    "request_status",
+]

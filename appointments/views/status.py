@@ -4,15 +4,18 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from clinic import details
+
 from ..forms import TOKEN_RE
 from ..models import ConsultationRequest
 from ..services import consultation_request_cancel_by_patient
+from .booking import may_see_confirmation
 from .common import private as _private
-from .request import may_see_confirmation
 
 Status = ConsultationRequest.Status
 
@@ -42,9 +45,15 @@ def request_received(request, token):
     consultation_request = get_object_or_404(
         ConsultationRequest.objects.only("reference", "is_urgent", "created_at"), confirmation_token=token
     )
-    return _private(
-        render(request, "appointments/request_received.html", {"consultation_request": consultation_request})
-    )
+    facts = details.get()
+    now = timezone.now()
+    opens = facts.next_opening(after=now)
+    context = {
+        "consultation_request": consultation_request,
+        "open_now": opens == now,
+        "next_opening": opens and opens.astimezone(facts.time_zone),
+    }
+    return _private(render(request, "appointments/request_received.html", context))
 
 
 @never_cache

@@ -7,6 +7,7 @@ from django.core import signing
 from django.urls import reverse
 
 from appointments.models import ConsultationRequest, OutboundEmail
+from tests.booking import walk
 
 from .conftest import FORM_URL, answers, phq9, reference_in
 
@@ -237,7 +238,7 @@ def test_csrf_is_enforced(client):
     from django.test import Client
 
     strict = Client(enforce_csrf_checks=True)
-    response = strict.post(FORM_URL, answers())
+    response = walk(strict, answers())
     assert response.status_code == 403
     assert ConsultationRequest.objects.count() == 0
 

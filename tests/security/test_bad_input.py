@@ -21,13 +21,14 @@ from hypothesis import strategies as st
 from appointments.forms import ConsultationRequestForm
 from appointments.models import PHQ9_FIELDS, ConsultationRequest, OutboundEmail
 from education.services import clinic_content_load
+from tests.booking import walk
 from tests.factories import ArticleFactory, FAQEntryFactory
 
 from .conftest import marked_answers, unsafe_html
 
 pytestmark = pytest.mark.django_db
 
-FORM_URL = reverse("appointments:request_create")
+FORM_URL = reverse("appointments:booking_start")
 FIELDS = [*ConsultationRequestForm.base_fields, *PHQ9_FIELDS]
 CHOICES = sorted(
     {
@@ -137,7 +138,7 @@ def assert_complete_and_valid(response, before):
 def check_submission(visitor, data, *, content_type=None):
     before = counts()
     with rolled_back():
-        response = visitor.post(FORM_URL, data, content_type=content_type)
+        response = walk(visitor, data, content_type=content_type)
         assert response.status_code in {200, 302, 400}, response.status_code
         event(f"status {response.status_code}")
         if counts() != before:

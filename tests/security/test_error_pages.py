@@ -5,9 +5,9 @@ import re
 import pytest
 from django.conf import settings
 from django.test import Client
-from django.urls import reverse
 
 from appointments.models import ConsultationRequest
+from tests.booking import walk
 from tests.factories import ArticleFactory
 from tests.servers import SECRET_KEY, production_env
 
@@ -40,7 +40,7 @@ def pages(client, settings):
     """Every kind of public page, with a request to give the confirmation and status pages."""
     settings.CONSULTATION_RATE_LIMIT = "1000/m"
     article = ArticleFactory(slug="a-published-article")
-    client.post(reverse("appointments:request_create"), marked_answers())
+    walk(client, marked_answers())
     consultation_request = ConsultationRequest.objects.get()
     return [
         "/",

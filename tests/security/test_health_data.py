@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.views.debug import ExceptionReporter, get_exception_reporter_class
 
 from appointments.models import ConsultationRequest, OutboundEmail
+from tests.booking import walk
 from tests.servers import SECRET_KEY, production_env
 
 from .conftest import (
@@ -134,7 +135,7 @@ def test_a_request_leaves_no_health_data_in_logs_mails_error_reports_or_titles(
     settings.ADMINS = ADMINS
     settings.CONSULTATION_RATE_LIMIT = "1000/m"
     client.raise_request_exception = False
-    form_url = reverse("appointments:request_create")
+    form_url = reverse("appointments:booking_start")
 
     # A mistake: the form comes back with the answers kept, and nothing in its title.
     mistaken = client.post(form_url, marked_answers(consent_privacy=None))
@@ -193,7 +194,7 @@ def test_error_reports_show_neither_the_answers_nor_the_database_row(client, set
     refuse_new_requests()
     got_request_exception.connect(catch)
     try:
-        response = client.post(reverse("appointments:request_create"), marked_answers())
+        response = walk(client, marked_answers())
     finally:
         got_request_exception.disconnect(catch)
     assert response.status_code == 500

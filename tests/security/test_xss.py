@@ -18,6 +18,7 @@ from appointments import questionnaire, services
 from appointments.models import ConsultationRequest
 from education.models import Article
 from education.services import CONTENT_TEXT_FIELDS
+from tests.booking import walk
 from tests.factories import ArticleFactory, FAQEntryFactory, TopicFactory
 
 from .conftest import marked_answers, unsafe_html
@@ -106,7 +107,7 @@ def requests_with_payloads(client, settings, django_capture_on_commit_callbacks)
         if shift < len(EMAIL_PAYLOADS):
             answers["email"] = EMAIL_PAYLOADS[shift]
         with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(reverse("appointments:request_create"), marked_answers(**answers))
+            response = walk(client, marked_answers(**answers))
         assert response.status_code == 302, (shift, response.content.decode()[:3000])
         consultation_request = ConsultationRequest.objects.get(
             confirmation_token=response["Location"].split("/")[-2]
@@ -120,9 +121,7 @@ def test_the_form_sent_back_with_a_mistake_shows_every_payload_as_typed(client, 
     for shift in range(len(PAYLOADS)):
         answers = rotated(PATIENT_FIELDS, shift)
         answers["email"] = EMAIL_PAYLOADS[shift % len(EMAIL_PAYLOADS)]
-        response = client.post(
-            reverse("appointments:request_create"), marked_answers(consent_privacy=None, **answers)
-        )
+        response = walk(client, marked_answers(consent_privacy=None, **answers))
         assert response.status_code == 200
         assert_inert(response.content.decode(), shows=answers.values(), where=f"form, shift {shift}")
     assert ConsultationRequest.objects.count() == 0
