@@ -7,6 +7,7 @@ are left out.
 """
 
 import re
+import urllib.parse
 
 from django.urls import reverse
 
@@ -36,7 +37,7 @@ def send_data(answers):
 
 def first_step_url(answers):
     source = answers.get("source_article")
-    return STEPS[0].url + (f"?from={source}" if source else "")
+    return STEPS[0].url + ("?" + urllib.parse.urlencode({"from": source}) if source else "")
 
 
 def walk(client, answers, *, follow=False, stop_after=None, **extra):

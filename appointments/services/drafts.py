@@ -78,6 +78,11 @@ def _complete_unfinished(consultation_request, answers):
     return locked
 
 
+def booking_draft_delete(*, draft: BookingDraft) -> None:
+    """Delete a draft whose answers were already sent (a second Send of the same submission)."""
+    BookingDraft.objects.filter(pk=draft.pk, consultation_request__isnull=True).delete()
+
+
 def booking_drafts_delete_expired() -> int:
     """Delete the drafts past their lifetime (they may hold health answers); return how many."""
     deleted, _by_model = BookingDraft.objects.filter(expires_at__lte=timezone.now()).delete()

@@ -31,7 +31,7 @@ from ..forms import SLUG_RE, STEP_FORMS, TOKEN_RE, SendForm
 from ..models import BookingDraft, ConsultationRequest, new_token
 from ..models.drafts import DRAFT_LIFETIME
 from ..questionnaire import Kind
-from ..services.drafts import booking_draft_save_step, booking_draft_send
+from ..services.drafts import booking_draft_delete, booking_draft_save_step, booking_draft_send
 from .common import private as _private
 from .common import too_many_requests
 
@@ -241,7 +241,6 @@ def _render_check(request, draft, form):
         "step_count": STEP_COUNT,
         "back_url": STEPS[-1].url,
         "honeypot": form[SendForm.HONEYPOT_FIELD],
-        "show_crisis_help": draft.reports_self_harm,
     }
     return render(request, "appointments/booking_check.html", context)
 
@@ -284,19 +283,26 @@ def _summary(draft):
 # Send
 
 
-def _answers_digest(request):
+def _answers_digest(request, draft):
+    """What was sent: the Send form's fields and the draft's answers."""
     fields = sorted((key, value) for key, value in request.POST.lists() if key != "csrfmiddlewaretoken")
-    return salted_hmac("appointments.consultation-request.answers", repr(fields)).hexdigest()
+    answers = sorted(draft.all_answers().items()) if draft else []
+    return salted_hmac("appointments.consultation-request.answers", repr((fields, answers))).hexdigest()
 
 
-def _is_resubmission(request, token):
-    """The same answers sent again with the same one-time token, from the same browser session."""
-    return request.session.get(SUBMITTED_SESSION_KEY, {}).get(token) == _answers_digest(request)
+def _is_resubmission(request, token, draft):
+    """The same submission again from the same browser session: its one-time token was sent from
+    here, and either the draft it sent is gone (a double click, a reload of Send) or a draft with the
+    very same answers is sent again. Changed answers are never dropped."""
+    sent = request.session.get(SUBMITTED_SESSION_KEY, {}).get(token)
+    if sent is None:
+        return False
+    return draft is None or sent == _answers_digest(request, draft)
 
 
-def _remember_submission(request, token, consultation_request):
+def _remember_submission(request, token, digest, consultation_request):
     submitted = dict(request.session.get(SUBMITTED_SESSION_KEY, {}))
-    submitted[token] = _answers_digest(request)
+    submitted[token] = digest
     received = dict(request.session.get(RECEIVED_SESSION_KEY, {}))
     received[consultation_request.confirmation_token] = int(time.time())
     request.session[SUBMITTED_SESSION_KEY] = dict(list(submitted.items())[-REMEMBERED_SUBMISSIONS:])
@@ -318,17 +324,20 @@ def _booking_send(request):
         logger.info("Booking: honeypot filled in, nothing saved")
         return _private(render(request, "appointments/request_thanks.html"))
 
+    draft = _draft(request)
     token = request.POST.get("form_token", "")
     token_used = False
     if TOKEN_RE.match(token):
         existing = ConsultationRequest.objects.filter(form_token=token).only("confirmation_token").first()
         if existing is not None:
-            if _is_resubmission(request, token):
-                return redirect(existing)
-            # A copy of a page someone else sent (a restored page, a replayed copy): its own request.
+            if _is_resubmission(request, token, draft):
+                if draft is not None:
+                    booking_draft_delete(draft=draft)
+                return _forget_draft(redirect(existing))
+            # A copy of a page sent before (a restored page, a replayed copy, changed answers):
+            # a request of its own.
             token_used = True
 
-    draft = _draft(request)
     missing = _first_missing_step(draft)
     if missing is not None:
         return redirect(missing.url)
@@ -338,14 +347,16 @@ def _booking_send(request):
         request, group="appointments.request_create", key="ip", rate=_request_rate, increment=True
     ):
         return too_many_requests(request)
-    form_token = draft.form_token if token_used else form.cleaned_data["form_token"]
-    if token_used and ConsultationRequest.objects.filter(form_token=form_token).exists():
-        form_token = new_token()
+    form_token = new_token() if token_used else form.cleaned_data["form_token"]
+    digest = _answers_digest(request, draft)
     consultation_request, _created = booking_draft_send(
         draft=draft, form_token=form_token, answers=form.answers()
     )
-    _remember_submission(request, form_token, consultation_request)
-    response = redirect(consultation_request)
+    _remember_submission(request, form_token, digest, consultation_request)
+    return _forget_draft(redirect(consultation_request))
+
+
+def _forget_draft(response):
     response.delete_cookie(DRAFT_COOKIE, samesite="Lax")
     return response
 
