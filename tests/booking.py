@@ -40,20 +40,32 @@ def first_step_url(answers):
     return STEPS[0].url + ("?" + urllib.parse.urlencode({"from": source}) if source else "")
 
 
+def moved_on(response, number):
+    """Whether a step's response sends the patient forward: a later step, crisis help or the check page."""
+    if response.status_code != 302:
+        return False
+    location = response["Location"].split("?")[0]
+    return location in {*STEP_URLS[number + 1 :], HELP_URL, CHECK_URL}
+
+
 def walk(client, answers, *, follow=False, stop_after=None, **extra):
     """Post ``answers`` through the steps with a Django test client, then Send; return the response of
-    Send, or of the first step that did not move on (a page with errors, a 429).
+    Send, or of the first step that did not move on (a page with errors, a 429, a lost draft).
 
+    ``answers`` may also be a raw body (bytes): it is then posted as it is to each step.
     ``stop_after``: the section id of the last step to post (a patient who leaves early).
     """
+    raw = not isinstance(answers, dict)
     for number, step in enumerate(STEPS):
-        url = first_step_url(answers) if number == 0 else step.url
-        response = client.post(url, step_data(step.section, answers), **extra)
-        if response.status_code != 302:
+        if raw:
+            url, data = step.url, answers
+        else:
+            url = first_step_url(answers) if number == 0 else step.url
+            data = step_data(step.section, answers)
+        response = client.post(url, data, **extra)
+        if not moved_on(response, number) or step.section == stop_after:
             return response
-        if step.section == stop_after:
-            return response
-    return client.post(CHECK_URL, send_data(answers), follow=follow, **extra)
+    return client.post(CHECK_URL, answers if raw else send_data(answers), follow=follow, **extra)
 
 
 def csrf_token_in(page):

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from appointments.models import ConsultationRequest, OutboundEmail
+from tests.booking import walk
 
 from .conftest import answers, phq9
 
@@ -54,9 +55,8 @@ BAD_INPUT = [
         years_ago(18, days=1),
         "We can only accept online requests from adults aged 18 or over.",
     ),
-    ("state", "", "Choose the state you live in."),
+    ("state", "", "Choose the state you will be in for the consultation."),
     ("state", "ZZ", "Choose one of the options listed."),
-    ("concern", "", "Choose what you would most like help with."),
     ("concern", "insomnia", "Choose one of the options listed."),
     ("concern_other", "", "Tell us briefly what you would like help with."),
     ("concern_other", "z" * 201, "Shorten this to 200 characters or fewer (it has 201)."),
@@ -88,7 +88,16 @@ BAD_INPUT = [
     ("consent_privacy", None, "Confirm that you have read the privacy notice."),
     ("consent_contact", None, "Confirm that we may contact you about your request."),
     ("consent_not_emergency", None, "Confirm that you understand this form is not for emergencies."),
+    ("is_adult", "", "Answer yes or no: are you 18 or older?"),
+    ("is_adult", "perhaps", "Choose one of the options listed."),
 ]
+# Questions of the clinical intake, asked after booking: their tests move to the intake's steps.
+INTAKE_ONLY = {
+    "date_of_birth", "episode", "antidepressant_trials", "treatments_tried", "treatments_other",
+    "current_medications", "medical_history", "medical_history_other", "phq9_1", "phq9_9",
+    "treatment_preference", "payment", "insurance_carrier", "heard_about", "heard_about_other",
+}  # fmt: skip
+MOVES_TO_INTAKE = pytest.mark.skip(reason="moves to the intake's steps (issue 14 item 2)")
 
 
 def input_tag(html, name, value=None):
@@ -106,7 +115,11 @@ def field_error_block(html, name):
 
 
 @pytest.mark.parametrize(
-    ("field", "value", "message"), BAD_INPUT, ids=[f"{f}-{i}" for i, (f, *_) in enumerate(BAD_INPUT)]
+    ("field", "value", "message"),
+    [
+        pytest.param(*case, id=f"{case[0]}-{i}", marks=[MOVES_TO_INTAKE] if case[0] in INTAKE_ONLY else [])
+        for i, case in enumerate(BAD_INPUT)
+    ],
 )
 def test_bad_answer_gets_its_message_beside_the_field_and_nothing_is_saved(submit, field, value, message):
     data = answers(**{field: value}) if value is not None else answers(**{field: None})
@@ -127,28 +140,29 @@ def test_bad_answer_gets_its_message_beside_the_field_and_nothing_is_saved(submi
     assert OutboundEmail.objects.count() == 0
 
 
-def test_a_failed_submit_keeps_every_other_answer(submit):
-    response = submit(answers(email="not-an-address", **phq9(1, 2, 3, 0, 1, 2, 3, 0, 0)))
+def test_a_failed_step_keeps_every_other_answer_of_the_step(submit):
+    response = submit(answers(email="not-an-address"))
     html = response.content.decode()
     assert 'value="Maria"' in html
     assert 'value="Okonkwo-Lindqvist"' in html
     assert 'value="(212) 555-0199"' in html
-    assert 'value="1985-03-27"' in html
-    assert '<option value="NY" selected>' in html
-    assert "Lamotrigine-200mg-marker</textarea>" in html
-    for name, value in [
-        ("contact_method", "phone"),
-        ("concern", "other"),
-        ("phq9_3", "3"),
-        ("payment", "insurance"),
-        ("medical_history", "seizures"),
-        ("voicemail_ok", None),
-    ]:
+    for name, value in [("contact_method", "phone"), ("contact_times", "morning"), ("voicemail_ok", None)]:
         assert "checked" in input_tag(html, name, value)
-    assert "checked" not in input_tag(html, "phq9_3", "2")
+    assert "checked" not in input_tag(html, "contact_times", "afternoon")
     assert 'value="not-an-address"' in html
 
 
+def test_back_to_an_earlier_step_shows_its_saved_answers(client):
+    walk(client, answers(state="NY", modality="in_person"), stop_after="visit")
+    html = client.get("/consultation/where/").content.decode()
+    assert '<option value="NY" selected>' in html
+    assert "checked" in input_tag(html, "is_adult", "yes")
+    html = client.get("/consultation/visit/").content.decode()
+    assert "checked" in input_tag(html, "modality", "in_person")
+    assert "checked" in input_tag(html, "concern", "other")
+
+
+@MOVES_TO_INTAKE
 def test_phq9_is_all_nine_or_none(submit):
     response = submit(answers(**phq9(1, 2, 3)))
     html = response.content.decode()
@@ -158,24 +172,39 @@ def test_phq9_is_all_nine_or_none(submit):
     assert ConsultationRequest.objects.count() == 0
 
 
-def test_text_as_the_contact_method_needs_permission_to_text(submit):
-    response = submit(answers(contact_method="text"))
-    assert "tick this box so that we may text you" in field_error_block(response.content.decode(), "text_ok")
+def test_text_as_the_contact_method_is_the_permission_to_text(submit, client):
+    assert 'name="text_ok"' not in client.get("/consultation/you/").content.decode()
+    response = submit(answers(contact_method="text", voicemail_ok=None))
+    assert response.status_code == 302
+    saved = ConsultationRequest.objects.get()
+    assert (saved.contact_method, saved.text_ok, saved.voicemail_ok) == ("text", True, False)
+
+
+def test_another_contact_method_does_not_allow_texts(submit):
+    assert submit(answers(contact_method="email", text_ok="on")).status_code == 302
+    assert ConsultationRequest.objects.get().text_ok is False
+
+
+def test_under_18_cannot_go_on_and_is_given_the_phone_number(submit, client, clinic_facts):
+    response = submit(answers(is_adult="no"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    block = field_error_block(html, "is_adult")
+    assert "We can only see people who are 18 or older." in block
+    assert "(555) 010-0100" in block
+    # The check page is not reachable: the patient is sent back to the step.
+    assert client.get("/consultation/visit/")["Location"] == "/consultation/where/"
     assert ConsultationRequest.objects.count() == 0
 
 
-def test_exactly_eighteen_today_is_accepted(submit):
-    response = submit(answers(date_of_birth=years_ago(18)))
-    assert response.status_code == 302
-    assert ConsultationRequest.objects.count() == 1
-
-
-def test_under_18_message_is_kind_and_gives_the_phone_number(submit):
-    html = submit(answers(date_of_birth=years_ago(16))).content.decode()
-    block = field_error_block(html, "date_of_birth")
-    assert "parent or guardian" in block
+def test_a_state_the_clinic_does_not_serve_cannot_go_on(submit, client, clinic_facts):
+    response = submit(answers(state="TX"))
+    assert response.status_code == 200
+    block = field_error_block(response.content.decode(), "state")
+    assert "We can only see patients who are in Connecticut, New Jersey, New York for the consultation." in block
     assert "(555) 010-0100" in block
-    assert "988" in block
+    assert client.get("/consultation/check/")["Location"] == "/consultation/where/"
+    assert submit(answers(state="NJ")).status_code == 302
 
 
 def test_international_phone_numbers_are_accepted_and_stored_in_e164(submit):
@@ -183,11 +212,13 @@ def test_international_phone_numbers_are_accepted_and_stored_in_e164(submit):
     assert ConsultationRequest.objects.get().phone == "+442079460958"
 
 
+@MOVES_TO_INTAKE
 def test_us_date_format_is_accepted_too(submit):
     assert submit(answers(date_of_birth="03/27/1985")).status_code == 302
     assert ConsultationRequest.objects.get().date_of_birth == datetime.date(1985, 3, 27)
 
 
+@MOVES_TO_INTAKE
 def test_line_breaks_and_tabs_survive_in_longer_answers(submit):
     assert submit(answers(current_medications="lithium 300mg\r\nquetiapine\t50mg")).status_code == 302
     assert ConsultationRequest.objects.get().current_medications == "lithium 300mg\r\nquetiapine\t50mg"
@@ -201,9 +232,10 @@ def test_each_error_links_to_its_field_id(submit):
     # Fields describe themselves by their error and help text for screen readers.
     assert 'aria-describedby="id_first_name_error"' in html
     assert 'aria-invalid="true"' in html
-    assert "<title>Error: Request a consultation" in html
+    assert "<title>Error: Your contact details – Step 1 of 5" in html
 
 
+@MOVES_TO_INTAKE
 def test_the_summary_links_once_to_the_first_unanswered_phq9_item(submit):
     html = submit(answers(**phq9(1, 2, 3))).content.decode()
     summary = html[

@@ -447,6 +447,7 @@ def test_the_urgent_patients_page_and_email_lead_with_crisis_help(client, submit
     assert html.index("Help is available right now") < html.index(consultation_request.reference)
     assert "as a priority" in html
     body = OutboundEmail.objects.get(to="maria@example.com").body
-    assert body.startswith("If you are having thoughts of harming yourself, you don't have to wait for us.")
+    # Crisis help first, in words that say nothing of the patient's answers (lock screens show e-mails).
+    assert body.startswith("Need to talk to someone now? You don't have to wait for us.")
     assert body.index("988") < body.index("Dear Maria")
     assert "In Spanish: call 988 and press 2." in body

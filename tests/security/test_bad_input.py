@@ -18,7 +18,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from appointments.forms import ConsultationRequestForm
+from appointments.forms import STEP_FORMS, SendForm
 from appointments.models import PHQ9_FIELDS, ConsultationRequest, OutboundEmail
 from education.services import clinic_content_load
 from tests.booking import walk
@@ -29,11 +29,13 @@ from .conftest import marked_answers, unsafe_html
 pytestmark = pytest.mark.django_db
 
 FORM_URL = reverse("appointments:booking_start")
-FIELDS = [*ConsultationRequestForm.base_fields, *PHQ9_FIELDS]
+FORMS = [*STEP_FORMS.values(), SendForm]
+FIELDS = [*{name: None for form in FORMS for name in form.base_fields}, *PHQ9_FIELDS]
 CHOICES = sorted(
     {
         str(value)
-        for field in ConsultationRequestForm().fields.values()
+        for form in FORMS
+        for field in form.base_fields.values()
         for value, _label in getattr(field, "choices", [])
     }
 )
@@ -98,12 +100,18 @@ class Visitor:
         self.factory = RequestFactory()
 
     def get(self, path, data=None):
-        return self.handler(self.factory.get(path, data).environ)
+        return self._keep_cookies(self.handler(self.factory.get(path, data).environ))
 
     def post(self, path, data, *, content_type=None):
         if content_type is None:
-            return self.handler(self.factory.post(path, data).environ)
-        return self.handler(self.factory.generic("POST", path, data, content_type=content_type).environ)
+            return self._keep_cookies(self.handler(self.factory.post(path, data).environ))
+        request = self.factory.generic("POST", path, data, content_type=content_type)
+        return self._keep_cookies(self.handler(request.environ))
+
+    def _keep_cookies(self, response):
+        # The booking's draft and the session live in cookies, as in a browser.
+        self.factory.cookies.update(response.cookies)
+        return response
 
 
 @pytest.fixture
