@@ -130,7 +130,15 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
         return [*columns, "assigned"]
 
     def get_list_filter(self, request):
-        filters = [StatusFilter, "is_urgent", OverdueFilter, AssignedFilter, "created_at", "modality"]
+        filters = [
+            StatusFilter,
+            "is_urgent",
+            "is_unfinished",
+            OverdueFilter,
+            AssignedFilter,
+            "created_at",
+            "modality",
+        ]
         if can_view_screening(request.user):
             filters += ["concern", FlagFilter, Phq9BandFilter]
         return filters
@@ -307,7 +315,13 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
     @admin.display(description=_("urgency"), ordering="-is_urgent")
     def urgency(self, obj):
         overdue = obj.is_overdue(now=timezone.now())
-        return render("cells/urgency", urgent=obj.is_urgent, overdue=overdue, respond_by=obj.respond_by)
+        return render(
+            "cells/urgency",
+            urgent=obj.is_urgent,
+            unfinished=obj.is_unfinished,
+            overdue=overdue,
+            respond_by=obj.respond_by,
+        )
 
     @admin.display(description=_("flags"))
     def flag_list(self, obj):

@@ -126,14 +126,14 @@ def _unfinished_request_create(draft, now):
         **answers,
     )
     consultation_request.flags = consultation_request.answer_flags()
-    # The questions after the patient stopped have no answer yet.
-    unanswered = [
-        name
-        for section in questionnaire.sections(stage=questionnaire.BOOKING)
-        for question in section.questions
-        for name in question.column_names
-        if name not in answers
-    ]
+    # The questions after the patient stopped have no answer yet (a consent not yet given is false).
+    unanswered = []
+    for section in questionnaire.sections(stage=questionnaire.BOOKING):
+        for question in section.questions:
+            if question.name not in answers:
+                unanswered.append(question.name)
+                if question.kind == questionnaire.Kind.CONSENT:
+                    setattr(consultation_request, question.name, False)
     consultation_request.full_clean(exclude=unanswered, validate_unique=False, validate_constraints=False)
     consultation_request.save(force_insert=True)
     draft.consultation_request = consultation_request

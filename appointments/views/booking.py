@@ -81,10 +81,10 @@ def _request_rate(group, request):
     return settings.CONSULTATION_RATE_LIMIT
 
 
-def _attempt_limited(request):
-    return is_ratelimited(
-        request, group="appointments.booking.post", key="ip", rate=_attempt_rate, increment=True
-    )
+def _attempt_limited(request, group):
+    """The loose limit: every Send counts in one group, every start of a draft (and every failed
+    attempt at one) in another, so that a booking counts once in each."""
+    return is_ratelimited(request, group=group, key="ip", rate=_attempt_rate, increment=True)
 
 
 # The draft
@@ -160,7 +160,7 @@ def booking_step(request, step):
 
 @sensitive_variables()
 def _booking_step_post(request, step, draft, form_class, returning):
-    if draft is None and _attempt_limited(request):
+    if draft is None and _attempt_limited(request, "appointments.booking.draft"):
         return too_many_requests(request)
     form = form_class(request.POST)
     if not form.is_valid():
@@ -317,7 +317,7 @@ def may_see_confirmation(request, token):
 @sensitive_variables()
 def _booking_send(request):
     # Every Send counts towards a loose limit; only new requests count towards the strict one.
-    if _attempt_limited(request):
+    if _attempt_limited(request, "appointments.booking.send"):
         return too_many_requests(request)
     form = SendForm(request.POST)
     if form.is_spam():

@@ -201,7 +201,9 @@ def test_a_state_the_clinic_does_not_serve_cannot_go_on(submit, client, clinic_f
     response = submit(answers(state="TX"))
     assert response.status_code == 200
     block = field_error_block(response.content.decode(), "state")
-    assert "We can only see patients who are in Connecticut, New Jersey, New York for the consultation." in block
+    assert (
+        "We can only see patients who are in Connecticut, New Jersey, New York for the consultation." in block
+    )
     assert "(555) 010-0100" in block
     assert client.get("/consultation/check/")["Location"] == "/consultation/where/"
     assert submit(answers(state="NJ")).status_code == 302
