@@ -65,7 +65,9 @@ def walk(client, answers, *, follow=False, stop_after=None, **extra):
         response = client.post(url, data, **extra)
         if not moved_on(response, number) or step.section == stop_after:
             return response
-    return client.post(CHECK_URL, answers if raw else send_data(answers), follow=follow, **extra)
+    if follow:
+        extra["follow"] = True
+    return client.post(CHECK_URL, answers if raw else send_data(answers), **extra)
 
 
 def csrf_token_in(page):

@@ -80,7 +80,15 @@ def _library_content_changed_during_outage(**kwargs):
 
 def library_public_paths():
     """Every public page that shows the library or the clinic's facts: the site's pages and every article."""
-    names = ["home", "costs", "what_to_expect", "education:article_list", "education:feed", "sitemap"]
+    names = [
+        "home",
+        "costs",
+        "what_to_expect",
+        "appointments:booking_start",
+        "education:article_list",
+        "education:feed",
+        "sitemap",
+    ]
     slugs = Article.objects.values_list("slug", flat=True)
     return [reverse(name) for name in names] + [
         reverse("education:article_detail", kwargs={"slug": slug}) for slug in slugs

@@ -12,11 +12,18 @@ from tests.booking import walk
 pytestmark = pytest.mark.django_db
 
 
-def test_the_form_pages_are_never_stored_by_a_cache(client):
-    assert "no-store" in client.get(FORM_URL)["Cache-Control"]
+def test_the_step_pages_are_never_stored_by_a_cache_and_the_start_page_is_shared(client):
+    start = client.get(FORM_URL)
+    # No form, no cookie, the same for everyone: a shared cache may keep it.
+    assert start["Cache-Control"].startswith("public")
+    assert not start.cookies
+    for url in ["/consultation/you/", "/consultation/help/"]:
+        assert "no-store" in client.get(url)["Cache-Control"], url
     response = walk(client, answers(first_name=""))
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
+    walk(client, answers(), stop_after="visit")
+    assert "no-store" in client.get("/consultation/check/")["Cache-Control"]
 
 
 def test_a_second_patient_posting_a_used_form_token_gets_a_request_of_their_own(
@@ -45,7 +52,7 @@ def test_a_second_patient_posting_a_used_form_token_gets_a_request_of_their_own(
 def test_the_same_submission_from_another_browser_is_not_merged_either(client):
     data = answers()
     walk(client, data)
-    Client().post(FORM_URL, data)
+    walk(Client(), data)
     assert ConsultationRequest.objects.count() == 2
 
 
