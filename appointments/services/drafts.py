@@ -47,10 +47,18 @@ def booking_draft_send(
     """Send the draft as a consultation request, with the last step's ``answers``; delete the draft.
 
     One transaction: the request and its e-mails are saved and the draft deleted, or nothing is.
-    A draft that already reached staff as an unfinished urgent request completes that request.
+    A draft that already reached staff as an unfinished urgent request completes that request. A
+    draft sent meanwhile (a double click) returns the request it became, with ``created=False``.
     """
     with transaction.atomic():
-        draft = BookingDraft.objects.select_for_update().get(pk=draft.pk)
+        locked = BookingDraft.objects.select_for_update().filter(pk=draft.pk).first()
+        if locked is None:
+            # Sent meanwhile by a second click on Send, which held the lock: its request is this one.
+            sent = ConsultationRequest.objects.filter(form_token=draft.form_token).first()
+            if sent is None:
+                raise BookingDraft.DoesNotExist
+            return sent, False
+        draft = locked
         given = {**draft.all_answers(), **answers}
         if draft.consultation_request_id is not None:
             consultation_request = _complete_unfinished(draft.consultation_request, given)

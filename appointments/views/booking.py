@@ -349,10 +349,13 @@ def _booking_send(request):
         return too_many_requests(request)
     form_token = new_token() if token_used else form.cleaned_data["form_token"]
     digest = _answers_digest(request, draft)
-    consultation_request, _created = booking_draft_send(
-        draft=draft, form_token=form_token, answers=form.answers()
-    )
-    _remember_submission(request, form_token, digest, consultation_request)
+    try:
+        consultation_request, _created = booking_draft_send(
+            draft=draft, form_token=form_token, answers=form.answers()
+        )
+    except BookingDraft.DoesNotExist:
+        return redirect(STEPS[0].url)
+    _remember_submission(request, consultation_request.form_token, digest, consultation_request)
     return _forget_draft(redirect(consultation_request))
 
 

@@ -172,3 +172,20 @@ def test_the_admin_list_marks_an_unfinished_request(client, clock, login_as):
     html = staff.get("/admin/appointments/consultationrequest/").content.decode()
     assert '<span class="badge badge--urgent">Urgent</span>' in html
     assert ">Unfinished</span>" in html
+
+
+def test_a_second_send_of_a_draft_sent_meanwhile_finds_its_request(client):
+    from appointments.services.drafts import booking_draft_send
+
+    walk(client, answers(), stop_after="visit")
+    draft = BookingDraft.objects.get()
+    first, created = booking_draft_send(
+        draft=draft, form_token=draft.form_token, answers={"consent_not_emergency": True}
+    )
+    # The second click held a copy of the draft from before the first one deleted it.
+    again, created_again = booking_draft_send(
+        draft=draft, form_token=draft.form_token, answers={"consent_not_emergency": True}
+    )
+    assert (created, created_again) == (True, False)
+    assert again == first
+    assert ConsultationRequest.objects.count() == 1
