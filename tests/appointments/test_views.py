@@ -451,3 +451,35 @@ def test_the_urgent_patients_page_and_email_lead_with_crisis_help(client, submit
     assert body.startswith("Need to talk to someone now? You don't have to wait for us.")
     assert body.index("988") < body.index("Dear Maria")
     assert "In Spanish: call 988 and press 2." in body
+
+
+def test_a_booking_needs_at_most_twelve_answers(client):
+    from appointments.forms import STEP_FORMS, SendForm
+    from appointments.views.booking import ANSWERS_NEEDED
+
+    # Each control a patient who skips everything optional must set, counted from the forms.
+    required = [
+        name
+        for form_class in [*STEP_FORMS.values(), SendForm]
+        for name, field in form_class().fields.items()
+        if field.required
+    ]
+    assert required == [
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "contact_method",
+        "consent_privacy",
+        "consent_contact",
+        "self_harm_thoughts",
+        "state",
+        "is_adult",
+        "modality",
+        "consent_not_emergency",
+    ]
+    assert ANSWERS_NEEDED == 12
+    html = main_content(client.get(FORM_URL))
+    assert (
+        "About three minutes, in 5 short steps. 12 answers are required; everything else is optional." in html
+    )

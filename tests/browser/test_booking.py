@@ -395,3 +395,42 @@ def test_the_patient_cancels_from_the_status_link(page, live_server, assert_acce
     expect(page.get_by_text("Cancelled by you")).to_be_visible()
     consultation_request.refresh_from_db()
     assert consultation_request.status == ConsultationRequest.Status.CANCELLED_BY_PATIENT
+
+
+def test_the_figures_of_the_booking_on_a_phone(phone_page, live_server, capsys):
+    """Pages' heights at 390 px and the answers needed, written out for the issue's figures."""
+    page = phone_page
+    heights = {}
+
+    def measure(name):
+        heights[name] = (
+            page.evaluate("document.documentElement.scrollHeight"),
+            round(page.locator("main").bounding_box()["height"]),
+        )
+
+    start(page, live_server)
+    measure("you")
+    contact(page)
+    go_on(page)
+    measure("safety")
+    safety(page, "Yes")
+    go_on(page)
+    # From the harm answer to crisis help: the very next page, no answer in between.
+    expect(page.get_by_role("heading", name=CRISIS_HEADING, level=1)).to_be_visible()
+    measure("help")
+    page.get_by_role("button", name="Carry on with your request").click()
+    measure("where")
+    where(page)
+    go_on(page)
+    measure("visit")
+    visit(page)
+    go_on(page)
+    measure("check")
+    send(page)
+    page.wait_for_url(RECEIVED)
+    with capsys.disabled():
+        print("\npage height at 390 px (whole page, main):", heights)
+    whole, _main = heights["you"]
+    # The longest step, and still a fraction of the single page's 11,284 px.
+    assert max(height for height, _main in heights.values()) == whole
+    assert whole < 3000
