@@ -244,7 +244,7 @@ def booking_drafts(database_url, template_token, prefix, count):
     finally:
         connection.close()
     # The browser's cookie: the token signed as Django's set_signed_cookie signs it, with the server's key.
-    signer = signing.Signer(
+    signer = signing.TimestampSigner(
         key=b"django.http.cookies" + SECRET_KEY.encode(),
         salt=DRAFT_COOKIE + DRAFT_COOKIE_SALT,
         fallback_keys=[],
