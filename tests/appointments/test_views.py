@@ -483,3 +483,19 @@ def test_a_booking_needs_at_most_twelve_answers(client):
     assert (
         "About three minutes, in 5 short steps. 12 answers are required; everything else is optional." in html
     )
+
+
+def test_a_blank_step_served_from_memory_is_the_step_rendered_afresh(client, settings):
+    cached = client.get("/consultation/you/").content.decode()
+    settings.DEBUG = True
+    fresh = client.get("/consultation/you/").content.decode()
+
+    def questions(html):
+        return html[html.index('<fieldset class="form-section') : html.index('<div class="form-actions">')]
+
+    assert questions(cached) == questions(fresh)
+    assert questions(cached).count('class="form-check-input"') > 5
+    # A step with answers is rendered with them, not from memory.
+    settings.DEBUG = False
+    walk(client, answers(), stop_after="contact")
+    assert 'value="Maria"' in client.get("/consultation/you/").content.decode()
