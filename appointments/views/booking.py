@@ -11,7 +11,6 @@ import logging
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from django.conf import settings
 from django.http import Http404
@@ -392,4 +391,4 @@ def _count_answers():
     return count
 
 
-ANSWERS_NEEDED: Any = _count_answers()
+ANSWERS_NEEDED = _count_answers()
