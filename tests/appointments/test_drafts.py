@@ -189,3 +189,24 @@ def test_a_second_send_of_a_draft_sent_meanwhile_finds_its_request(client):
     assert (created, created_again) == (True, False)
     assert again == first
     assert ConsultationRequest.objects.count() == 1
+
+
+@pytest.mark.parametrize("role", ["front_desk", "clinician", "clinic_admin"])
+def test_staff_open_an_unfinished_request_and_its_unanswered_questions_read_as_such(
+    client, clock, login_as, role
+):
+    import csv
+    import io
+
+    walk(client, answers(self_harm_thoughts="yes"), stop_after="safety")
+    clock(minutes=31)
+    (unfinished,) = booking_drafts_escalate_urgent()
+    login_as(role)
+    url = f"/admin/appointments/consultationrequest/{unfinished.pk}/change/"
+    response = client.get(url)
+    assert response.status_code == 200
+    assert unfinished.reference in response.content.decode()
+    if role == "clinic_admin":
+        export = client.get("/admin/appointments/consultationrequest/export/")
+        (row,) = csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode()))
+        assert (row["Reference"], row["18 or older"], row["State"]) == (unfinished.reference, "", "")
