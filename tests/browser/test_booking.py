@@ -36,6 +36,7 @@ def step_heading(page, text, number):
 def start(page, live_server, query=""):
     page.goto(live_server.url + "/consultation/" + query)
     expect(page.get_by_role("heading", name="Request a consultation", level=1)).to_be_visible()
+    shot(page, "0-start")
     page.get_by_role("button", name="Start now").click()
     step_heading(page, "Your contact details", 1)
 
