@@ -26,6 +26,7 @@ from django.utils.module_loading import autodiscover_modules
 
 from .models import PeriodicJob, WorkerHeartbeat
 from .services.alerts import consultation_requests_alert_on_call
+from .services.drafts import booking_drafts_delete_expired, booking_drafts_escalate_urgent
 from .services.intake import intake_reminders_enqueue_due
 from .services.outbox import consultation_request_emails_recover
 from .services.reminders import appointment_reminders_enqueue_due
@@ -148,3 +149,15 @@ def on_call_alert():
 def intake_reminders_queue():
     """Remind patients whose consultation is near and whose clinical intake is not complete (once each)."""
     intake_reminders_enqueue_due()
+
+
+@periodic(every=timedelta(hours=1))
+def booking_drafts_purge():
+    """Delete booking drafts past their 24 hours: they may hold health answers."""
+    booking_drafts_delete_expired()
+
+
+@periodic(every=timedelta(minutes=5))
+def urgent_booking_drafts_escalate():
+    """Bring to staff the drafts left for 30 minutes with a yes to the safety question."""
+    booking_drafts_escalate_urgent()

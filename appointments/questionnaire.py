@@ -321,6 +321,9 @@ class Question:
     choices: list | None = None
     options: list[Option] = field(default_factory=list)
     required: bool = True
+    # A yes/no column that may hold no answer: an unfinished request (an urgent draft that reached
+    # staff) may stop before the question.
+    nullable: bool = False
     required_message: Any = None
     messages: dict = field(default_factory=dict)  # the form's other error messages, by code
     # Required only when another answer has a value: (question, value, message).
@@ -388,9 +391,11 @@ class Question:
                 return [(self.name, models.BooleanField(verbose_name, default=False))]
             case Kind.YES_NO:
                 # An optional yes or no (the intake's) is empty until answered.
-                return [(self.name, models.BooleanField(verbose_name, null=blank, blank=blank))]
+                return [
+                    (self.name, models.BooleanField(verbose_name, null=blank or self.nullable, blank=blank))
+                ]
             case Kind.CONSENT:
-                return [(self.name, models.BooleanField(verbose_name))]
+                return [(self.name, models.BooleanField(verbose_name, null=self.nullable))]
             case Kind.NUMBER:
                 low, high = self.number_range
                 column = models.PositiveSmallIntegerField(
@@ -644,6 +649,7 @@ SECTIONS = [
                 kind=Kind.YES_NO,
                 label=_("Are you 18 or older?"),
                 verbose_name=_("18 or older"),
+                nullable=True,
                 required_message=_("Answer yes or no: are you 18 or older?"),
                 export_header=_("18 or older"),
             ),

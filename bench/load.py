@@ -6,18 +6,19 @@
 Serves the site as production does (gunicorn with production's settings, DEBUG off, collected
 static files) on loopback, from a scratch database with the clinic's content, with the bench
 settings: the site's own URLs plus /bench/baseline/, a minimal view that renders a small
-template after one query. wrk then drives the seed article, the library, the form (GET) and
-form submissions (POST), all at the same concurrency, in rounds: in each round every page runs
+template after one query. wrk then drives the seed article, the library, the booking's first
+step (GET) and Send (POST), all at the same concurrency, in rounds: in each round every page runs
 for a slice of its time right after a slice of the baseline. Other work on the machine comes
 and goes; each page is compared with the baseline runs measured beside it.
 
-Each submission carries the CSRF cookie and token from a real GET of the form, and a fresh form
-token. The form token is the form's double-submit key, a random string the server keeps only
-once a request uses it; wrk mints fresh ones in the same format rather than fetching the
-(separately measured) form page before every POST. One POST in ten resends an earlier
-token, as a double click does, and must be answered with the same request, not a new one.
-Afterwards the database is checked against the responses: every request confirmed by a
-redirect is stored exactly once.
+Send needs a booking draft whose steps are all answered. One draft is made through the steps as
+a browser makes it; thousands of copies are then written to the database, each with its own
+token (the browser's signed draft cookie, signed here with the server's key) and its own
+one-time form token, so that every POST of wrk sends a different patient's booking. Each POST
+carries the CSRF cookie and token from a real GET of the first step. One POST in ten resends an
+earlier draft, as a double click does: that draft is gone with its request, so nothing new may
+be stored. Afterwards the database is checked against the responses: every request confirmed by
+a redirect is stored exactly once.
 
 Prints requests per second (over all rounds), p50 and p99 latency (the median of the rounds'),
 errors, and each page's requests per second as a ratio to its baseline runs'. Exits non-zero
@@ -26,6 +27,7 @@ are reported, not failed.
 """
 
 import argparse
+import http.cookiejar
 import json
 import os
 import re
@@ -34,21 +36,27 @@ import subprocess
 import sys
 import tempfile
 import urllib.parse
+import urllib.request
 import uuid
 from pathlib import Path
 
 import psycopg2
+from django.core import signing
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.consultation_submit import answers  # noqa: E402
+from bench.consultation_submit import STEPS, answers  # noqa: E402
 from bench.scratch import scratch_database  # noqa: E402
 from tests.servers import SECRET_KEY, collectstatic, get, gunicorn, production_env  # noqa: E402
 
 BASELINE = "/bench/baseline/"
 ARTICLE = "/learn/ketamine-for-bipolar-disorder/"
 LIBRARY = "/learn/"
-FORM = "/consultation/"
+STEP = "/consultation/you/"
+SEND = "/consultation/check/"
+DRAFT_COOKIE = "booking_draft"
+DRAFT_COOKIE_SALT = "appointments.booking-draft"
+DRAFTS_PER_RUN = 4000
 RESUBMIT_EVERY = 10
 TARGET_P99_MS = 50
 TARGET_SUBMISSIONS = 200
@@ -106,27 +114,32 @@ end
 """
 
 LUA_POST = r"""
-local PATH, COOKIE, BODY, PREFIX, RESUBMIT_EVERY, RESUBMIT_DISTANCE = %s
+local PATH, CSRF_COOKIE, BODY, RESUBMIT_EVERY, RESUBMIT_DISTANCE, THREADS = %s
+local DRAFTS = %s
 
 function init(args)
   statuses, locations = {}, {}
   sent = {new = 0, resubmits = 0}
-  tokens, count = {}, 0
-  headers = {["Content-Type"] = "application/x-www-form-urlencoded", ["Cookie"] = COOKIE}
+  used, count, next_draft = {}, 0, id
 end
 
 function request()
   count = count + 1
-  local token
-  if count %% RESUBMIT_EVERY == 0 and #tokens > RESUBMIT_DISTANCE then
-    token = tokens[#tokens - RESUBMIT_DISTANCE]
+  local draft
+  if (count %% RESUBMIT_EVERY == 0 and #used > RESUBMIT_DISTANCE) or next_draft > #DRAFTS then
+    draft = used[#used - RESUBMIT_DISTANCE] or DRAFTS[id]
     sent.resubmits = sent.resubmits + 1
   else
-    token = string.format("%%st%%02dn%%09d", PREFIX, id, count)
-    table.insert(tokens, token)
+    draft = DRAFTS[next_draft]
+    next_draft = next_draft + THREADS
+    table.insert(used, draft)
     sent.new = sent.new + 1
   end
-  return wrk.format("POST", PATH, headers, BODY .. token)
+  local headers = {
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["Cookie"] = CSRF_COOKIE .. "; booking_draft=" .. draft[1],
+  }
+  return wrk.format("POST", PATH, headers, BODY .. draft[2])
 end
 
 function response(status, headers, body)
@@ -190,9 +203,9 @@ def combine(results):
 
 
 def form_session(base):
-    """A CSRF cookie and the CSRF token the form carries with it, from a real GET of the form."""
-    status, headers, body = get(base + FORM)
-    assert status == 200, f"GET {FORM} answered {status}"
+    """A CSRF cookie and the CSRF token the first step carries with it, from a real GET of it."""
+    status, headers, body = get(base + STEP)
+    assert status == 200, f"GET {STEP} answered {status}"
     cookie = next(
         value.split(";")[0] for value in headers.get_all("Set-Cookie") if value.startswith("csrftoken=")
     )
@@ -200,18 +213,57 @@ def form_session(base):
     return cookie, token
 
 
-def post_script(folder, base, prefix, connections, threads):
-    cookie, csrf = form_session(base)
-    fields = answers(csrf, "", 0)
-    del fields["form_token"]
-    body = urllib.parse.urlencode(fields, doseq=True) + "&form_token="
-    settings = ", ".join(
-        [lua_string(FORM), lua_string(cookie), lua_string(body), lua_string(prefix)]
-        # Resend a token from further back than the thread's connections can have in flight.
-        + [str(RESUBMIT_EVERY), str(connections // threads)]
+def one_booking_draft(base):
+    """Walk the steps up to Send as a browser does; return the draft's token (from its cookie)."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base + STEP, timeout=30).read().decode()
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    for name, path in STEPS[:-1]:
+        body = urllib.parse.urlencode({**answers(0)[name], "csrfmiddlewaretoken": csrf}).encode()
+        opener.open(
+            urllib.request.Request(base + path, data=body, headers={"Referer": base + path}), timeout=30
+        )
+    signed = next(cookie.value for cookie in jar if cookie.name == DRAFT_COOKIE)
+    return signed.split(":")[0]
+
+
+def booking_drafts(database_url, template_token, prefix, count):
+    """``count`` copies of the template draft, each with its own tokens; return [(cookie, form token)]."""
+    connection = psycopg2.connect(database_url)
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO appointments_bookingdraft (token, form_token, answers, source_article_slug,"
+                " reports_self_harm, has_contact_details, created_at, updated_at, expires_at)"
+                " SELECT %(prefix)s || 'd' || lpad(n::text, 9, '0'), %(prefix)s || 't' || lpad(n::text, 9, '0'),"
+                " answers, '', false, true, now(), now(), now() + interval '1 day'"
+                " FROM appointments_bookingdraft, generate_series(1, %(count)s) AS n WHERE token = %(template)s",
+                {"prefix": prefix, "count": count, "template": template_token},
+            )
+    finally:
+        connection.close()
+    # The browser's cookie: the token signed as Django's set_signed_cookie signs it, with the server's key.
+    signer = signing.TimestampSigner(
+        key=b"django.http.cookies" + SECRET_KEY.encode(),
+        salt=DRAFT_COOKIE + DRAFT_COOKIE_SALT,
+        fallback_keys=[],
     )
+    return [(signer.sign(f"{prefix}d{n:09d}"), f"{prefix}t{n:09d}") for n in range(1, count + 1)]
+
+
+def post_script(folder, base, database_url, template_token, prefix, connections, threads):
+    cookie, csrf = form_session(base)
+    drafts = booking_drafts(database_url, template_token, prefix, DRAFTS_PER_RUN)
+    body = urllib.parse.urlencode({**answers(0)["send"], "csrfmiddlewaretoken": csrf}) + "&form_token="
+    settings = ", ".join(
+        [lua_string(SEND), lua_string(cookie), lua_string(body)]
+        # Resend a draft from further back than the thread's connections can have in flight.
+        + [str(RESUBMIT_EVERY), str(connections // threads), str(threads)]
+    )
+    table = "{" + ",".join(f"{{{lua_string(c)},{lua_string(t)}}}" for c, t in drafts) + "}"
     script = folder / f"post-{prefix}.lua"
-    script.write_text(LUA_COMMON + LUA_POST % settings)
+    script.write_text(LUA_COMMON + LUA_POST % (settings, table))
     return script
 
 
@@ -248,7 +300,7 @@ def check_submissions(result, rows, connections):
         problems.append(f"{in_flight} stored requests had no response")
     lines = [
         f"submissions: {result['sent'].get('new', 0)} new and {result['sent'].get('resubmits', 0)} resent "
-        f"(double clicks); {len(confirmed)} answered with a redirect to their request",
+        f"(double clicks of a sent draft); {len(confirmed)} answered with a redirect to their request",
         f"  {len(set(confirmed))} distinct requests confirmed, {len(rows)} stored: every confirmed request "
         f"stored {'exactly once' if not missing and len(stored) == len(rows) else 'NOT exactly once'}; "
         f"{max(in_flight, 0)} stored while their response was in flight when wrk stopped",
@@ -304,16 +356,19 @@ def main():
         ]
         with gunicorn(env, workers=args.workers, extra_args=server_args) as base:
             warm = {**options, "duration": args.warmup}
-            for path in (BASELINE, ARTICLE, LIBRARY, FORM):
+            for path in (BASELINE, ARTICLE, LIBRARY, STEP):
                 wrk(base + path, get_script, **warm)
+            template = one_booking_draft(base)
             wrk(
-                base + FORM,
-                post_script(folder, base, f"warm{run}", args.connections, options["threads"]),
+                base + SEND,
+                post_script(
+                    folder, base, database_url, template, f"warm{run}", args.connections, options["threads"]
+                ),
                 **warm,
             )
 
             prefix = f"bench{run}"
-            pages = [("GET", ARTICLE), ("GET", LIBRARY), ("GET", FORM), ("POST", FORM)]
+            pages = [("GET", ARTICLE), ("GET", LIBRARY), ("GET", STEP), ("POST", SEND)]
             # Other work on the machine comes and goes: in every round each page runs right after
             # a run of the baseline, and each page is compared with the baseline runs beside it.
             runs = {page: [] for page in pages}
@@ -323,7 +378,13 @@ def main():
                     baselines[method, path].append(wrk(base + BASELINE, get_script, **options))
                     if method == "POST":
                         script = post_script(
-                            folder, base, f"{prefix}r{number}", args.connections, options["threads"]
+                            folder,
+                            base,
+                            database_url,
+                            template,
+                            f"{prefix}r{number}",
+                            args.connections,
+                            options["threads"],
                         )
                     else:
                         script = get_script

@@ -70,7 +70,7 @@ class PageSitemap(ClinicSitemap):
             "education:article_list",
             "costs",
             "what_to_expect",
-            "appointments:request_create",
+            "appointments:booking_start",
             "privacy",
         ]
 

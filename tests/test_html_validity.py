@@ -70,3 +70,31 @@ def test_public_pages_are_valid_html(client, tmp_path):
 def test_the_checker_reports_errors(tmp_path):
     errors = validate({"__folder__": tmp_path, "broken": "<!doctype html><title>x</title><p><div></p>"})
     assert errors["broken"]
+
+
+@pytest.mark.django_db
+def test_every_booking_page_is_valid_html_blank_and_with_errors(client, tmp_path):
+    from tests.appointments.conftest import answers
+    from tests.booking import CHECK_URL, HELP_URL, STEPS, step_data, walk
+
+    call_command("load_clinic_content", stdout=io.StringIO())
+    documents = {"__folder__": tmp_path}
+    data = answers(self_harm_thoughts="yes")
+    for step in STEPS:
+        response = client.get(step.url)
+        assert response.status_code == 200, step.url
+        documents[f"{step.slug}"] = response.content.decode()
+        # Nothing answered: every error of the step shown.
+        response = client.post(step.url, {})
+        assert response.status_code == 200 and "error-summary" in response.content.decode(), step.url
+        documents[f"{step.slug}_errors"] = response.content.decode()
+        client.post(step.url, step_data(step.section, data))
+    documents["help"] = client.get(HELP_URL).content.decode()
+    documents["check"] = client.get(CHECK_URL).content.decode()
+    response = client.post(CHECK_URL, {})
+    assert "error-summary" in response.content.decode()
+    documents["check_errors"] = response.content.decode()
+    response = walk(client, data, follow=True)
+    assert response.status_code == 200
+    documents["received_urgent"] = response.content.decode()
+    assert validate(documents) == {}

@@ -37,7 +37,9 @@ def _answer(question):
     if question.choices:
         return _choice(question.name)
     if question.kind == Kind.YES_NO:
-        return lambda obj: _("yes") if getattr(obj, question.name) else _("no")
+        # No answer (an unfinished request stopped before the question) is neither yes nor no.
+        labels = {True: _("yes"), False: _("no"), None: ""}
+        return lambda obj: labels[getattr(obj, question.name)]
     return _value(question.name)
 
 

@@ -159,6 +159,7 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
         filters = [
             StatusFilter,
             "is_urgent",
+            "is_unfinished",
             OverdueFilter,
             AssignedFilter,
             IntakeFilter,
@@ -360,7 +361,13 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
     @admin.display(description=_("urgency"), ordering="-is_urgent")
     def urgency(self, obj):
         overdue = obj.is_overdue(now=timezone.now())
-        return render("cells/urgency", urgent=obj.is_urgent, overdue=overdue, respond_by=obj.respond_by)
+        return render(
+            "cells/urgency",
+            urgent=obj.is_urgent,
+            unfinished=obj.is_unfinished,
+            overdue=overdue,
+            respond_by=obj.respond_by,
+        )
 
     @admin.display(description=_("flags"))
     def flag_list(self, obj):

@@ -1,6 +1,6 @@
 """The patient's forms, built from the questionnaire's one definition."""
 
+from .booking import STEP_FORMS, SendForm
 from .fields import SLUG_RE, TOKEN_RE
-from .request import ConsultationRequestForm
 
-__all__ = ["SLUG_RE", "TOKEN_RE", "ConsultationRequestForm"]
+__all__ = ["SLUG_RE", "STEP_FORMS", "TOKEN_RE", "SendForm"]

@@ -51,6 +51,7 @@ class SectionForm(forms.Form):
     """The questions of one section; subclasses come from ``section_form``."""
 
     section = None  # the questionnaire.Section this form asks
+    derived = ()  # columns of the section set from other answers rather than asked
 
     def clean(self):
         cleaned = super().clean()

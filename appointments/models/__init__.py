@@ -3,6 +3,7 @@
 from ..questionnaire import PHQ9_FIELDS, PHQ9_ITEMS, US_STATES, Phq9Answer, phq9_band
 from .audit import AuditEvent, AuditSearchTerms
 from .booking import AvailabilityException, Clinician, ConsultationKind, WeeklyHours
+from .drafts import BookingDraft
 from .jobs import PeriodicJob, WorkerHeartbeat
 from .outbox import OutboundEmail
 from .requests import (
@@ -34,6 +35,7 @@ __all__ = [
     "AuditEvent",
     "AuditSearchTerms",
     "AvailabilityException",
+    "BookingDraft",
     "Clinician",
     "ConsultationKind",
     "CallAttempt",

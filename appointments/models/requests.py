@@ -36,6 +36,15 @@ def new_token():
 
 # The columns staff search: the reference, and the answers the questionnaire marks as searched.
 SEARCHED_FIELDS = ["reference", *questionnaire.SEARCHED_FIELDS]
+# The consents given on the booking's first step, before any health answer, and those given at Send,
+# which an unfinished request has not reached.
+FIRST_STEP_CONSENTS = [
+    question.name
+    for section in questionnaire.sections(stage=questionnaire.BOOKING)[:1]
+    for question in section.questions
+    if question.kind == questionnaire.Kind.CONSENT
+]
+SEND_CONSENTS = [name for name in questionnaire.CONSENT_FIELDS if name not in FIRST_STEP_CONSENTS]
 
 STATUS_LINK_SALT = "appointments.consultation-request.status-link"
 # The intake's link: a salt of its own, so that a status link cannot open the intake or the reverse.
@@ -218,6 +227,14 @@ class ConsultationRequest(models.Model):
         default=Language.ENGLISH,
         help_text=_("The language of the pages the request was sent from: the patient's e-mails are in it."),
     )
+    is_unfinished = models.BooleanField(
+        _("unfinished"),
+        default=False,
+        help_text=_(
+            "A booking left before Send that reported thoughts of self-harm: it reached staff with the "
+            "answers given so far."
+        ),
+    )
     created_at = models.DateTimeField(_("received"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     respond_by = models.DateTimeField(
@@ -302,7 +319,8 @@ class ConsultationRequest(models.Model):
             *questionnaire.phq9_constraints(),
             *questionnaire.number_constraints(),
             models.CheckConstraint(
-                condition=Q(**dict.fromkeys(questionnaire.CONSENT_FIELDS, True)),
+                condition=Q(**dict.fromkeys(FIRST_STEP_CONSENTS, True))
+                & (Q(**dict.fromkeys(SEND_CONSENTS, True)) | Q(is_unfinished=True)),
                 name="appt_request_consents_given",
                 violation_error_message=_("All three consents are required."),
             ),
@@ -331,7 +349,7 @@ class ConsultationRequest(models.Model):
         # can skip validating each constraint by a query of its own.
         errors = {}
         for name in questionnaire.CONSENT_FIELDS:
-            if getattr(self, name) is not True:
+            if getattr(self, name) is not True and not (self.is_unfinished and name in SEND_CONSENTS):
                 errors[name] = [_("This consent is required.")]
         if self.reports_self_harm() and not self.is_urgent:
             errors["is_urgent"] = [_("A request reporting thoughts of self-harm must be urgent.")]

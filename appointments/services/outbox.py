@@ -70,34 +70,45 @@ def acknowledgement_key(pk):
 
 
 def consultation_request_emails_enqueue(*, consultation_request_id: int) -> None:
-    """Queue the patient's acknowledgement and the staff alert for a new request."""
+    """Queue the patient's acknowledgement and the staff alert for a new request.
+
+    An unfinished request (an urgent draft that reached staff) gets the staff alert only: the
+    patient has not sent anything yet. Their acknowledgement follows when they do.
+    """
     consultation_request = ConsultationRequest.objects.get(pk=consultation_request_id)
     clinic = details.get()
-    patient_context = {
-        "clinic": clinic,
-        "first_name": consultation_request.first_name,
-        "reference": consultation_request.reference,
-        "status_url": clinic.site_url + patient_status_url(consultation_request),
-        "intake_url": clinic.site_url + patient_intake_url(consultation_request),
-    }
-    staff_context = {
-        "clinic": clinic,
-        "reference": consultation_request.reference,
-        "is_urgent": consultation_request.is_urgent,
-        "received": consultation_request.created_at,
-        "admin_url": admin_url(consultation_request),
-    }
     with transaction.atomic():
-        subject, body = render_email(
-            "patient_acknowledgement", patient_context, language=consultation_request.language_code
-        )
-        outbound_email_enqueue(
-            dedupe_key=acknowledgement_key(consultation_request.pk),
-            consultation_request=consultation_request,
-            to=consultation_request.email,
-            subject=subject,
-            body=body,
-        )
+        if not consultation_request.is_unfinished:
+            now = timezone.now()
+            opens = clinic.next_opening(after=now)
+            patient_context = {
+                "clinic": clinic,
+                "first_name": consultation_request.first_name,
+                "reference": consultation_request.reference,
+                "is_urgent": consultation_request.is_urgent,
+                "open_now": opens == now,
+                "next_opening": opens and opens.astimezone(clinic.time_zone),
+                "status_url": clinic.site_url + patient_status_url(consultation_request),
+                "intake_url": clinic.site_url + patient_intake_url(consultation_request),
+            }
+            subject, body = render_email(
+                "patient_acknowledgement", patient_context, language=consultation_request.language_code
+            )
+            outbound_email_enqueue(
+                dedupe_key=acknowledgement_key(consultation_request.pk),
+                consultation_request=consultation_request,
+                to=consultation_request.email,
+                subject=subject,
+                body=body,
+            )
+        staff_context = {
+            "clinic": clinic,
+            "reference": consultation_request.reference,
+            "is_urgent": consultation_request.is_urgent,
+            "is_unfinished": consultation_request.is_unfinished,
+            "received": consultation_request.created_at,
+            "admin_url": admin_url(consultation_request),
+        }
         subject, body = render_email("staff_alert", staff_context)
         outbound_email_enqueue(
             dedupe_key=f"consultation-request:{consultation_request.pk}:staff-alert",
@@ -226,7 +237,9 @@ def consultation_request_emails_recover(*, older_than: timedelta = timedelta(min
         )
     )
     orphans = (
-        ConsultationRequest.objects.filter(created_at__range=(now - timedelta(days=7), now - older_than))
+        ConsultationRequest.objects.filter(
+            created_at__range=(now - timedelta(days=7), now - older_than), is_unfinished=False
+        )
         .exclude(Exists(acknowledgement))
         .values_list("pk", flat=True)
     )

@@ -1,17 +1,20 @@
 """The patient's pages."""
 
+from .booking import booking_check, booking_help, booking_start, booking_step
 from .intake import intake_done, intake_help, intake_page, intake_start
-from .request import request_create
 from .status import appointment_cancel, appointment_reschedule, request_received, request_status
 
 __all__ = [
     "appointment_cancel",
     "appointment_reschedule",
+    "booking_check",
+    "booking_help",
+    "booking_start",
+    "booking_step",
     "intake_done",
     "intake_help",
     "intake_page",
     "intake_start",
-    "request_create",
     "request_received",
     "request_status",
 ]

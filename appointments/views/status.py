@@ -30,8 +30,8 @@ from ..services import (
 from ..services.patient_changes import clinician_for_time, patient_open_slots, too_late_message
 from ..slots import booking_window, open_times_by_day
 from ..staff_calendar import time_zone_label
+from .booking import may_see_confirmation
 from .common import private as _private
-from .request import may_see_confirmation
 
 Status = ConsultationRequest.Status
 
@@ -78,9 +78,15 @@ def request_received(request, token):
         ),
         confirmation_token=token,
     )
-    return _private(
-        render(request, "appointments/request_received.html", {"consultation_request": consultation_request})
-    )
+    facts = details.get()
+    now = timezone.now()
+    opens = facts.next_opening(after=now)
+    context = {
+        "consultation_request": consultation_request,
+        "open_now": opens == now,
+        "next_opening": opens and opens.astimezone(facts.time_zone),
+    }
+    return _private(render(request, "appointments/request_received.html", context))
 
 
 class LinkRefused(Exception):  # noqa: N818 (not an error: the page to show instead)

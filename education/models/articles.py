@@ -81,7 +81,14 @@ def _library_content_changed_during_outage(**kwargs):
 
 def library_public_paths():
     """Every public page that shows the library or the clinic's facts: the site's pages and every article."""
-    names = ["home", "costs", "what_to_expect", "education:article_list", "education:feed"]
+    names = [
+        "home",
+        "costs",
+        "what_to_expect",
+        "appointments:booking_start",
+        "education:article_list",
+        "education:feed",
+    ]
     slugs = list(Article.objects.values_list("slug", flat=True))
     paths = [reverse("sitemap")]
     for language, _name in settings.LANGUAGES:

@@ -7,6 +7,7 @@ from django.core.servers.basehttp import WSGIServer
 from django.urls import reverse
 
 from appointments.models import new_token
+from tests.booking import walk
 
 FORM_URL = "/consultation/"
 
@@ -83,13 +84,12 @@ def reference_in(html):
 
 @pytest.fixture
 def submit(client, django_capture_on_commit_callbacks):
-    """POST answers to the form (running the after-commit callbacks); return the response."""
+    """Post answers through the booking's steps and Send (running the after-commit callbacks); return
+    Send's response, or that of the first step that did not move on."""
 
     def post(data=None, *, follow=False, **extra):
         with django_capture_on_commit_callbacks(execute=True):
-            return client.post(
-                reverse("appointments:request_create"), data or answers(), follow=follow, **extra
-            )
+            return walk(client, data or answers(), follow=follow, **extra)
 
     return post
 

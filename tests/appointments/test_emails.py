@@ -12,6 +12,7 @@ from django.utils import timezone
 from appointments.emails import outbound_email_send_due, retry_delay
 from appointments.models import ConsultationRequest, OutboundEmail
 from appointments.services import outbound_email_enqueue
+from tests.booking import walk
 
 from .conftest import SCREENING_MARKERS, answers, phq9
 
@@ -234,7 +235,7 @@ def test_the_worker_queues_mail_for_a_request_whose_enqueue_was_lost(
 ):
     # The process "dies" between the commit and the enqueue: the callback never runs.
     with django_capture_on_commit_callbacks(execute=False):
-        client.post("/consultation/", answers())
+        walk(client, answers())
     consultation_request = ConsultationRequest.objects.get()
     assert OutboundEmail.objects.count() == 0
 

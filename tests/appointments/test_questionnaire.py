@@ -4,8 +4,10 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from appointments import questionnaire
-from appointments.forms import ConsultationRequestForm
+from appointments.forms import STEP_FORMS
+from appointments.forms.sections import section_form
 from appointments.models import ConsultationRequest
+from appointments.views.booking import STEPS
 from tests.factories import make_request, request_fields
 
 from .conftest import change_url
@@ -74,18 +76,21 @@ def test_a_partly_answered_phq9_is_kept_with_no_score():
 
 
 def test_every_question_is_a_form_field_and_every_answer_a_column():
-    form = ConsultationRequestForm()
     columns = {field.name for field in ConsultationRequest._meta.get_fields()}
-    for name, question in questionnaire.QUESTIONS.items():
-        assert name in form.fields
-        assert set(question.column_names) <= columns
-    # The form's sections are the questionnaire's, in its order.
-    assert [section["id"] for section in form.SECTIONS] == [
+    for section in questionnaire.SECTIONS:
+        form = STEP_FORMS.get(section.id) or section_form(section.id)
+        for question in section.questions:
+            assert question.name in form.base_fields, question.name
+            assert set(question.column_names) <= columns
+    # The booking's steps, then the intake's pages, in the questionnaire's order.
+    assert [section.id for section in questionnaire.sections(stage=questionnaire.BOOKING)] == [
         "contact",
         "safety",
         "eligibility",
         "visit",
         "check",
+    ]
+    assert [section.id for section in questionnaire.sections(stage=questionnaire.INTAKE)] == [
         "about",
         "treatments",
         "health",
@@ -94,6 +99,7 @@ def test_every_question_is_a_form_field_and_every_answer_a_column():
         "mdq",
         "payment",
     ]
+    assert [step.section for step in STEPS] == ["contact", "safety", "eligibility", "visit"]
 
 
 def test_the_free_text_answers_are_the_ones_retention_empties_and_search_reads():

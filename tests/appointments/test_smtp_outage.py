@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from appointments.models import ConsultationRequest, OutboundEmail
+from tests.booking import walk
 
 from .conftest import answers
 
@@ -55,7 +56,7 @@ def smtp(settings):
 def test_mail_survives_an_smtp_outage_and_is_delivered_exactly_once(client, smtp):
     recorder, start_server = smtp
     # The server is down: the request is saved and its two e-mails wait in the outbox.
-    response = client.post("/consultation/", answers())
+    response = walk(client, answers())
     assert response.status_code == 302
     consultation_request = ConsultationRequest.objects.get()
     assert OutboundEmail.objects.filter(status="pending").count() == 2

@@ -1,12 +1,14 @@
 """The patient's pages: the form, its confirmation, safety routing, abuse and accidents."""
 
+import datetime
 import re
 
 import pytest
 from django.core import signing
 from django.urls import reverse
 
-from appointments.models import ConsultationRequest, OutboundEmail
+from appointments.models import BookingDraft, ConsultationRequest, OutboundEmail
+from tests.booking import step_data, walk
 
 from .conftest import FORM_URL, answers, phq9, reference_in
 
@@ -20,35 +22,47 @@ def main_content(response):
     return html[html.index('<main id="main"') : html.index("</main>")]
 
 
-def test_form_page_groups_questions_in_fieldsets_with_legends(client):
-    response = client.get(FORM_URL)
-    assert response.status_code == 200
-    html = response.content.decode()
-    legends = re.findall(r'<legend class="form-section__legend"><h2>(.*?)</h2></legend>', html)
-    assert legends == [
-        "Your contact details",
-        "About you",
-        "What you would like help with",
-        "Your safety",
-        "Treatments you have tried",
-        "Your medicines and health",
-        "How you have been feeling (optional)",
-        "Your preferences",
-        "Payment, and how you found us",
-        "Before you send your request",
+def test_each_step_asks_its_own_questions_under_its_own_heading(client):
+    expected = [
+        ("/consultation/you/", "Your contact details", "Step 1 of 5", "/consultation/"),
+        ("/consultation/safety/", "Your safety", "Step 2 of 5", "/consultation/you/"),
+        ("/consultation/where/", "Where you will be, and your age", "Step 3 of 5", "/consultation/safety/"),
+        ("/consultation/visit/", "Your consultation", "Step 4 of 5", "/consultation/where/"),
     ]
-    assert 'method="post"' in html and "csrfmiddlewaretoken" in html
+    data = answers()
+    for url, heading, progress, back in expected:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = main_content(response)
+        assert re.findall(r'<legend class="form-section__legend"><h1>(.*?)</h1></legend>', html) == [heading]
+        assert f'<p class="booking__progress">{progress}</p>' in html
+        assert f'<a class="booking__back" href="{back}">Back</a>' in html
+        assert 'method="post"' in html and "csrfmiddlewaretoken" in html
+        assert "no-store" in response["Cache-Control"]
+        section = url.strip("/").split("/")[-1]
+        step = {"you": "contact", "safety": "safety", "where": "eligibility", "visit": "visit"}[section]
+        client.post(url, step_data(step, data))
+    html = main_content(client.get("/consultation/check/"))
+    assert "<h1>Check your answers</h1>" in html and "Step 5 of 5" in html
     assert re.search(r'name="form_token" value="[A-Za-z0-9_-]{40,}"', html)
-    # The nine standard PHQ-9 items, each with the four standard answers.
-    assert "Little interest or pleasure in doing things" in html
-    assert "Thoughts that you would be better off dead or of hurting yourself in some way" in html
-    assert html.count(">\n            Nearly every day\n") + html.count("Nearly every day") >= 9
+
+
+def test_the_first_step_asks_contact_details_and_both_consents_before_any_health_question(client):
+    html = main_content(client.get("/consultation/you/"))
     assert 'href="/privacy/" target="_blank"' in html
-    assert 'autocomplete="bday"' in html and 'type="date"' in html
+    for token in ['autocomplete="given-name"', 'autocomplete="family-name"', 'autocomplete="email"',
+                  'autocomplete="tel"']:  # fmt: skip
+        assert token in html
+    assert 'name="consent_privacy"' in html and 'name="consent_contact"' in html
+    assert "may call me about an unfinished request if my answers show I may be at risk" in html
+    # One set of contact preferences: choosing text messages is the permission to text.
+    assert 'name="text_ok"' not in html
+    assert "self_harm" not in html and "PHQ" not in html
 
 
 def test_honeypot_is_hidden_from_people_and_assistive_technology(client):
-    html = client.get(FORM_URL).content.decode()
+    walk(client, answers(), stop_after="visit")
+    html = client.get("/consultation/check/").content.decode()
     block = html[html.index('class="form-honeypot"') - 5 :][:400]
     assert 'aria-hidden="true"' in block
     assert 'tabindex="-1"' in block
@@ -58,7 +72,7 @@ def test_honeypot_is_hidden_from_people_and_assistive_technology(client):
 
 def test_article_the_patient_came_from_is_kept(client, submit):
     html = client.get(FORM_URL + "?from=ketamine-for-bipolar-disorder").content.decode()
-    assert 'name="source_article" value="ketamine-for-bipolar-disorder"' in html
+    assert 'href="/consultation/you/?from=ketamine-for-bipolar-disorder"' in html
     submit(answers(source_article="ketamine-for-bipolar-disorder"))
     assert ConsultationRequest.objects.get().source_article_slug == "ketamine-for-bipolar-disorder"
 
@@ -66,7 +80,8 @@ def test_article_the_patient_came_from_is_kept(client, submit):
 @pytest.mark.parametrize("value", ["../../etc/passwd", "<script>", "a" * 201, "slug with spaces"])
 def test_a_bad_article_slug_is_dropped_not_stored_nor_echoed(client, submit, value):
     html = client.get(FORM_URL, {"from": value}).content.decode()
-    assert 'name="source_article" id="id_source_article"' in html
+    assert 'href="/consultation/you/"' in html
+    assert value not in html
     submit(answers(source_article=value))
     assert ConsultationRequest.objects.get().source_article_slug == ""
 
@@ -80,10 +95,13 @@ def test_a_valid_request_is_saved_and_leads_to_its_confirmation(submit):
     assert consultation_request.is_urgent is False
     assert consultation_request.phone == "+12125550199"
     assert consultation_request.contact_times == ["morning", "evening"]
-    assert consultation_request.tried_therapy and not consultation_request.tried_ketamine
-    assert consultation_request.high_blood_pressure and consultation_request.seizures
-    # The medicines answer names lamotrigine, which blunts ketamine: a flag of its own.
-    assert consultation_request.flags == ["cardiovascular", "seizures", "lamotrigine"]
+    assert (consultation_request.voicemail_ok, consultation_request.text_ok) == (True, False)
+    assert (consultation_request.state, consultation_request.is_adult) == ("NY", True)
+    assert consultation_request.concern_other == "Zebrafinch-concern-marker"
+    # Nothing of the intake is asked while booking.
+    assert consultation_request.current_medications == ""
+    assert consultation_request.flags == []
+    assert BookingDraft.objects.count() == 0
     assert re.fullmatch(r"KC-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}", consultation_request.reference)
 
 
@@ -111,16 +129,9 @@ def test_confirmation_url_is_unguessable(client, submit):
     assert client.get(f"/consultation/received/{consultation_request.pk}/").status_code == 404
 
 
-@pytest.mark.parametrize(
-    "trigger",
-    [
-        {"self_harm_thoughts": "yes"},
-        {"self_harm_thoughts": "no", **phq9(0, 0, 0, 0, 0, 0, 0, 0, 1)},
-    ],
-    ids=["direct-question", "phq9-item-9"],
-)
-def test_self_harm_answers_make_the_request_urgent_and_lead_with_crisis_help(client, submit, trigger):
-    response = submit(answers(**trigger), follow=True)
+# PHQ-9 item 9 is asked in the intake, after booking: tests/appointments/test_intake.py.
+def test_a_yes_to_the_safety_question_makes_the_request_urgent_and_leads_with_crisis_help(client, submit):
+    response = submit(answers(self_harm_thoughts="yes"), follow=True)
     consultation_request = ConsultationRequest.objects.get()
     assert consultation_request.is_urgent is True
     assert "self_harm" in consultation_request.flags
@@ -137,18 +148,24 @@ def test_self_harm_answers_make_the_request_urgent_and_lead_with_crisis_help(cli
         assert verdict not in html.lower()
 
 
-def test_phq9_item_9_at_zero_and_no_direct_answer_is_not_urgent(submit):
-    submit(answers(**phq9(3, 3, 3, 3, 3, 3, 3, 3, 0)))
-    consultation_request = ConsultationRequest.objects.get()
-    assert consultation_request.is_urgent is False
-    assert consultation_request.phq9_score == 24
-    assert "phq9_severe" in consultation_request.flags
-
-
-def test_a_form_with_errors_still_leads_with_crisis_help_when_self_harm_is_reported(submit):
-    response = submit(answers(self_harm_thoughts="yes", email="broken"))
-    html = main_content(response)
-    assert html.index("Help is available right now") < html.index("There is a problem")
+def test_a_yes_to_the_safety_question_shows_crisis_help_on_the_very_next_page(client):
+    walk(client, answers(), stop_after="contact")
+    response = client.post("/consultation/safety/", {"self_harm_thoughts": "yes"})
+    # No further answer between the harm question and crisis help.
+    assert response.status_code == 302 and response["Location"] == "/consultation/help/"
+    page = client.get(response["Location"])
+    html = main_content(page)
+    assert re.search(r"<h1[^>]*>Help is available right now</h1>", html)
+    for link in CRISIS_LINKS:
+        assert link in html
+    assert "Text HOME to 741741" in html
+    assert "llame al 988 y marque 2" in html
+    assert "you don’t have to wait for us" in html
+    assert (
+        '<a class="btn btn-primary btn-lg" href="/consultation/where/" role="button">Carry on with your request</a>'
+        in html
+    )
+    assert "no-store" in page["Cache-Control"]
     assert ConsultationRequest.objects.count() == 0
 
 
@@ -174,7 +191,8 @@ def test_the_same_form_sent_twice_makes_one_request(submit):
 
 
 def test_a_resubmit_with_changed_answers_is_a_request_of_its_own(submit):
-    # Only the very same submission is a duplicate: changed answers are never dropped.
+    # Only the very same submission is a duplicate: changed answers (the same one-time token, the
+    # same browser) are never dropped.
     data = answers()
     submit(data)
     response = submit({**data, "first_name": "Mara"})
@@ -237,7 +255,7 @@ def test_csrf_is_enforced(client):
     from django.test import Client
 
     strict = Client(enforce_csrf_checks=True)
-    response = strict.post(FORM_URL, answers())
+    response = walk(strict, answers())
     assert response.status_code == 403
     assert ConsultationRequest.objects.count() == 0
 
@@ -355,18 +373,6 @@ def test_error_reports_would_not_show_the_patients_answers(submit):
     assert all(value == SafeExceptionReporterFilter.cleansed_substitute for value in cleansed.values())
 
 
-def test_the_blank_form_served_from_memory_is_the_form_rendered_afresh(client, settings):
-    cached = client.get(FORM_URL).content.decode()
-    settings.DEBUG = True
-    fresh = client.get(FORM_URL).content.decode()
-
-    def questions(html):
-        return html[html.index('<fieldset class="form-section') : html.index('<div class="form-actions">')]
-
-    assert questions(cached) == questions(fresh)
-    assert questions(cached).count("<fieldset") > 10
-
-
 def test_private_pages_tell_crawlers_noindex_and_robots_lets_them_read_it(client, submit):
     """A crawler never sees the noindex of a page robots.txt forbids, so none is forbidden."""
     consultation_request = make_request(submit)
@@ -383,8 +389,94 @@ def test_private_pages_tell_crawlers_noindex_and_robots_lets_them_read_it(client
         )
 
 
-def test_confirmation_page_says_when_the_clinic_is_open(client, submit, clinic_facts):
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        # Friday 18:00 in New York: Saturday morning.
+        (
+            datetime.datetime(2026, 12, 4, 23, 0, tzinfo=datetime.UTC),
+            "We next open Saturday 5 December, 9:00 AM",
+        ),
+        # Saturday 14:00, Sunday closed: Monday.
+        (
+            datetime.datetime(2026, 12, 5, 19, 0, tzinfo=datetime.UTC),
+            "We next open Monday 7 December, 9:00 AM",
+        ),
+        # Thanksgiving, Thursday and Friday closed: Saturday.
+        (
+            datetime.datetime(2026, 11, 26, 15, 0, tzinfo=datetime.UTC),
+            "We next open Saturday 28 November, 9:00 AM",
+        ),
+        # Wednesday 10:00: open now.
+        (datetime.datetime(2026, 12, 2, 15, 0, tzinfo=datetime.UTC), "We are open now."),
+    ],
+)
+def test_confirmation_page_and_email_say_when_the_clinic_next_opens(
+    client, submit, clinic_facts, monkeypatch, now, expected
+):
+    monkeypatch.setattr("django.utils.timezone.now", lambda: now)
+    consultation_request = make_request(submit)
+    html = main_content(client.get(consultation_request.get_absolute_url()))
+    assert expected in html
+    email = OutboundEmail.objects.get(to="maria@example.com")
+    assert expected.rstrip(".").replace("We are open now", "We are open now:") in email.body
+
+
+def test_the_urgent_patients_page_and_email_lead_with_crisis_help(client, submit, clinic_facts):
     consultation_request = make_request(submit, self_harm_thoughts="yes")
     html = main_content(client.get(consultation_request.get_absolute_url()))
-    assert "as a priority during our opening hours" in html
-    assert "Open Monday to Friday 9:00 AM–5:00 PM; Saturday 9:00 AM–1:00 PM (New York time)." in html
+    assert html.index("Help is available right now") < html.index(consultation_request.reference)
+    assert "as a priority" in html
+    body = OutboundEmail.objects.get(to="maria@example.com").body
+    # Crisis help first, in words that say nothing of the patient's answers (lock screens show e-mails).
+    assert body.startswith("Need to talk to someone now? You don't have to wait for us.")
+    assert body.index("988") < body.index("Dear Maria")
+    assert "In Spanish: call 988 and press 2." in body
+
+
+def test_a_booking_needs_at_most_twelve_answers(client):
+    from appointments.forms import STEP_FORMS, SendForm
+    from appointments.views.booking import ANSWERS_NEEDED
+
+    # Each control a patient who skips everything optional must set, counted from the forms.
+    required = [
+        name
+        for form_class in [*STEP_FORMS.values(), SendForm]
+        for name, field in form_class().fields.items()
+        if field.required
+    ]
+    assert required == [
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "contact_method",
+        "consent_privacy",
+        "consent_contact",
+        "self_harm_thoughts",
+        "state",
+        "is_adult",
+        "modality",
+        "consent_not_emergency",
+    ]
+    assert ANSWERS_NEEDED == 12
+    html = main_content(client.get(FORM_URL))
+    assert (
+        "About three minutes, in 5 short steps. 12 answers are required; everything else is optional." in html
+    )
+
+
+def test_a_blank_step_served_from_memory_is_the_step_rendered_afresh(client, settings):
+    cached = client.get("/consultation/you/").content.decode()
+    settings.DEBUG = True
+    fresh = client.get("/consultation/you/").content.decode()
+
+    def questions(html):
+        return html[html.index('<fieldset class="form-section') : html.index('<div class="form-actions">')]
+
+    assert questions(cached) == questions(fresh)
+    assert questions(cached).count('class="form-check-input"') > 5
+    # A step with answers is rendered with them, not from memory.
+    settings.DEBUG = False
+    walk(client, answers(), stop_after="contact")
+    assert 'value="Maria"' in client.get("/consultation/you/").content.decode()

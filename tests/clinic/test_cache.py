@@ -11,6 +11,7 @@ from django.core.cache import cache
 from appointments.models import ConsultationRequest
 from education.services import clinic_content_load
 from tests.appointments.conftest import answers
+from tests.booking import walk
 from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +71,9 @@ def test_a_hanging_cache_costs_one_timeout_then_nothing(hanging_redis):
     assert after < 0.5
 
 
-@pytest.mark.parametrize("path", ["/", "/learn/", "/learn/?q=0", "/learn/?q=0&q=", ARTICLE, "/consultation/"])
+@pytest.mark.parametrize(
+    "path", ["/", "/learn/", "/learn/?q=0", "/learn/?q=0&q=", ARTICLE, "/consultation/", "/consultation/you/"]
+)
 def test_pages_answer_without_the_cache(dead_redis, client, path):
     clinic_content_load()
     assert client.get(path).status_code == 200
@@ -79,6 +82,7 @@ def test_pages_answer_without_the_cache(dead_redis, client, path):
 def test_requests_are_taken_without_the_cache_even_past_the_limit(dead_redis, client, settings):
     settings.CONSULTATION_RATE_LIMIT = "1/10m"
     for number in range(3):
-        response = client.post("/consultation/", answers(email=f"patient{number}@example.com"))
+        response = walk(client, answers(email=f"patient{number}@example.com"))
         assert response.status_code == 302
+        assert response["Location"].startswith("/consultation/received/")
     assert ConsultationRequest.objects.count() == 3

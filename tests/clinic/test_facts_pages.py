@@ -87,12 +87,16 @@ def test_what_to_expect_page_covers_the_consultation_the_treatment_day_and_after
     assert "switch into mania or hypomania" in html
 
 
-def test_consultation_page_shows_the_facts_before_the_first_question(client, clinic_facts):
+def test_the_booking_start_page_shows_the_facts_before_the_first_question(client, clinic_facts):
     html = main(client.get("/consultation/"))
-    facts = html.index('class="clinic-facts"')
-    assert facts < html.index("<form")
+    assert "<form" not in html
+    facts = html.index('class="booking__start-facts"')
+    assert facts < html.index('href="/consultation/you/"')
     assert "The first consultation costs $150." in html[facts:]
+    assert "Adults aged 18 or over." in html[facts:]
+    assert "Connecticut, New Jersey, New York" in html[facts:]
     assert "Open Monday to Friday 9:00 AM–5:00 PM; Saturday 9:00 AM–1:00 PM (New York time)." in html
+    assert 'href="tel:+15550100100"' in html
 
 
 def test_a_free_consultation_and_an_admins_changes_show_on_the_pages(client, clinic_facts):

@@ -24,6 +24,8 @@ PUBLIC_PAGES = [
     "/privacy/",
     "/costs/",
     "/what-to-expect/",
+    # The booking's start page: no form, no cookie.
+    "/consultation/",
 ]
 # Pages built from the library's stored copies, which know when they were built.
 DATED_PAGES = ["/", "/learn/", ARTICLE]
@@ -100,7 +102,7 @@ def test_a_gzipped_public_page_keeps_a_weak_etag_that_still_validates(client):
 def test_pages_are_compressed_with_random_padding_against_breach(client):
     sizes = set()
     for _ in range(5):
-        response = client.get("/consultation/", HTTP_ACCEPT_ENCODING="gzip")
+        response = client.get("/consultation/you/", HTTP_ACCEPT_ENCODING="gzip")
         assert response["Content-Encoding"] == "gzip"
         assert b"<form" in gzip.decompress(response.content)
         sizes.add(len(response.content))
@@ -109,7 +111,15 @@ def test_pages_are_compressed_with_random_padding_against_breach(client):
 
 
 @pytest.mark.parametrize(
-    "url", ["/consultation/", "/learn/?q=ketamine", "/learn/no-such-article/", "/admin/login/", "/healthz"]
+    "url",
+    [
+        "/consultation/you/",
+        "/consultation/help/",
+        "/learn/?q=ketamine",
+        "/learn/no-such-article/",
+        "/admin/login/",
+        "/healthz",
+    ],
 )
 def test_personal_pages_searches_and_errors_are_private(client, url):
     response = client.get(url)
@@ -128,8 +138,9 @@ def test_the_confirmation_and_status_pages_are_private(client):
 
 
 def test_a_post_is_never_public(client):
-    response = client.post("/consultation/", {})
-    assert is_private(response)
+    # The start page is public, and refuses a POST; the steps take them, privately.
+    assert is_private(client.post("/consultation/", {}))
+    assert is_private(client.post("/consultation/you/", {}))
 
 
 def test_staff_get_public_pages_privately(client):

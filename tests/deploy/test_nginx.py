@@ -108,9 +108,9 @@ def test_a_post_and_the_form_are_never_answered_from_the_cache(proxy, app_reques
         status, headers, _body = send(proxy + ARTICLE, method="POST", data=b"q=1")
         assert status == 403  # Django's CSRF check refuses it before anything else
         assert "X-Cache-Status" not in headers
-        assert send(proxy + "/consultation/", method="POST", data=b"name=x")[0] == 403  # no CSRF token
-        assert fetch(proxy + "/consultation/")[1]["X-Cache-Status"] == "MISS"
-    assert app_requests == [ARTICLE] + [ARTICLE, "/consultation/", "/consultation/"] * 2
+        assert send(proxy + "/consultation/you/", method="POST", data=b"name=x")[0] == 403  # no CSRF token
+        assert fetch(proxy + "/consultation/you/")[1]["X-Cache-Status"] == "MISS"
+    assert app_requests == [ARTICLE] + [ARTICLE, "/consultation/you/", "/consultation/you/"] * 2
     assert fetch(proxy + ARTICLE)[1]["X-Cache-Status"] == "HIT"
 
 

@@ -15,7 +15,8 @@ from .conftest import Browser, marked_answers, serve, site_env, wait_for
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
-FORM = "/consultation/"
+# Send, on the booking's check page.
+FORM = "/consultation/check/"
 # The server gives up waiting for a lock after this long (DATABASE_LOCK_TIMEOUT_MS' default).
 LOCK_TIMEOUT_SECONDS = 5
 GUNICORN_TIMEOUT_SECONDS = 30

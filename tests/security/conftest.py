@@ -17,6 +17,17 @@ from django.db import connection
 from django.urls import reverse
 
 from appointments.models import new_token
+from tests.booking import (
+    CHECK_URL,
+    HELP_URL,
+    STEP_URLS,
+    STEPS,
+    csrf_token_in,
+    first_step_url,
+    form_token_in,
+    send_data,
+    step_data,
+)
 from tests.servers import PYTHON, ROOT, free_port
 
 # One distinctive string per answer a patient types: none may turn up where health data does not belong.
@@ -257,16 +268,46 @@ class Browser:
         except urllib.error.HTTPError as error:
             return error.code, error.headers, error.read().decode()
 
-    def form(self, url):
-        """GET the consultation form; return its CSRF token and one-time form token."""
-        status, _headers, page = self.request(url)
+    def walk(self, base, answers, *, stop_after=None):
+        """Post ``answers`` through the booking's steps on the server at ``base``, each with the CSRF
+        token of its page; return (status, headers, text) of the last step posted, or of the first
+        that did not move on."""
+        for number, step in enumerate(STEPS):
+            url = base + (first_step_url(answers) if number == 0 else step.url)
+            status, _headers, page = self.request(url)
+            if status != 200:
+                return status, _headers, page
+            data = {**step_data(step.section, answers), "csrfmiddlewaretoken": csrf_token_in(page)}
+            status, headers, page = self.request(url, data=data, headers={"Referer": url})
+            location = (headers.get("Location") or "").split("?")[0]
+            if status != 302 or location not in {*STEP_URLS[number + 1 :], HELP_URL, CHECK_URL}:
+                return status, headers, page
+            if step.section == stop_after:
+                break
+        return status, headers, page
+
+    def form(self, url, answers=None):
+        """Walk the booking (``answers``, a complete set by default) to its check page on the server of
+        ``url``; return the check page's CSRF token and one-time form token."""
+        base = url.split("/consultation/")[0]
+        status, _headers, _page = self.walk(base, answers or marked_answers())
+        assert status == 302, status
+        return self._send_tokens(base)
+
+    def _send_tokens(self, base):
+        status, _headers, page = self.request(base + CHECK_URL)
         assert status == 200, status
-        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-        token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
-        return csrf, token
+        return csrf_token_in(page), form_token_in(page)
 
     def submit(self, form_url, answers, *, post_url=None):
-        """Fill in the form from ``form_url`` and send it to ``post_url`` (the same by default)."""
-        csrf, token = self.form(form_url)
-        data = {**answers, "csrfmiddlewaretoken": csrf, "form_token": token}
-        return self.request(post_url or form_url, data=data, headers={"Referer": form_url})
+        """Walk the steps on the server of ``form_url`` and send from its check page to the server of
+        ``post_url`` (the same by default); return Send's response, or that of the first step that did
+        not move on."""
+        base = form_url.split("/consultation/")[0]
+        status, headers, page = self.walk(base, answers)
+        if status != 302:
+            return status, headers, page
+        csrf, token = self._send_tokens(base)
+        send_url = (post_url or form_url).split("/consultation/")[0] + CHECK_URL
+        data = {**send_data(answers), "csrfmiddlewaretoken": csrf, "form_token": token}
+        return self.request(send_url, data=data, headers={"Referer": send_url})

@@ -18,21 +18,24 @@ from django.urls import reverse
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from appointments.forms import ConsultationRequestForm
+from appointments.forms import STEP_FORMS, SendForm
 from appointments.models import PHQ9_FIELDS, ConsultationRequest, OutboundEmail
 from education.services import clinic_content_load
+from tests.booking import walk
 from tests.factories import ArticleFactory, FAQEntryFactory
 
 from .conftest import marked_answers, unsafe_html
 
 pytestmark = pytest.mark.django_db
 
-FORM_URL = reverse("appointments:request_create")
-FIELDS = [*ConsultationRequestForm.base_fields, *PHQ9_FIELDS]
+FORM_URL = reverse("appointments:booking_start")
+FORMS = [*STEP_FORMS.values(), SendForm]
+FIELDS = [*{name: None for form in FORMS for name in form.base_fields}, *PHQ9_FIELDS]
 CHOICES = sorted(
     {
         str(value)
-        for field in ConsultationRequestForm().fields.values()
+        for form in FORMS
+        for field in form.base_fields.values()
         for value, _label in getattr(field, "choices", [])
     }
 )
@@ -97,12 +100,18 @@ class Visitor:
         self.factory = RequestFactory()
 
     def get(self, path, data=None):
-        return self.handler(self.factory.get(path, data).environ)
+        return self._keep_cookies(self.handler(self.factory.get(path, data).environ))
 
     def post(self, path, data, *, content_type=None):
         if content_type is None:
-            return self.handler(self.factory.post(path, data).environ)
-        return self.handler(self.factory.generic("POST", path, data, content_type=content_type).environ)
+            return self._keep_cookies(self.handler(self.factory.post(path, data).environ))
+        request = self.factory.generic("POST", path, data, content_type=content_type)
+        return self._keep_cookies(self.handler(request.environ))
+
+    def _keep_cookies(self, response):
+        # The booking's draft and the session live in cookies, as in a browser.
+        self.factory.cookies.update(response.cookies)
+        return response
 
 
 @pytest.fixture
@@ -137,7 +146,7 @@ def assert_complete_and_valid(response, before):
 def check_submission(visitor, data, *, content_type=None):
     before = counts()
     with rolled_back():
-        response = visitor.post(FORM_URL, data, content_type=content_type)
+        response = walk(visitor, data, content_type=content_type)
         assert response.status_code in {200, 302, 400}, response.status_code
         event(f"status {response.status_code}")
         if counts() != before:

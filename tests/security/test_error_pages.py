@@ -5,9 +5,9 @@ import re
 import pytest
 from django.conf import settings
 from django.test import Client
-from django.urls import reverse
 
-from appointments.models import ConsultationRequest
+from appointments.models import BookingDraft, ConsultationRequest
+from tests.booking import step_data, walk
 from tests.factories import ArticleFactory
 from tests.servers import SECRET_KEY, production_env
 
@@ -40,7 +40,7 @@ def pages(client, settings):
     """Every kind of public page, with a request to give the confirmation and status pages."""
     settings.CONSULTATION_RATE_LIMIT = "1000/m"
     article = ArticleFactory(slug="a-published-article")
-    client.post(reverse("appointments:request_create"), marked_answers())
+    walk(client, marked_answers())
     consultation_request = ConsultationRequest.objects.get()
     return [
         "/",
@@ -77,14 +77,14 @@ def test_posting_to_a_read_only_page_is_a_branded_405(client, pages):
 def test_a_body_over_the_upload_limit_is_a_branded_400_and_saves_nothing(client):
     assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE <= 2_621_440
     answers = marked_answers(current_medications="x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1))
-    response = client.post("/consultation/", answers)
+    response = client.post("/consultation/you/", answers)
     assert_branded(response.status_code, response.content.decode(), 400)
     assert ConsultationRequest.objects.count() == 0
 
 
 def test_too_many_fields_is_a_branded_400(client):
     fields = {f"field{n}": "x" for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)}
-    response = client.post("/consultation/", {**marked_answers(), **fields})
+    response = client.post("/consultation/you/", {**marked_answers(), **fields})
     assert_branded(response.status_code, response.content.decode(), 400)
     assert ConsultationRequest.objects.count() == 0
 
@@ -97,8 +97,8 @@ def test_a_huge_query_string_is_a_branded_400_too(client):
 
 def test_a_form_without_its_csrf_token_is_a_branded_403_and_saves_nothing():
     browser = Client(enforce_csrf_checks=True)
-    browser.get("/consultation/")
-    response = browser.post("/consultation/", marked_answers())
+    browser.get("/consultation/you/")
+    response = browser.post("/consultation/you/", marked_answers())
     assert_branded(response.status_code, response.content.decode(), 403)
     assert "Nothing was saved" in response.content.decode()
     assert ConsultationRequest.objects.count() == 0
@@ -145,8 +145,14 @@ def test_malformed_query_strings_on_the_library_never_fail(client, query):
 def test_malformed_query_strings_on_the_form_never_fail(client, query):
     response = client.get(f"/consultation/?{query}")
     assert response.status_code == 200
-    hidden = re.search(r'<input [^>]*name="source_article"[^>]*>', response.content.decode()).group(0)
-    assert "value=" not in hidden
+    assert (
+        '<a class="btn btn-primary btn-lg" href="/consultation/you/" role="button"'
+        in response.content.decode()
+    )
+    assert client.get(f"/consultation/you/?{query}").status_code == 200
+    response = client.post(f"/consultation/you/?{query}", step_data("contact", marked_answers()))
+    assert response.status_code == 302
+    assert BookingDraft.objects.get().source_article_slug == ""
 
 
 @pytest.mark.parametrize(
@@ -177,7 +183,7 @@ def csrf_headers(browser, base):
 
     The cookie is Secure, so it is copied by hand onto the plain-HTTP hop the proxy would make.
     """
-    status, headers, page = browser.request(f"{base}/consultation/", headers=HTTPS)
+    status, headers, page = browser.request(f"{base}/consultation/you/", headers=HTTPS)
     assert status == 200
     cookie = re.search(r"csrftoken=([^;]+)", headers["Set-Cookie"]).group(1)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
@@ -211,8 +217,8 @@ def test_the_production_server_answers_wrong_requests_with_branded_pages(tmp_pat
             (browser.request(f"{base}/learn/", method="DELETE", headers=with_csrf), 405),
             (browser.request(f"{base}/learn/", method="OPTIONS", headers=HTTPS), 405),
             (browser.request(f"{base}/", headers={**HTTPS, "Host": "evil.example"}), 400),
-            (browser.request(f"{base}/consultation/", data=marked_answers(), headers=HTTPS), 403),
-            (browser.request(f"{base}/consultation/", data=huge, headers=with_csrf), 400),
+            (browser.request(f"{base}/consultation/you/", data=marked_answers(), headers=HTTPS), 403),
+            (browser.request(f"{base}/consultation/you/", data=huge, headers=with_csrf), 400),
             (browser.request(f"{base}/learn/no-such-article/", headers=HTTPS), 404),
         ]
         for (status, headers, page), expected in cases:

@@ -18,10 +18,10 @@ from django.core import mail
 from django.core.management import call_command
 from django.core.signals import got_request_exception
 from django.db import connection
-from django.urls import reverse
 from django.views.debug import ExceptionReporter, get_exception_reporter_class
 
 from appointments.models import ConsultationRequest, OutboundEmail
+from tests.booking import walk
 from tests.servers import SECRET_KEY, production_env
 
 from .conftest import (
@@ -134,21 +134,19 @@ def test_a_request_leaves_no_health_data_in_logs_mails_error_reports_or_titles(
     settings.ADMINS = ADMINS
     settings.CONSULTATION_RATE_LIMIT = "1000/m"
     client.raise_request_exception = False
-    form_url = reverse("appointments:request_create")
-
-    # A mistake: the form comes back with the answers kept, and nothing in its title.
-    mistaken = client.post(form_url, marked_answers(consent_privacy=None))
+    # A mistake: the step comes back with the answers kept, and nothing in its title.
+    mistaken = walk(client, marked_answers(consent_privacy=None))
     assert mistaken.status_code == 200
     assert FIRST_NAME in mistaken.content.decode(), "the patient's answers should be kept on the form"
     assert markers_in(re.search(r"<title>(.*?)</title>", mistaken.content.decode(), re.S).group(1)) == []
 
     # The request itself, its confirmation and its status page, and a cancellation from there.
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(form_url, marked_answers())
+        response = walk(client, marked_answers())
     assert response.status_code == 302
     consultation_request = ConsultationRequest.objects.get()
     assert consultation_request.first_name == FIRST_NAME
-    assert consultation_request.current_medications == PATIENT_MARKERS["current_medications"]
+    assert consultation_request.concern_other == PATIENT_MARKERS["concern_other"]
     pages = [client.get(response["Location"]), client.get(consultation_request.get_status_url())]
     with django_capture_on_commit_callbacks(execute=True):
         client.post(consultation_request.get_status_url())
@@ -160,7 +158,7 @@ def test_a_request_leaves_no_health_data_in_logs_mails_error_reports_or_titles(
 
     # A server error while saving: the database refuses the row.
     refuse_new_requests()
-    failed = client.post(form_url, marked_answers())
+    failed = walk(client, marked_answers())
     assert failed.status_code == 500
     assert markers_in(failed.content.decode()) == []
     assert ConsultationRequest.objects.count() == 1
@@ -172,10 +170,10 @@ def test_a_request_leaves_no_health_data_in_logs_mails_error_reports_or_titles(
     )
     assert len(kinds["staff"]) == 2, "a new-request alert and a cancellation"
     (report,) = kinds["admins"]
-    assert "Internal Server Error: /consultation/" in report.subject
+    assert "Internal Server Error: /consultation/check/" in report.subject
     assert "IntegrityError" in report.body
     logs = every_log_line()
-    assert "Internal Server Error: /consultation/" in logs
+    assert "Internal Server Error: /consultation/check/" in logs
     assert "Traceback" in logs
     assert markers_in(logs) == []
 
@@ -193,12 +191,13 @@ def test_error_reports_show_neither_the_answers_nor_the_database_row(client, set
     refuse_new_requests()
     got_request_exception.connect(catch)
     try:
-        response = client.post(reverse("appointments:request_create"), marked_answers())
+        response = walk(client, marked_answers())
     finally:
         got_request_exception.disconnect(catch)
     assert response.status_code == 500
     ((request, exc_info),) = caught
-    assert request.POST["current_medications"] == PATIENT_MARKERS["current_medications"]
+    # Send posts the acknowledgement; the answers come from the draft, in the frames' variables.
+    assert request.POST["consent_not_emergency"] == "on"
 
     reporter_class = get_exception_reporter_class(request)
     assert issubclass(reporter_class, ExceptionReporter)
@@ -207,7 +206,7 @@ def test_error_reports_show_neither_the_answers_nor_the_database_row(client, set
         text = reporter.get_traceback_text()
         page = reporter.get_traceback_html()
         assert "IntegrityError" in text and "IntegrityError" in page
-        assert "current_medications" in text, "the report should list the POST parameters"
+        assert "consent_not_emergency" in text, "the report should list the POST parameters"
         assert "********************" in text, "with their values hidden"
         assert markers_in(text) == [], "text report"
         assert markers_in(page) == [], "HTML report"
@@ -255,6 +254,6 @@ def test_the_production_server_logs_no_health_data(tmp_path, settings):
     )
 
     logs = log_path.read_text()
-    assert '"POST /consultation/ HTTP/1.1" 302' in logs, "the access log should be in the output"
-    assert "Internal Server Error: /consultation/" in logs and "Traceback" in logs
+    assert '"POST /consultation/check/ HTTP/1.1" 302' in logs, "the access log should be in the output"
+    assert "Internal Server Error: /consultation/check/" in logs and "Traceback" in logs
     assert markers_in(logs) == []

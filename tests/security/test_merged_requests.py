@@ -7,15 +7,23 @@ from django.test import Client
 
 from appointments.models import ConsultationRequest
 from tests.appointments.conftest import FORM_URL, answers
+from tests.booking import walk
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_form_pages_are_never_stored_by_a_cache(client):
-    assert "no-store" in client.get(FORM_URL)["Cache-Control"]
-    response = client.post(FORM_URL, answers(first_name=""))
+def test_the_step_pages_are_never_stored_by_a_cache_and_the_start_page_is_shared(client):
+    start = client.get(FORM_URL)
+    # No form, no cookie, the same for everyone: a shared cache may keep it.
+    assert start["Cache-Control"].startswith("public")
+    assert not start.cookies
+    for url in ["/consultation/you/", "/consultation/help/"]:
+        assert "no-store" in client.get(url)["Cache-Control"], url
+    response = walk(client, answers(first_name=""))
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
+    walk(client, answers(), stop_after="visit")
+    assert "no-store" in client.get("/consultation/check/")["Cache-Control"]
 
 
 def test_a_second_patient_posting_a_used_form_token_gets_a_request_of_their_own(
@@ -23,12 +31,12 @@ def test_a_second_patient_posting_a_used_form_token_gets_a_request_of_their_own(
 ):
     data = answers()
     with django_capture_on_commit_callbacks(execute=True):
-        first = client.post(FORM_URL, data)
+        first = walk(client, data)
     # Another person, another browser, the same copy of the form (restored from a shared device).
     other = Client()
     with django_capture_on_commit_callbacks(execute=True):
-        second = other.post(
-            FORM_URL, {**data, "first_name": "Tomasz", "last_name": "Brennan", "self_harm_thoughts": "yes"}
+        second = walk(
+            other, {**data, "first_name": "Tomasz", "last_name": "Brennan", "self_harm_thoughts": "yes"}
         )
     assert ConsultationRequest.objects.count() == 2
     assert first["Location"] != second["Location"]
@@ -43,22 +51,22 @@ def test_a_second_patient_posting_a_used_form_token_gets_a_request_of_their_own(
 
 def test_the_same_submission_from_another_browser_is_not_merged_either(client):
     data = answers()
-    client.post(FORM_URL, data)
-    Client().post(FORM_URL, data)
+    walk(client, data)
+    walk(Client(), data)
     assert ConsultationRequest.objects.count() == 2
 
 
 def test_the_same_submission_again_from_the_same_browser_is_one_request(client):
     data = answers()
-    first = client.post(FORM_URL, data)
-    second = client.post(FORM_URL, data)
+    first = walk(client, data)
+    second = walk(client, data)
     assert ConsultationRequest.objects.count() == 1
     assert first["Location"] == second["Location"]
     assert client.get(second["Location"]).status_code == 200
 
 
 def test_the_confirmation_page_opens_only_in_the_sending_browser_and_only_for_a_while(client, settings):
-    response = client.post(FORM_URL, answers())
+    response = walk(client, answers())
     url = response["Location"]
     assert client.get(url).status_code == 200
     # A bare token, from anywhere else, opens nothing.
@@ -74,7 +82,7 @@ def test_an_old_status_link_does_not_open_the_confirmation_page(client):
 
     from appointments.models import status_link_signer
 
-    client.post(FORM_URL, answers())
+    walk(client, answers())
     consultation_request = ConsultationRequest.objects.get()
     legacy = status_link_signer().sign(consultation_request.confirmation_token)
     status_page = Client().get(f"/consultation/status/{legacy}/")

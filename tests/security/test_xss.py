@@ -16,8 +16,10 @@ from django.utils import timezone
 
 from appointments import questionnaire, services
 from appointments.models import ConsultationRequest
+from appointments.views.booking import STEPS
 from education.models import Article
 from education.services import CONTENT_TEXT_FIELDS
+from tests.booking import step_fields, walk
 from tests.factories import ArticleFactory, FAQEntryFactory, TopicFactory
 
 from .conftest import marked_answers, unsafe_html
@@ -51,12 +53,15 @@ PAYLOADS = [
 # An address may quote almost anything before the @.
 EMAIL_PAYLOADS = ['"<svg/onload=alert(1)>"@example.com', '"<script>alert(1)</script>"@example.com']
 
-# Every answer a patient types, as the questionnaire defines them: a new one is tested too.
+# Every answer a patient types while booking, as the questionnaire defines them: a new one is tested
+# too. (The intake's typed answers are tested with the intake's steps.)
 PATIENT_FIELDS = [
     question.name
-    for question in questionnaire.QUESTIONS.values()
+    for section in questionnaire.sections(stage=questionnaire.BOOKING)
+    for question in section.questions
     if question.kind in {questionnaire.Kind.TEXT, questionnaire.Kind.LONG_TEXT}
 ]
+STEP_OF = {name: step.section for step in STEPS for name in step_fields(step.section)}
 # Every plain-text field of an article; the Markdown ones (body, conclusion) are sanitised HTML,
 # tested on their own.
 ARTICLE_FIELDS = [name for name in CONTENT_TEXT_FIELDS if name not in {"body", "conclusion"}]
@@ -106,7 +111,7 @@ def requests_with_payloads(client, settings, django_capture_on_commit_callbacks)
         if shift < len(EMAIL_PAYLOADS):
             answers["email"] = EMAIL_PAYLOADS[shift]
         with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(reverse("appointments:request_create"), marked_answers(**answers))
+            response = walk(client, marked_answers(**answers))
         assert response.status_code == 302, (shift, response.content.decode()[:3000])
         consultation_request = ConsultationRequest.objects.get(
             confirmation_token=response["Location"].split("/")[-2]
@@ -120,11 +125,13 @@ def test_the_form_sent_back_with_a_mistake_shows_every_payload_as_typed(client, 
     for shift in range(len(PAYLOADS)):
         answers = rotated(PATIENT_FIELDS, shift)
         answers["email"] = EMAIL_PAYLOADS[shift % len(EMAIL_PAYLOADS)]
-        response = client.post(
-            reverse("appointments:request_create"), marked_answers(consent_privacy=None, **answers)
-        )
-        assert response.status_code == 200
-        assert_inert(response.content.decode(), shows=answers.values(), where=f"form, shift {shift}")
+        # A mistake on each step in turn: the step comes back with its payloads as typed.
+        for step, mistake in [("contact", {"consent_privacy": None}), ("visit", {"modality": None})]:
+            response = walk(client, marked_answers(**answers, **mistake))
+            assert response.status_code == 200
+            typed = [value for name, value in answers.items() if STEP_OF[name] == step]
+            assert typed, step
+            assert_inert(response.content.decode(), shows=typed, where=f"{step}, shift {shift}")
     assert ConsultationRequest.objects.count() == 0
 
 
@@ -194,7 +201,7 @@ def test_the_staff_workspace_keeps_payloads_inert(
         assert response.status_code == 200
         page = response.content.decode()
         # The answers and the staff's notes are shown: each comes back as the text typed.
-        assert_inert(page, shows=[answers["current_medications"], answers["staff"]], where=url)
+        assert_inert(page, shows=[answers["concern_other"], answers["staff"]], where=url)
 
     # The invitations the scheduling sent: plain text and a calendar file, nothing to run.
     call_command("mail_worker", "--once", verbosity=0)

@@ -1,0 +1,162 @@
+"""A booking in progress: its steps saved, sent as a request, expired, or escalated when urgent.
+
+A draft's answers may be health data: nothing here logs them, and they are deleted when the
+request is sent or the draft expires.
+"""
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from .. import questionnaire, targets
+from ..models import BookingDraft, ConsultationRequest, new_reference
+from ..models.drafts import DRAFT_LIFETIME, URGENT_DRAFT_AFTER
+from .requests import _queue_emails, consultation_request_create
+
+logger = logging.getLogger(__name__)
+
+CONTACT_STEP = questionnaire.sections(stage=questionnaire.BOOKING)[0].id
+
+
+@sensitive_variables()
+def booking_draft_save_step(
+    *,
+    draft: BookingDraft | None,
+    step: str,
+    answers: Mapping[str, Any],
+    source_article_slug: str = "",
+    language: str = ConsultationRequest.Language.ENGLISH,
+) -> BookingDraft:
+    """Keep one step's answers in the patient's draft (a new draft if ``draft`` is None), in the
+    ``language`` of the page they were given on."""
+    now = timezone.now()
+    if draft is None:
+        draft = BookingDraft(source_article_slug=source_article_slug)
+    draft.language = language
+    draft.answers = {**draft.answers, step: dict(answers)}
+    given = draft.all_answers()
+    draft.reports_self_harm = bool(given.get("self_harm_thoughts"))
+    draft.has_contact_details = CONTACT_STEP in draft.answers
+    draft.updated_at = now
+    draft.expires_at = now + DRAFT_LIFETIME
+    draft.save()
+    return draft
+
+
+@sensitive_variables()
+def booking_draft_send(
+    *, draft: BookingDraft, form_token: str, answers: Mapping[str, Any]
+) -> tuple[ConsultationRequest, bool]:
+    """Send the draft as a consultation request, with the last step's ``answers``; delete the draft.
+
+    One transaction: the request and its e-mails are saved and the draft deleted, or nothing is.
+    A draft that already reached staff as an unfinished urgent request completes that request. A
+    draft sent meanwhile (a double click) returns the request it became, with ``created=False``.
+    """
+    with transaction.atomic():
+        locked = BookingDraft.objects.select_for_update().filter(pk=draft.pk).first()
+        if locked is None:
+            # Sent meanwhile by a second click on Send, which held the lock: its request is this one.
+            sent = ConsultationRequest.objects.filter(form_token=draft.form_token).first()
+            if sent is None:
+                raise BookingDraft.DoesNotExist
+            return sent, False
+        draft = locked
+        given = {**draft.all_answers(), **answers}
+        if draft.consultation_request_id is not None:
+            consultation_request = _complete_unfinished(draft.consultation_request, given)
+            created = True
+        else:
+            consultation_request, created = consultation_request_create(
+                form_token=form_token,
+                answers=given,
+                source_article_slug=draft.source_article_slug,
+                language=draft.language,
+            )
+        draft.delete()
+    return consultation_request, created
+
+
+def _complete_unfinished(consultation_request, answers):
+    locked = ConsultationRequest.objects.select_for_update().get(pk=consultation_request.pk)
+    for name, value in answers.items():
+        setattr(locked, name, value)
+    locked.is_unfinished = False
+    locked.is_urgent = locked.is_urgent or locked.reports_self_harm()
+    locked.flags = locked.answer_flags()
+    locked.full_clean(validate_unique=False, validate_constraints=False)
+    locked.save()
+    # The staff alert went when it reached them; the patient's acknowledgement goes now.
+    transaction.on_commit(_queue_emails(locked.pk), robust=True)
+    logger.info("Consultation request %s completed by the patient", locked.pk)
+    return locked
+
+
+def booking_draft_delete(*, draft: BookingDraft) -> None:
+    """Delete a draft whose answers were already sent (a second Send of the same submission)."""
+    BookingDraft.objects.filter(pk=draft.pk, consultation_request__isnull=True).delete()
+
+
+def booking_drafts_delete_expired() -> int:
+    """Delete the drafts past their lifetime (they may hold health answers); return how many."""
+    deleted, _by_model = BookingDraft.objects.filter(expires_at__lte=timezone.now()).delete()
+    if deleted:
+        logger.info("Deleted %d expired booking draft(s)", deleted)
+    return deleted
+
+
+@sensitive_variables()
+def booking_drafts_escalate_urgent() -> list[ConsultationRequest]:
+    """Turn each draft that reports thoughts of self-harm, has contact details and was left for
+    ``URGENT_DRAFT_AFTER`` into an unfinished urgent request, and alert staff as for any urgent one.
+
+    The patient agreed on the first step that the clinic may contact them about an unfinished
+    request that shows they may be at risk. Each draft once: it keeps a link to its request.
+    """
+    now = timezone.now()
+    created = []
+    drafts = BookingDraft.objects.select_for_update(skip_locked=True).filter(
+        reports_self_harm=True,
+        has_contact_details=True,
+        consultation_request__isnull=True,
+        updated_at__lte=now - URGENT_DRAFT_AFTER,
+        expires_at__gt=now,
+    )
+    with transaction.atomic():
+        for draft in drafts:
+            created.append(_unfinished_request_create(draft, now))
+    return created
+
+
+def _unfinished_request_create(draft, now):
+    answers = draft.all_answers()
+    consultation_request = ConsultationRequest(
+        form_token=draft.form_token,
+        source_article_slug=draft.source_article_slug,
+        language=draft.language,
+        is_unfinished=True,
+        is_urgent=True,
+        respond_by=targets.respond_by(received=now, urgent=True),
+        reference=new_reference(),
+        **answers,
+    )
+    consultation_request.flags = consultation_request.answer_flags()
+    # The questions after the patient stopped have no answer yet (a consent not yet given is false).
+    unanswered = []
+    for section in questionnaire.sections(stage=questionnaire.BOOKING):
+        for question in section.questions:
+            if question.name not in answers:
+                unanswered.append(question.name)
+                if question.kind == questionnaire.Kind.CONSENT:
+                    setattr(consultation_request, question.name, False)
+    consultation_request.full_clean(exclude=unanswered, validate_unique=False, validate_constraints=False)
+    consultation_request.save(force_insert=True)
+    draft.consultation_request = consultation_request
+    draft.save(update_fields=["consultation_request"])
+    transaction.on_commit(_queue_emails(consultation_request.pk), robust=True)
+    logger.info("Unfinished urgent booking reached staff as request %s", consultation_request.pk)
+    return consultation_request

@@ -1,0 +1,396 @@
+"""The booking: a start page, a few short steps, crisis help the moment it is needed, check and send.
+
+Each step is a server-rendered page that works without JavaScript. Its answers are kept in a
+``BookingDraft`` found by a random token in a cookie of its own (the draft's 24 hours, not the
+session's idle timeout), so Back, a reload or a closed tab loses nothing. Send keeps what the
+single page had: the honeypot, both rate limits, an idempotent submit (a resend is a duplicate
+only when it is the same submission from the same browser session) and nothing half-saved.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_http_methods
+from django_ratelimit.core import is_ratelimited
+
+from clinic.http_cache import public_page
+
+from .. import questionnaire
+from ..forms import SLUG_RE, STEP_FORMS, TOKEN_RE, SendForm
+from ..models import BookingDraft, ConsultationRequest, new_token
+from ..models.drafts import DRAFT_LIFETIME
+from ..questionnaire import Kind
+from ..services.drafts import booking_draft_delete, booking_draft_save_step, booking_draft_send
+from .common import private as _private
+from .common import too_many_requests
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Step:
+    slug: str  # the page's address: /consultation/<slug>/
+    section: str  # the questionnaire section it asks
+
+    @property
+    def url(self):
+        return reverse("appointments:booking_step", kwargs={"step": self.slug})
+
+
+STEPS = [
+    Step("you", "contact"),
+    Step("safety", "safety"),
+    Step("where", "eligibility"),
+    Step("visit", "visit"),
+]
+STEPS_BY_SLUG = {step.slug: step for step in STEPS}
+# The check-your-answers page is the last step.
+STEP_COUNT = len(STEPS) + 1
+CHECK_SLUG = "check"
+# A step reached by a Change link on the check page returns there once saved.
+RETURN_TO_CHECK = "check"
+
+DRAFT_COOKIE = "booking_draft"
+DRAFT_COOKIE_SALT = "appointments.booking-draft"
+
+# What this browser session has sent: form tokens with a digest of their answers (a resubmit of
+# the same answers is the same request), and the confirmation pages it may open, with when.
+SUBMITTED_SESSION_KEY = "consultation_submitted"
+RECEIVED_SESSION_KEY = "consultation_received"
+# A bound on the session's size, well above what the rate limit lets one client send in the time
+# a confirmation page stays open.
+REMEMBERED_SUBMISSIONS = 30
+
+
+def _attempt_rate(group, request):
+    return settings.CONSULTATION_ATTEMPT_RATE_LIMIT
+
+
+def _request_rate(group, request):
+    return settings.CONSULTATION_RATE_LIMIT
+
+
+def _attempt_limited(request, group):
+    """The loose limit: every Send counts in one group, every start of a draft (and every failed
+    attempt at one) in another, so that a booking counts once in each."""
+    return is_ratelimited(request, group=group, key="ip", rate=_attempt_rate, increment=True)
+
+
+# The draft
+
+
+def _draft(request):
+    token = request.get_signed_cookie(DRAFT_COOKIE, default="", salt=DRAFT_COOKIE_SALT)
+    if not TOKEN_RE.match(token):
+        return None
+    return BookingDraft.objects.filter(token=token, expires_at__gt=timezone.now()).first()
+
+
+def _keep_draft_cookie(response, draft):
+    response.set_signed_cookie(
+        DRAFT_COOKIE,
+        draft.token,
+        salt=DRAFT_COOKIE_SALT,
+        max_age=int(DRAFT_LIFETIME.total_seconds()),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _first_missing_step(draft):
+    """The first step the draft has no answers for, or None when every step is done."""
+    for step in STEPS:
+        if draft is None or step.section not in draft.answers:
+            return step
+    return None
+
+
+# Pages
+
+
+@public_page
+@require_http_methods(["GET", "HEAD"])
+def booking_start(request):
+    """What the consultation is, what it costs, who can be seen and how long booking takes: no form,
+    no cookie, the same for everyone, so a shared cache may keep it."""
+    source = request.GET.get("from", "")
+    start_url = STEPS[0].url
+    if SLUG_RE.match(source):
+        start_url += f"?from={source}"
+    return render(
+        request,
+        "appointments/booking_start.html",
+        {"start_url": start_url, "step_count": STEP_COUNT, "answers_needed": ANSWERS_NEEDED},
+    )
+
+
+# Error reports never show what a patient typed.
+@sensitive_post_parameters()
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def booking_step(request, step):
+    if step not in STEPS_BY_SLUG:
+        raise Http404
+    step = STEPS_BY_SLUG[step]
+    number = STEPS.index(step)
+    draft = _draft(request)
+    missing = _first_missing_step(draft)
+    if missing is not None and STEPS.index(missing) < number:
+        return redirect(missing.url)
+    form_class = STEP_FORMS[step.section]
+    returning = request.GET.get("return") == RETURN_TO_CHECK
+    if request.method == "POST":
+        return _booking_step_post(request, step, draft, form_class, returning)
+    initial = form_class.initial_from(draft.step_answers(step.section)) if draft else {}
+    return _render_step(request, step, form_class(initial=initial), returning=returning)
+
+
+@sensitive_variables()
+def _booking_step_post(request, step, draft, form_class, returning):
+    if draft is None and _attempt_limited(request, "appointments.booking.draft"):
+        return too_many_requests(request)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return _render_step(request, step, form, returning=returning)
+    source = request.GET.get("from", "")
+    draft = booking_draft_save_step(
+        draft=draft,
+        step=step.section,
+        answers=form.answers(),
+        source_article_slug=source if SLUG_RE.match(source) else "",
+        # "es" under /es/, "en" at the English addresses ("en-us").
+        language=get_language().split("-")[0],
+    )
+    if step.section == "safety" and draft.reports_self_harm:
+        next_url = reverse("appointments:booking_help")
+        if returning:
+            next_url += f"?return={RETURN_TO_CHECK}"
+    elif returning:
+        next_url = reverse("appointments:booking_check")
+    else:
+        following = _first_missing_step(draft)
+        next_url = following.url if following else reverse("appointments:booking_check")
+    return _keep_draft_cookie(redirect(next_url), draft)
+
+
+def _back_url(step):
+    number = STEPS.index(step)
+    return STEPS[number - 1].url if number else reverse("appointments:booking_start")
+
+
+@lru_cache(maxsize=32)
+def _blank_step_fields(section_id, language):
+    """The questions of a step nobody has answered yet, rendered once per process and language.
+
+    Crispy's field templates are the costliest part of a step's page, and an empty step's
+    questions are the same for everyone: the per-visitor parts (the CSRF token, the Back link)
+    are rendered outside them.
+    """
+    return render_to_string("appointments/_booking_fields.html", {"form": STEP_FORMS[section_id]()})
+
+
+def _render_step(request, step, form, *, returning=False):
+    number = STEPS.index(step) + 1
+    context = {
+        "form": form,
+        "step": step,
+        "section": form.section,
+        "number": number,
+        "step_count": STEP_COUNT,
+        "back_url": reverse("appointments:booking_check") if returning else _back_url(step),
+        "action": request.get_full_path(),
+        # Where the open times of ``forms/times.py`` will go on the visit step; until then
+        # the clinic calls to find a time (choosing a time will stay optional).
+        "open_times": None,
+    }
+    # In development, template edits show at once.
+    if not form.is_bound and not form.initial and not settings.DEBUG:
+        context["fields_html"] = _blank_step_fields(step.section, get_language())
+    return render(request, "appointments/booking_step.html", context)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def booking_help(request):
+    """Crisis help, shown right after a yes to the safety question, with the choice to carry on."""
+    draft = _draft(request)
+    if request.GET.get("return") == RETURN_TO_CHECK:
+        carry_on = reverse("appointments:booking_check")
+    else:
+        following = _first_missing_step(draft)
+        carry_on = following.url if following else reverse("appointments:booking_check")
+    return _private(render(request, "appointments/booking_help.html", {"carry_on_url": carry_on}))
+
+
+@sensitive_post_parameters()
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def booking_check(request):
+    if request.method == "POST":
+        return _booking_send(request)
+    draft = _draft(request)
+    missing = _first_missing_step(draft)
+    if missing is not None:
+        return redirect(missing.url)
+    form = SendForm(initial={"form_token": draft.form_token})
+    return _render_check(request, draft, form)
+
+
+def _render_check(request, draft, form):
+    context = {
+        "form": form,
+        "summary": _summary(draft),
+        "number": STEP_COUNT,
+        "step_count": STEP_COUNT,
+        "back_url": STEPS[-1].url,
+        "honeypot": form[SendForm.HONEYPOT_FIELD],
+    }
+    return render(request, "appointments/booking_check.html", context)
+
+
+def _display(question, answers):
+    if question.kind == Kind.TICKS:
+        return ", ".join(str(o.label) for o in question.options if answers.get(o.name))
+    value = answers.get(question.name)
+    if value in (None, "", []):
+        return ""
+    if question.kind in (Kind.YES_NO, Kind.CONSENT, Kind.TICK):
+        return _("Yes") if value else _("No")
+    if question.choices:
+        labels = dict(question.choices)
+        if isinstance(value, list):
+            return ", ".join(str(labels.get(v, v)) for v in value)
+        return labels.get(value, value)
+    return value
+
+
+def _summary(draft):
+    """The answers so far, a group per step with its Change link: (legend, url, [(label, value)])."""
+    groups = []
+    for step in STEPS:
+        form_class = STEP_FORMS[step.section]
+        answers = draft.step_answers(step.section)
+        rows = []
+        for question in form_class.section.questions:
+            if question.name in form_class.derived or question.kind == Kind.CONSENT:
+                continue
+            shown = _display(question, answers)
+            if shown or question.required:
+                rows.append((question.label, shown or _("Not given")))
+        groups.append(
+            {"legend": form_class.section.legend, "url": f"{step.url}?return={RETURN_TO_CHECK}", "rows": rows}
+        )
+    return groups
+
+
+# Send
+
+
+def _answers_digest(request, draft):
+    """What was sent: the Send form's fields and the draft's answers."""
+    fields = sorted((key, value) for key, value in request.POST.lists() if key != "csrfmiddlewaretoken")
+    answers = sorted(draft.all_answers().items()) if draft else []
+    return salted_hmac("appointments.consultation-request.answers", repr((fields, answers))).hexdigest()
+
+
+def _is_resubmission(request, token, draft):
+    """The same submission again from the same browser session: its one-time token was sent from
+    here, and either the draft it sent is gone (a double click, a reload of Send) or a draft with the
+    very same answers is sent again. Changed answers are never dropped."""
+    sent = request.session.get(SUBMITTED_SESSION_KEY, {}).get(token)
+    if sent is None:
+        return False
+    return draft is None or sent == _answers_digest(request, draft)
+
+
+def _remember_submission(request, token, digest, consultation_request):
+    submitted = dict(request.session.get(SUBMITTED_SESSION_KEY, {}))
+    submitted[token] = digest
+    received = dict(request.session.get(RECEIVED_SESSION_KEY, {}))
+    received[consultation_request.confirmation_token] = int(time.time())
+    request.session[SUBMITTED_SESSION_KEY] = dict(list(submitted.items())[-REMEMBERED_SUBMISSIONS:])
+    request.session[RECEIVED_SESSION_KEY] = dict(list(received.items())[-REMEMBERED_SUBMISSIONS:])
+
+
+def may_see_confirmation(request, token):
+    sent_at = request.session.get(RECEIVED_SESSION_KEY, {}).get(token)
+    return sent_at is not None and time.time() - sent_at <= settings.CONSULTATION_CONFIRMATION_MAX_AGE
+
+
+@sensitive_variables()
+def _booking_send(request):
+    # Every Send counts towards a loose limit; only new requests count towards the strict one.
+    if _attempt_limited(request, "appointments.booking.send"):
+        return too_many_requests(request)
+    form = SendForm(request.POST)
+    if form.is_spam():
+        logger.info("Booking: honeypot filled in, nothing saved")
+        return _private(render(request, "appointments/request_thanks.html"))
+
+    draft = _draft(request)
+    token = request.POST.get("form_token", "")
+    token_used = False
+    if TOKEN_RE.match(token):
+        existing = ConsultationRequest.objects.filter(form_token=token).only("confirmation_token").first()
+        if existing is not None:
+            if _is_resubmission(request, token, draft):
+                if draft is not None:
+                    booking_draft_delete(draft=draft)
+                return _forget_draft(redirect(existing))
+            # A copy of a page sent before (a restored page, a replayed copy, changed answers):
+            # a request of its own.
+            token_used = True
+
+    missing = _first_missing_step(draft)
+    if missing is not None:
+        return redirect(missing.url)
+    if not form.is_valid():
+        return _render_check(request, draft, form)
+    if is_ratelimited(
+        request, group="appointments.request_create", key="ip", rate=_request_rate, increment=True
+    ):
+        return too_many_requests(request)
+    form_token = new_token() if token_used else form.cleaned_data["form_token"]
+    digest = _answers_digest(request, draft)
+    try:
+        consultation_request, _created = booking_draft_send(
+            draft=draft, form_token=form_token, answers=form.answers()
+        )
+    except BookingDraft.DoesNotExist:
+        return redirect(STEPS[0].url)
+    _remember_submission(request, consultation_request.form_token, digest, consultation_request)
+    return _forget_draft(redirect(consultation_request))
+
+
+def _forget_draft(response):
+    response.delete_cookie(DRAFT_COOKIE, samesite="Lax")
+    return response
+
+
+def _count_answers():
+    """The answers a patient who skips everything optional must give: each control they must set."""
+    count = 0
+    for section in questionnaire.sections(stage=questionnaire.BOOKING):
+        form_class = STEP_FORMS.get(section.id, SendForm)
+        for question in section.questions:
+            if question.required and question.name not in form_class.derived:
+                count += 1
+    return count
+
+
+ANSWERS_NEEDED = _count_answers()

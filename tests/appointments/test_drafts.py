@@ -1,0 +1,212 @@
+"""Booking drafts: kept a step at a time, resumable in the same browser for 24 hours, then deleted;
+an urgent draft left for 30 minutes reaches staff as an unfinished urgent request."""
+
+import datetime
+import re
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from appointments import jobs
+from appointments.models import BookingDraft, ConsultationRequest, OutboundEmail
+from appointments.services.drafts import booking_drafts_delete_expired, booking_drafts_escalate_urgent
+from tests.booking import walk
+
+from .conftest import answers
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Move the clock: ``clock(minutes=31)`` puts now 31 minutes ahead of the real time."""
+
+    def move(**delta):
+        moved = timezone.now() + datetime.timedelta(**delta)
+        monkeypatch.setattr("django.utils.timezone.now", lambda: moved)
+        return moved
+
+    return move
+
+
+def test_each_step_is_kept_in_a_draft_named_by_a_cookie_of_its_own(client):
+    response = walk(client, answers(), stop_after="contact")
+    assert response["Location"] == "/consultation/safety/"
+    cookie = response.cookies["booking_draft"]
+    assert cookie["max-age"] == 24 * 60 * 60
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    draft = BookingDraft.objects.get()
+    assert draft.answers["contact"]["first_name"] == "Maria"
+    assert draft.answers["contact"]["phone"] == "+12125550199"
+    assert draft.has_contact_details and not draft.reports_self_harm
+    assert draft.token not in str(client.session.items())
+    assert ConsultationRequest.objects.count() == 0
+
+
+def test_a_patient_who_leaves_after_step_two_resumes_in_the_same_browser(client):
+    walk(client, answers(), stop_after="safety")
+    # The staff's 15-minute idle timeout ends the session; the draft has a lifetime of its own.
+    client.session.flush()
+    same_browser = Client()
+    same_browser.cookies["booking_draft"] = client.cookies["booking_draft"].value
+    html = same_browser.get("/consultation/you/").content.decode()
+    assert 'value="Maria"' in html
+    html = same_browser.get("/consultation/safety/").content.decode()
+    assert re.search(r'<input type="radio"[^>]*name="self_harm_thoughts" value="no"[^>]*checked>', html)
+    # Steps not yet done send the patient to the first unanswered one.
+    assert same_browser.get("/consultation/check/")["Location"] == "/consultation/where/"
+    # Another browser starts afresh.
+    assert "Maria" not in Client().get("/consultation/you/").content.decode()
+
+
+def test_a_later_step_without_the_earlier_ones_sends_the_patient_back(client):
+    assert client.get("/consultation/visit/")["Location"] == "/consultation/you/"
+    assert client.post("/consultation/where/", {"state": "NY", "is_adult": "yes"})["Location"] == (
+        "/consultation/you/"
+    )
+    assert BookingDraft.objects.count() == 0
+
+
+def test_change_links_return_to_the_check_page(client):
+    walk(client, answers(), stop_after="visit")
+    html = client.get("/consultation/check/").content.decode()
+    assert 'href="/consultation/where/?return=check"' in html
+    assert "Okonkwo-Lindqvist" in html and "New York" in html and "Telehealth (video call)" in html
+    response = client.post("/consultation/where/?return=check", {"state": "NJ", "is_adult": "yes"})
+    assert response["Location"] == "/consultation/check/"
+    assert "New Jersey" in client.get("/consultation/check/").content.decode()
+    back = client.get("/consultation/where/?return=check").content.decode()
+    assert '<a class="booking__back" href="/consultation/check/">Back</a>' in back
+
+
+def test_send_saves_the_request_and_deletes_the_draft_in_one_transaction(client, monkeypatch):
+    walk(client, answers(), stop_after="visit")
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(BookingDraft, "delete", broken)
+    with pytest.raises(RuntimeError):
+        client.post("/consultation/check/", {"consent_not_emergency": "on"})
+    # Nothing half-saved: no request without its draft gone, no e-mail to the patient.
+    assert ConsultationRequest.objects.count() == 0
+    assert list(OutboundEmail.objects.values_list("subject", flat=True)) == []
+    assert BookingDraft.objects.count() == 1
+
+
+def test_expired_drafts_are_deleted_by_the_periodic_job(client, clock):
+    walk(client, answers(self_harm_thoughts="yes"), stop_after="safety")
+    Client().post("/consultation/you/", {})  # a failed first step keeps nothing
+    assert BookingDraft.objects.count() == 1
+    clock(hours=23, minutes=59)
+    assert booking_drafts_delete_expired() == 0
+    clock(hours=24, minutes=1)
+    assert booking_drafts_delete_expired() == 1
+    assert BookingDraft.objects.count() == 0
+    registered = jobs.periodic_jobs_discover()
+    assert registered["appointments.jobs.booking_drafts_purge"].every == datetime.timedelta(hours=1)
+    assert registered["appointments.jobs.urgent_booking_drafts_escalate"].every == datetime.timedelta(
+        minutes=5
+    )
+
+
+def test_an_urgent_draft_left_30_minutes_reaches_staff_as_an_unfinished_urgent_request(
+    client, clock, django_capture_on_commit_callbacks, settings
+):
+    walk(client, answers(self_harm_thoughts="yes"), stop_after="safety")
+    clock(minutes=29)
+    assert booking_drafts_escalate_urgent() == []
+    clock(minutes=31)
+    with django_capture_on_commit_callbacks(execute=True):
+        (created,) = booking_drafts_escalate_urgent()
+    saved = ConsultationRequest.objects.get()
+    assert created == saved
+    assert (saved.is_unfinished, saved.is_urgent, saved.status) == (True, True, "new")
+    assert (saved.first_name, saved.phone, saved.self_harm_thoughts) == ("Maria", "+12125550199", True)
+    # Not answered yet, and not made up: no state, no age, no acknowledgement.
+    assert (saved.state, saved.is_adult, saved.consent_not_emergency) == ("", None, False)
+    assert "self_harm" in saved.flags
+    # Staff are alerted as for any urgent request; the patient, who has sent nothing, is not e-mailed.
+    (alert,) = OutboundEmail.objects.all()
+    assert alert.to == settings.CLINIC_STAFF_EMAIL
+    assert alert.subject == f"Consultation request {saved.reference} needs attention soon"
+    assert "An unfinished booking needs attention" in alert.body and "URGENT" in alert.body
+    assert "Maria" not in alert.body and "harm" not in alert.body
+    # Once only.
+    assert booking_drafts_escalate_urgent() == []
+
+
+def test_a_draft_without_a_yes_never_reaches_staff(client, clock):
+    walk(client, answers(), stop_after="visit")
+    clock(hours=2)
+    assert booking_drafts_escalate_urgent() == []
+    assert ConsultationRequest.objects.count() == 0
+
+
+def test_an_unfinished_request_is_completed_when_the_patient_sends_it(
+    client, clock, django_capture_on_commit_callbacks
+):
+    data = answers(self_harm_thoughts="yes")
+    walk(client, data, stop_after="safety")
+    clock(minutes=31)
+    booking_drafts_escalate_urgent()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = walk(client, data)
+    saved = ConsultationRequest.objects.get()
+    assert response["Location"] == saved.get_absolute_url()
+    assert (saved.is_unfinished, saved.is_urgent, saved.state, saved.is_adult) == (False, True, "NY", True)
+    assert saved.consent_not_emergency is True
+    assert BookingDraft.objects.count() == 0
+    assert OutboundEmail.objects.filter(to="maria@example.com").count() == 1
+
+
+def test_the_admin_list_marks_an_unfinished_request(client, clock, login_as):
+    walk(client, answers(self_harm_thoughts="yes"), stop_after="safety")
+    clock(minutes=31)
+    booking_drafts_escalate_urgent()
+    staff = Client()
+    from tests.factories import log_in_verified, make_staff
+
+    log_in_verified(staff, make_staff("front_desk"))
+    html = staff.get("/admin/appointments/consultationrequest/").content.decode()
+    assert '<span class="badge badge--urgent">Urgent</span>' in html
+    assert ">Unfinished</span>" in html
+
+
+def test_a_second_send_of_a_draft_sent_meanwhile_finds_its_request(client):
+    from appointments.services.drafts import booking_draft_send
+
+    walk(client, answers(), stop_after="visit")
+    draft = BookingDraft.objects.get()
+    first, created = booking_draft_send(
+        draft=draft, form_token=draft.form_token, answers={"consent_not_emergency": True}
+    )
+    # The second click held a copy of the draft from before the first one deleted it.
+    again, created_again = booking_draft_send(
+        draft=draft, form_token=draft.form_token, answers={"consent_not_emergency": True}
+    )
+    assert (created, created_again) == (True, False)
+    assert again == first
+    assert ConsultationRequest.objects.count() == 1
+
+
+@pytest.mark.parametrize("role", ["front_desk", "clinician", "clinic_admin"])
+def test_staff_open_an_unfinished_request_and_its_unanswered_questions_read_as_such(
+    client, clock, login_as, role
+):
+    import csv
+    import io
+
+    walk(client, answers(self_harm_thoughts="yes"), stop_after="safety")
+    clock(minutes=31)
+    (unfinished,) = booking_drafts_escalate_urgent()
+    login_as(role)
+    url = f"/admin/appointments/consultationrequest/{unfinished.pk}/change/"
+    response = client.get(url)
+    assert response.status_code == 200
+    assert unfinished.reference in response.content.decode()
+    if role == "clinic_admin":
+        export = client.get("/admin/appointments/consultationrequest/export/")
+        (row,) = csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode()))
+        assert (row["Reference"], row["18 or older"], row["State"]) == (unfinished.reference, "", "")

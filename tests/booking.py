@@ -1,0 +1,83 @@
+"""Walking the booking's steps in tests: the answers of the old single page, posted a step at a time.
+
+``answers`` is one flat dict of column answers (as ``tests.appointments.conftest.answers`` makes);
+each step is sent the answers of its own questions, then Send gets the acknowledgement, the
+one-time token and the honeypot. Intake-only answers in the dict are not asked while booking and
+are left out.
+"""
+
+import re
+import urllib.parse
+
+from django.urls import reverse
+
+from appointments.forms import STEP_FORMS
+from appointments.views.booking import STEPS
+
+START_URL = "/consultation/"
+CHECK_URL = "/consultation/check/"
+HELP_URL = "/consultation/help/"
+SEND_FIELDS = ("consent_not_emergency", "form_token", "website")
+STEP_URLS = [step.url for step in STEPS]
+
+
+def step_fields(section_id):
+    form_class = STEP_FORMS[section_id]
+    return [name for name in form_class.base_fields if name not in form_class.derived]
+
+
+def step_data(section_id, answers):
+    """The part of ``answers`` that one step's form asks."""
+    return {name: answers[name] for name in step_fields(section_id) if name in answers}
+
+
+def send_data(answers):
+    return {name: answers[name] for name in SEND_FIELDS if name in answers}
+
+
+def first_step_url(answers):
+    source = answers.get("source_article")
+    return STEPS[0].url + ("?" + urllib.parse.urlencode({"from": source}) if source else "")
+
+
+def moved_on(response, number):
+    """Whether a step's response sends the patient forward: a later step, crisis help or the check page."""
+    if response.status_code != 302:
+        return False
+    location = response["Location"].split("?")[0]
+    return location in {*STEP_URLS[number + 1 :], HELP_URL, CHECK_URL}
+
+
+def walk(client, answers, *, follow=False, stop_after=None, **extra):
+    """Post ``answers`` through the steps with a Django test client, then Send; return the response of
+    Send, or of the first step that did not move on (a page with errors, a 429, a lost draft).
+
+    ``answers`` may also be a raw body (bytes): it is then posted as it is to each step.
+    ``stop_after``: the section id of the last step to post (a patient who leaves early).
+    """
+    raw = not isinstance(answers, dict)
+    for number, step in enumerate(STEPS):
+        if raw:
+            url, data = step.url, answers
+        else:
+            url = first_step_url(answers) if number == 0 else step.url
+            data = step_data(step.section, answers)
+        response = client.post(url, data, **extra)
+        if not moved_on(response, number) or step.section == stop_after:
+            return response
+    if follow:
+        extra["follow"] = True
+    return client.post(CHECK_URL, answers if raw else send_data(answers), **extra)
+
+
+def csrf_token_in(page):
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+
+
+def form_token_in(page):
+    match = re.search(r'name="form_token" value="([^"]+)"', page)
+    return match.group(1) if match else None
+
+
+def check_url():
+    return reverse("appointments:booking_check")
