@@ -1,9 +1,12 @@
 """Template context shared by every page: who the clinic is, how to reach it, when it is open, and
 the same page in the other language."""
 
+import re
+
 from django.conf import settings
 from django.urls import translate_url
 from django.utils.functional import SimpleLazyObject
+from django.utils.http import urlencode
 from django.utils.translation import get_language
 
 from . import details
@@ -32,13 +35,27 @@ def _other(language):
     return settings.LANGUAGE_CODE if language == SPANISH else SPANISH
 
 
+# What the switch carries over to the other language's page: a search, and the article a patient
+# came from; never anything else a link may have put in the address.
+SWITCH_KEEPS = {
+    "q": lambda value: len(value) <= 200,
+    "from": lambda value: re.fullmatch(r"[-a-zA-Z0-9_]{1,200}", value) is not None,
+}
+
+
 def _switch(request):
     current = get_language()
     other = _other(current)
-    full_path = request.get_full_path()
-    url = translate_url(full_path, other)
-    if url == full_path:
+    url = translate_url(request.path, other)
+    if url == request.path:
         return {}
+    kept = {
+        name: value
+        for name, value in request.GET.items()
+        if name in SWITCH_KEEPS and SWITCH_KEEPS[name](value)
+    }
+    if kept:
+        url += "?" + urlencode(kept)
     return {"url": url, "language": "en" if other == settings.LANGUAGE_CODE else other}
 
 

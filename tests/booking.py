@@ -40,20 +40,21 @@ def first_step_url(answers):
     return STEPS[0].url + ("?" + urllib.parse.urlencode({"from": source}) if source else "")
 
 
-def moved_on(response, number):
+def moved_on(response, number, prefix=""):
     """Whether a step's response sends the patient forward: a later step, crisis help or the check page."""
     if response.status_code != 302:
         return False
-    location = response["Location"].split("?")[0]
+    location = response["Location"].split("?")[0].removeprefix(prefix)
     return location in {*STEP_URLS[number + 1 :], HELP_URL, CHECK_URL}
 
 
-def walk(client, answers, *, follow=False, stop_after=None, **extra):
+def walk(client, answers, *, follow=False, stop_after=None, prefix="", **extra):
     """Post ``answers`` through the steps with a Django test client, then Send; return the response of
     Send, or of the first step that did not move on (a page with errors, a 429, a lost draft).
 
     ``answers`` may also be a raw body (bytes): it is then posted as it is to each step.
     ``stop_after``: the section id of the last step to post (a patient who leaves early).
+    ``prefix``: the language's prefix of the addresses ("/es" for the Spanish pages).
     """
     raw = not isinstance(answers, dict)
     for number, step in enumerate(STEPS):
@@ -62,12 +63,12 @@ def walk(client, answers, *, follow=False, stop_after=None, **extra):
         else:
             url = first_step_url(answers) if number == 0 else step.url
             data = step_data(step.section, answers)
-        response = client.post(url, data, **extra)
-        if not moved_on(response, number) or step.section == stop_after:
+        response = client.post(prefix + url, data, **extra)
+        if not moved_on(response, number, prefix) or step.section == stop_after:
             return response
     if follow:
         extra["follow"] = True
-    return client.post(CHECK_URL, answers if raw else send_data(answers), **extra)
+    return client.post(prefix + CHECK_URL, answers if raw else send_data(answers), **extra)
 
 
 def csrf_token_in(page):

@@ -214,7 +214,7 @@ def test_a_bad_intake_answer_gets_its_message_beside_the_field_and_nothing_is_sa
     client, clinic_facts, field, value, message
 ):
     consultation_request = make_request(current_medications="", episode="")
-    response = client.post(intake_page(consultation_request, field), {field: value, "episode": "stable"})
+    response = client.post(intake_page(consultation_request, field), {"episode": "stable", field: value})
     assert response.status_code == 200
     html = response.content.decode()
     assert message in field_error_block(html, field)

@@ -455,7 +455,7 @@ def test_the_status_page_links_to_the_intake_and_says_when_it_is_done(client, co
 def test_the_confirmation_page_links_to_the_intake(client, consultation_request):
     import time
 
-    from appointments.views.request import RECEIVED_SESSION_KEY
+    from appointments.views.booking import RECEIVED_SESSION_KEY
 
     session = client.session
     session[RECEIVED_SESSION_KEY] = {consultation_request.confirmation_token: int(time.time())}

@@ -10,6 +10,7 @@ from django.utils import timezone, translation
 from appointments.models import Appointment, ConsultationRequest, OutboundEmail
 from appointments.services import appointment_book, appointment_cancel
 from appointments.services.reminders import appointment_reminders_enqueue_due
+from tests.booking import walk
 from tests.factories import make_clinician, make_kind, make_request
 
 from .conftest import SCREENING_MARKERS, answers
@@ -55,7 +56,7 @@ SPANISH_MONTHS = [
 def submit_in_spanish(client, django_capture_on_commit_callbacks):
     def post(data):
         with django_capture_on_commit_callbacks(execute=True):
-            return client.post("/es/consultation/", data)
+            return walk(client, data, prefix="/es")
 
     return post
 
@@ -79,7 +80,7 @@ def test_a_request_sent_from_the_english_form_is_stored_as_english(
     client, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        client.post("/consultation/", answers())
+        walk(client, answers())
     assert ConsultationRequest.objects.get().language == "en"
 
 
