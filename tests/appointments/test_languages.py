@@ -118,7 +118,11 @@ def test_the_spanish_status_page_is_in_spanish(client, submit_in_spanish):
     submit_in_spanish(answers())
     consultation_request = ConsultationRequest.objects.get()
     body = patient_mail(consultation_request).body
-    status_path = body.split("http://127.0.0.1:8000", 2)[1].split()[0]
+    # The status link, not the intake's link that comes before it.
+    status_path = (
+        "/es/consultation/status/"
+        + body.split("http://127.0.0.1:8000/es/consultation/status/", 2)[1].split()[0]
+    )
     html = client.get(status_path).content.decode()
     assert "Su solicitud de consulta" in html
     assert "Recibida. Nuestra recepción se comunicará con usted en un plazo de un día hábil." in html
