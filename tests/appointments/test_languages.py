@@ -309,3 +309,5 @@ def test_the_spanish_phq9_page_and_the_crisis_page_after_it_are_in_spanish(clien
     assert f'href="{spanish_intake_url}mdq/">Seguir con las preguntas</a>' in html
     assert "Help is available right now" not in html
     assert "Call 988" not in html
+    # The English page's Spanish line would only repeat the buttons here.
+    assert "En español:" not in html
