@@ -311,3 +311,18 @@ def test_the_spanish_phq9_page_and_the_crisis_page_after_it_are_in_spanish(clien
     assert "Call 988" not in html
     # The English page's Spanish line would only repeat the buttons here.
     assert "En español:" not in html
+
+
+def test_the_phq9_items_follow_the_page_language_whichever_language_built_the_form_first(
+    client, clinic_facts
+):
+    consultation_request = make_request(first_name="Maria", language="es")
+    english_url = consultation_request.get_intake_url() + "phq9/"
+    with translation.override("es"):
+        spanish_url = consultation_request.get_intake_url() + "phq9/"
+    for _round in range(2):
+        english = client.get(english_url).content.decode()
+        spanish = client.get(spanish_url).content.decode()
+        assert "9. Thoughts that you would be better off dead or of hurting yourself in some way" in english
+        assert "9. Pensamientos de que estaría mejor muerto(a) o de lastimarse de alguna manera" in spanish
+        assert "Thoughts that you would be better off dead" not in spanish
