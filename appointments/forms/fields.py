@@ -11,9 +11,8 @@ from django.core.exceptions import ValidationError
 from django.forms.renderers import get_default_renderer
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.utils.text import capfirst
+from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -323,7 +322,8 @@ def question_field(question):
         case Kind.SCORE:
             number = PHQ9_FIELDS.index(question.name) + 1
             return forms.TypedChoiceField(
-                label=format_html("{}. {}", number, question.label),
+                # Lazy: the form class is built once, and the label must follow each page's language.
+                label=format_lazy("{}. {}", number, question.label),
                 choices=Phq9Answer.choices,
                 coerce=int,
                 empty_value=None,

@@ -17,7 +17,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
+from django.utils.translation import gettext as _g  # Not extracted: the audit trail stays English.
 from django.views.decorators.debug import sensitive_variables
 
 from clinic import details
@@ -68,7 +69,7 @@ def consultation_request_intake_save(
     with transaction.atomic():
         locked = ConsultationRequest.objects.select_for_update().get(pk=consultation_request.pk)
         if locked.anonymised_at:
-            raise ValidationError(_g("This request is closed."), code="anonymised")
+            raise ValidationError(gettext("This request is closed."), code="anonymised")
         for name, value in answers.items():
             setattr(locked, name, value)
         changed = [*answers, "flags", "updated_at"]

@@ -15,7 +15,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
+from django.utils.translation import gettext as _g  # Not extracted: the audit trail stays English.
 from django.utils.translation import gettext_lazy as _
 
 from clinic import details
@@ -41,7 +42,7 @@ class ChangeReason(models.TextChoices):
 
 
 def too_late_message() -> str:
-    return _g(
+    return gettext(
         "Your consultation is less than %(hours)d hours away, so it can no longer be changed online. "
         "Please call us at %(phone)s."
     ) % {"hours": settings.APPOINTMENT_PATIENT_CHANGE_CUTOFF_HOURS, "phone": details.get().phone}
@@ -55,7 +56,7 @@ def _check_may_change(appointment: Appointment, now: datetime.datetime) -> None:
     if appointment.kind_id is None:
         # Typed in by hand by staff, with no kind to find open times for.
         raise ValidationError(
-            _g("This consultation can only be changed by phone. Please call us at %(phone)s.")
+            gettext("This consultation can only be changed by phone. Please call us at %(phone)s.")
             % {"phone": details.get().phone},
             code="manual",
         )

@@ -9,7 +9,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -202,7 +202,7 @@ def appointment_reschedule(request, consultation_request, links):
         context["refusal"] = (
             too_late_message()
             if appointment.kind_id
-            else _g("This consultation can only be changed by phone. Please call us at %(phone)s.")
+            else gettext("This consultation can only be changed by phone. Please call us at %(phone)s.")
             % {"phone": details.get().phone}
         )
         return render(request, "appointments/appointment_reschedule.html", context)
@@ -231,7 +231,9 @@ def appointment_reschedule(request, consultation_request, links):
                     now=now,
                 )
             except SlotTaken:
-                error = _g("That time has just been taken. Please choose another of the open times below.")
+                error = gettext(
+                    "That time has just been taken. Please choose another of the open times below."
+                )
                 slots, times = week(first_day)
                 form = OpenTimesForm(times=times)
             except ValidationError as refusal:

@@ -119,7 +119,11 @@ def test_the_spanish_status_page_is_in_spanish(client, submit_in_spanish):
     submit_in_spanish(answers())
     consultation_request = ConsultationRequest.objects.get()
     body = patient_mail(consultation_request).body
-    status_path = body.split("http://127.0.0.1:8000", 2)[1].split()[0]
+    # The status link, not the intake's link that comes before it.
+    status_path = (
+        "/es/consultation/status/"
+        + body.split("http://127.0.0.1:8000/es/consultation/status/", 2)[1].split()[0]
+    )
     html = client.get(status_path).content.decode()
     assert "Su solicitud de consulta" in html
     assert "Recibida. Nuestra recepción se comunicará con usted en un plazo de un día hábil." in html
@@ -242,3 +246,84 @@ def test_a_spanish_patient_moves_their_consultation_on_spanish_pages(client, set
     assert "<h1>Elija otra hora</h1>" in page
     assert f"lunes, {day.day} de {SPANISH_MONTHS[day.month - 1]}" in page
     assert "Continuar" in page
+
+
+# --- The clinical intake in Spanish ---------------------------------------------------------------
+
+
+@pytest.fixture
+def spanish_intake_url(clinic_facts):
+    consultation_request = make_request(first_name="Maria", language="es", date_of_birth=None, episode="")
+    with translation.override("es"):
+        url = consultation_request.get_intake_url()
+    assert url.startswith("/es/consultation/intake/")
+    return url
+
+
+def test_the_spanish_intake_start_and_first_page_are_in_spanish(client, spanish_intake_url):
+    start = client.get(spanish_intake_url)
+    html = start.content.decode()
+    assert start.status_code == 200
+    assert '<html lang="es">' in html
+    assert "<h1>Preguntas antes de su consulta</h1>" in html
+    assert "Son 7 páginas cortas; toman unos diez minutos." in html
+    assert "Todas las preguntas son opcionales." in html
+    assert f'href="{spanish_intake_url}about/">Empezar</a>' in html
+    assert "Questions before your consultation" not in html
+    assert "Every question is optional" not in html
+
+    first = client.get(spanish_intake_url + "about/")
+    html = first.content.decode()
+    assert first.status_code == 200
+    assert "Página 1 de 7" in html
+    assert "<h1>Sobre usted</h1>" in html
+    assert "Fecha de nacimiento (opcional)" in html
+    assert "¿Cómo describiría su estado de ánimo en este momento?" in html
+    assert "No estoy seguro/a" in html
+    assert ">Continuar</button>" in html
+    assert "How would you describe your mood" not in html
+
+
+def test_the_spanish_phq9_page_and_the_crisis_page_after_it_are_in_spanish(client, spanish_intake_url):
+    html = client.get(spanish_intake_url + "phq9/").content.decode()
+    assert (
+        "Durante las últimas 2 semanas, ¿qué tan seguido ha tenido molestias debido a los siguientes problemas?"
+        in html
+    )
+    assert "Poco interés o placer en hacer cosas" in html
+    assert "Más de la mitad de los días" in html
+    assert "Little interest or pleasure" not in html
+
+    response = client.post(spanish_intake_url + "phq9/", {"phq9_9": "1"})
+    assert response.status_code == 302
+    assert response["Location"] == spanish_intake_url + "help-now/"
+    page = client.get(response["Location"])
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert '<html lang="es">' in html
+    assert "Hay ayuda disponible ahora mismo" in html
+    # The Spanish line of the 988 Lifeline: call and press 2, or text AYUDA.
+    assert '<a class="crisis-help__button" href="tel:988">Llame al 988 y marque 2</a>' in html
+    assert '<a class="crisis-help__button" href="sms:988">Envíe AYUDA al 988</a>' in html
+    assert 'href="tel:911">Llame al 911</a>' in html
+    assert "Las respuestas que ha dado hasta ahora quedaron guardadas." in html
+    assert f'href="{spanish_intake_url}mdq/">Seguir con las preguntas</a>' in html
+    assert "Help is available right now" not in html
+    assert "Call 988" not in html
+    # The English page's Spanish line would only repeat the buttons here.
+    assert "En español:" not in html
+
+
+def test_the_phq9_items_follow_the_page_language_whichever_language_built_the_form_first(
+    client, clinic_facts
+):
+    consultation_request = make_request(first_name="Maria", language="es")
+    english_url = consultation_request.get_intake_url() + "phq9/"
+    with translation.override("es"):
+        spanish_url = consultation_request.get_intake_url() + "phq9/"
+    for _round in range(2):
+        english = client.get(english_url).content.decode()
+        spanish = client.get(spanish_url).content.decode()
+        assert "9. Thoughts that you would be better off dead or of hurting yourself in some way" in english
+        assert "9. Pensamientos de que estaría mejor muerto(a) o de lastimarse de alguna manera" in spanish
+        assert "Thoughts that you would be better off dead" not in spanish

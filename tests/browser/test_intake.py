@@ -214,3 +214,71 @@ def test_the_intake_works_without_javascript(browser, live_server, emailed_reque
     finally:
         context.close()
     assert ConsultationRequest.objects.get(pk=emailed_request.pk).phq9_9 == 0
+
+
+def test_the_spanish_intake_from_the_email_link_through_crisis_help_to_the_end(
+    page, live_server, transactional_db, clinic_facts
+):
+    consultation_request = make_request(
+        first_name="María", email="maria@example.com", language="es", date_of_birth=None, episode=""
+    )
+    consultation_request_emails_enqueue(consultation_request_id=consultation_request.pk)
+    email = OutboundEmail.objects.get(
+        dedupe_key=f"consultation-request:{consultation_request.pk}:acknowledgement"
+    )
+    url = re.search(r"https?://\S+/es/consultation/intake/\S+/", email.body).group(0)
+    page.goto(live_server.url + url[url.index("/es/consultation/") :])
+
+    expect(page.get_by_role("heading", name="Preguntas antes de su consulta", level=1)).to_be_visible()
+    look(page, "es-0-start")
+    page.get_by_role("link", name="Empezar").click()
+
+    expect(page.get_by_role("heading", name="Sobre usted", level=1)).to_be_visible()
+    dob = page.get_by_role("group", name="Fecha de nacimiento (opcional)")
+    dob.get_by_label("Mes").fill("2")
+    dob.get_by_label("Día").fill("30")
+    dob.get_by_label("Año").fill("1979")
+    page.get_by_role("button", name="Continuar").click()
+    expect(page.locator(".error-summary")).to_contain_text(
+        "Fecha de nacimiento: escriba una fecha real, como 3 27 1985 (mes, día, año)."
+    )
+    look(page, "es-1-about-error")
+    dob.get_by_label("Día").fill("28")
+    carry_on_in_spanish(page, "Página 1 de 7")
+    look(page, "es-2-treatments")
+    carry_on_in_spanish(page, "Página 2 de 7")
+    look(page, "es-3-health")
+    carry_on_in_spanish(page, "Página 3 de 7")
+    look(page, "es-4-prescriber")
+    carry_on_in_spanish(page, "Página 4 de 7")
+
+    page.get_by_role("group", name=re.compile("9. Pensamientos de que estaría mejor muerto")).get_by_label(
+        "Varios días"
+    ).check()
+    look(page, "es-5-phq9")
+    carry_on_in_spanish(page, "Página 5 de 7")
+    expect(page.get_by_role("heading", name="Hay ayuda disponible ahora mismo", level=1)).to_be_visible()
+    expect(page.get_by_role("link", name="Llame al 988 y marque 2")).to_be_visible()
+    expect(page.get_by_role("link", name="Envíe AYUDA al 988")).to_be_visible()
+    look(page, "es-5-help-now")
+    page.get_by_role("link", name="Seguir con las preguntas").click()
+
+    look(page, "es-6-mdq")
+    carry_on_in_spanish(page, "Página 6 de 7")
+    page.get_by_label("Pago por cuenta propia").check()
+    look(page, "es-7-payment")
+    carry_on_in_spanish(page, "Página 7 de 7")
+
+    expect(
+        page.get_by_role("heading", name="Gracias: sus respuestas quedaron guardadas", level=1)
+    ).to_be_visible()
+    look(page, "es-8-done")
+    saved = ConsultationRequest.objects.get(pk=consultation_request.pk)
+    assert str(saved.date_of_birth) == "1979-02-28"
+    assert saved.phq9_9 == 1 and saved.is_urgent is True
+    assert saved.payment == "self_pay"
+
+
+def carry_on_in_spanish(page, progress):
+    expect(page.locator(".intake__progress")).to_have_text(progress)
+    page.get_by_role("button", name=re.compile("Continuar|Terminar")).click()

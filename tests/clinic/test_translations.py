@@ -93,12 +93,12 @@ def test_every_patient_facing_message_has_a_checked_spanish_translation(fresh_ex
     assert problems(fresh_extraction, read_catalogue(CATALOGUE)) == []
 
 
-def test_the_staff_workspace_and_the_questions_waiting_for_their_new_pages_are_not_extracted(
-    fresh_extraction,
-):
+def test_the_staff_workspace_is_not_extracted_and_the_questionnaire_and_intake_are(fresh_extraction):
     msgids = {msgid for _context, msgid in fresh_extraction}
     assert "Mark as contacted" not in msgids  # The staff workspace's action.
     assert "Request a consultation" in msgids
+    assert "Little interest or pleasure in doing things" in msgids  # PHQ-9 item 1.
+    assert "Questions before your consultation" in msgids  # The intake's first page.
     assert 'In crisis? Call or text <a href="tel:988">988</a> any time.' in msgids
 
 
