@@ -23,6 +23,7 @@ from typing import NamedTuple
 from django.db import connection, models
 from django.utils import timezone
 
+from . import slot_cache
 from .models import Appointment, AvailabilityException, Clinician, ConsultationKind, WeeklyHours
 
 UTC = datetime.UTC
@@ -302,12 +303,16 @@ def open_slots(
     first_day: datetime.date | None = None,
     days: int | None = None,
     ignore_appointment: Appointment | None = None,
+    cached: bool = False,
 ) -> list[Slot]:
     """Every open time for ``kind``, soonest first, from its minimum notice to its horizon.
 
     ``state`` keeps the clinicians licensed there; ``clinician`` keeps one (who must do the kind);
     ``first_day`` and ``days`` keep the local days of one page; ``ignore_appointment`` treats that
     appointment as free (to move it). One query, whatever the number of clinicians and days.
+
+    ``cached`` reads and keeps the days' open times in the shared cache (``slot_cache``), for
+    pages that only show times: deciding whether a time may be booked never passes it.
     """
     earliest, latest = booking_window(kind, now)
     first = timezone.localtime(earliest).date()
@@ -318,17 +323,52 @@ def open_slots(
         last = min(last, first + datetime.timedelta(days=days - 1))
     if first > last:
         return []
-    clinicians = Clinician.objects.bookable(kind=kind, state=state)
-    if clinician is not None:
-        clinicians = clinicians.filter(pk=clinician.pk)
-    availability = Availability(
-        clinicians, first, last, ignore_appointment=ignore_appointment.pk if ignore_appointment else None
+    clinician_id = clinician.pk if clinician is not None else None
+    ignore_id = ignore_appointment.pk if ignore_appointment is not None else None
+    if not cached:
+        return _days_open_slots(kind, state, clinician_id, ignore_id, first, last, earliest, latest)
+    # Whole days, whatever the notice and horizon: the key and the value must not depend on now.
+    key = ":".join(
+        str(part)
+        for part in (
+            "appointments:open-times",
+            timezone.get_default_timezone_name(),
+            kind.pk,
+            kind.duration_minutes,
+            kind.buffer_before_minutes,
+            kind.buffer_after_minutes,
+            kind.interval_minutes,
+            state or "",
+            clinician_id or "",
+            ignore_id or "",
+            first.isoformat(),
+            last.isoformat(),
+        )
     )
+    version, found = slot_cache.open_times_get(key)
+    if found is None:
+        found = _days_open_slots(kind, state, clinician_id, ignore_id, first, last, None, None)
+        slot_cache.open_times_set(key, version, found)
+    # Starts step from the start of the hours, not from the notice: filtering whole days gives
+    # the same times as computing from ``earliest`` (tests/appointments/test_slot_cache.py).
+    return [slot for slot in found if earliest <= slot.starts_at <= latest]
+
+
+def _days_open_slots(kind, state, clinician_id, ignore_id, first, last, earliest, latest) -> list[Slot]:
+    """The open times of the local days ``first`` to ``last``; from ``earliest`` to ``latest`` when given."""
+    clinicians = Clinician.objects.bookable(kind=kind, state=state)
+    if clinician_id is not None:
+        clinicians = clinicians.filter(pk=clinician_id)
+    availability = Availability(clinicians, first, last, ignore_appointment=ignore_id)
+    if earliest is None:
+        # Wider than the days, so that no start of theirs is cut off.
+        earliest = local_day_bounds(first - DAY)[0]
+        latest = local_day_bounds(last + DAY)[1]
     found = []
     day = first
     while day <= last:
-        for clinician_id in availability.clinician_ids:
-            found += availability.slots(clinician_id, day, kind, earliest=earliest, latest=latest)
+        for each in availability.clinician_ids:
+            found += availability.slots(each, day, kind, earliest=earliest, latest=latest)
         day += DAY
     found.sort(key=_by_start_then_clinician)
     return found

@@ -52,6 +52,7 @@ def seed(count):
         ConsultationRequest,
         WeeklyHours,
     )
+    from appointments.slot_cache import open_times_changed
     from appointments.slots import local_instant
     from bench.urls import BENCH_KIND
     from tests.factories import request_fields
@@ -126,6 +127,8 @@ def seed(count):
         appointment.blocked = appointment.blocked_range()
         appointments.append(appointment)
     Appointment.objects.bulk_create(appointments, batch_size=500)
+    # Open times an earlier run cached under the same key prefix are not this database's.
+    open_times_changed()
     print(json.dumps({"appointments": len(appointments), "seconds": round(time.perf_counter() - started, 1)}))
 
 

@@ -9,6 +9,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from appointments.forms.times import time_labels, time_value
 from appointments.models import ConsultationKind
 from appointments.slots import open_slots, open_times_by_day
 from clinic.urls import handler400, handler403, handler500
@@ -27,12 +28,11 @@ def baseline(request):
 @require_safe
 def slots(request, days):
     kind = get_object_or_404(ConsultationKind, slug=BENCH_KIND)
-    found = open_slots(kind=kind, now=timezone.now(), state="NY", days=days)
-    zone = timezone.get_default_timezone()
-    by_day = [
-        (day, [(start.isoformat(), f"{start.astimezone(zone):%-I:%M %p}") for start in times])
-        for day, times in open_times_by_day(found)
-    ]
+    found = open_slots(kind=kind, now=timezone.now(), state="NY", days=days, cached=True)
+    times = open_times_by_day(found)
+    # The values and labels of the patient's form (appointments/forms/times.py).
+    labels = time_labels(times)
+    by_day = [(day, [(time_value(start), labels[start]) for start in starts]) for day, starts in times]
     return render(request, "bench/slots.html", {"kind": kind, "by_day": by_day})
 
 

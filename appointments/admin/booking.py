@@ -26,6 +26,7 @@ from .. import services
 from ..models import AvailabilityException, Clinician, ConsultationKind, WeeklyHours
 from ..models.booking import LICENSABLE_STATES
 from ..roles import CALENDAR_PERMISSION, CLINICIANS_PERMISSION
+from ..slot_cache import open_times_changed
 from ..slots import appointments_outside_hours
 from ..staff_calendar import VIEWS, calendar_days, time_zone_label
 
@@ -185,6 +186,8 @@ class ClinicianAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
+        # Hours, time off, kinds, states or "active": any of them changes the open times.
+        open_times_changed()
         outside = appointments_outside_hours(clinician=form.instance, now=timezone.now())
         if outside:
             # A link to the list where each is moved: rendered from a template, so escaped there.
@@ -201,6 +204,14 @@ class ClinicianAdmin(admin.ModelAdmin):
                 ).strip(),
                 messages.WARNING,
             )
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        open_times_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        open_times_changed()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         clinician = self.get_object(request, object_id)
@@ -331,6 +342,18 @@ class ConsultationKindAdmin(admin.ModelAdmin):
         ),
         (_("Sample data"), {"fields": ["is_sample"], "classes": ["collapse"]}),
     ]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        open_times_changed()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        open_times_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        open_times_changed()
 
     @admin.display(description=_("length"), ordering="duration_minutes")
     def length_display(self, obj):

@@ -8,10 +8,12 @@ because it was taken meanwhile or was never open, is refused with a message, nev
 """
 
 import datetime
+import functools
 
 from django import forms
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from ..staff_calendar import time_zone_label
@@ -36,7 +38,35 @@ def parse_time_value(value: str) -> datetime.datetime | None:
 
 
 def time_label(moment: datetime.datetime) -> str:
-    return date_format(timezone.localtime(moment), "g:i A")
+    local = timezone.localtime(moment)
+    return _clock_label(local.hour, local.minute, get_language())
+
+
+@functools.lru_cache(maxsize=1024)
+def _clock_label(hour: int, minute: int, language: str | None) -> str:
+    # Formatting goes through the active translation ("AM" and "PM"): once per clock time and
+    # language, not once for each of the hundred times on a page.
+    return date_format(datetime.datetime(2000, 1, 1, hour, minute), "g:i A")
+
+
+def time_labels(times: list[tuple[datetime.date, list[datetime.datetime]]]) -> dict[datetime.datetime, str]:
+    """``time_label`` of every instant in ``times`` (grouped by local day), computed per day.
+
+    A day's offset from UTC changes only on the two days the clocks do: it is looked up once a
+    day rather than for every time offered (each clock time is formatted once, ``_clock_label``).
+    """
+    zone = timezone.get_current_timezone()
+    language = get_language()
+    labels = {}
+    for _day, moments in times:
+        if not moments:
+            continue
+        offset = min(moments).astimezone(zone).utcoffset()
+        steady = max(moments).astimezone(zone).utcoffset() == offset
+        for moment in moments:
+            local = (moment + offset).replace(tzinfo=None) if steady else timezone.localtime(moment, zone)
+            labels[moment] = _clock_label(local.hour, local.minute, language)
+    return labels
 
 
 class OpenTimeField(forms.ChoiceField):
@@ -74,7 +104,8 @@ class OpenTimesForm(forms.Form):
         self.times = times
         self.call_me = call_me
         self.zone_label = time_zone_label()
-        choices = [(time_value(moment), time_label(moment)) for _day, moments in times for moment in moments]
+        labels = time_labels(times)
+        choices = [(time_value(moment), labels[moment]) for _day, moments in times for moment in moments]
         if call_me:
             choices.append((CALL_ME, _("None of these: call me to find a time")))
         self.fields["time"].choices = choices

@@ -63,11 +63,17 @@ def _check_may_change(appointment: Appointment, now: datetime.datetime) -> None:
 
 
 def patient_open_slots(
-    *, appointment: Appointment, now: datetime.datetime, first_day: datetime.date | None, days: int | None
+    *,
+    appointment: Appointment,
+    now: datetime.datetime,
+    first_day: datetime.date | None,
+    days: int | None,
+    cached: bool = False,
 ) -> list[Slot]:
     """The open times the patient may move ``appointment`` to: its kind, clinicians licensed in
-    their state, never its own current time."""
+    their state, never its own current time. ``cached`` for showing them (``slots.open_slots``)."""
     slots = open_slots(
+        cached=cached,
         kind=appointment.kind,
         now=now,
         state=appointment.consultation_request.state,

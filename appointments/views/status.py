@@ -213,8 +213,10 @@ def appointment_reschedule(request, consultation_request, links):
     first_day = min(_week_start(data.get("from"), earliest), latest)
     error = None
 
-    def week(first_day):
-        slots = patient_open_slots(appointment=appointment, now=now, first_day=first_day, days=DAYS_SHOWN)
+    def week(first_day, cached=True):
+        slots = patient_open_slots(
+            appointment=appointment, now=now, first_day=first_day, days=DAYS_SHOWN, cached=cached
+        )
         return slots, open_times_by_day(slots)
 
     slots, times = week(first_day)
@@ -234,7 +236,8 @@ def appointment_reschedule(request, consultation_request, links):
                 error = gettext(
                     "That time has just been taken. Please choose another of the open times below."
                 )
-                slots, times = week(first_day)
+                # From the database: the booking that took it may not have replaced the version yet.
+                slots, times = week(first_day, cached=False)
                 form = OpenTimesForm(times=times)
             except ValidationError as refusal:
                 context["refusal"] = refusal.messages[0]

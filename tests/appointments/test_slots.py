@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 
+from appointments import slots as slots_module
 from appointments.models import Appointment, AvailabilityException
 from appointments.slots import (
     appointments_outside_hours,
@@ -18,6 +19,24 @@ pytestmark = pytest.mark.django_db
 
 UTC = datetime.UTC
 SUNDAY, MONDAY, TUESDAY, SATURDAY = 6, 0, 1, 5
+
+
+@pytest.fixture(autouse=True, params=["database", "cached"])
+def _open_slots_source(request, monkeypatch):
+    """Every test twice: open times read from the database, and through the shared cache.
+
+    Through the cache each call is made twice, so that both the computed and stored answer (a
+    miss) and the one read back (a hit) must be the expected one.
+    """
+    if request.param == "cached":
+
+        def cached_open_slots(**kwargs):
+            computed = slots_module.open_slots(cached=True, **kwargs)
+            read_back = slots_module.open_slots(cached=True, **kwargs)
+            assert read_back == computed
+            return read_back
+
+        monkeypatch.setattr(f"{__name__}.open_slots", cached_open_slots)
 
 
 def utc(text):
