@@ -91,11 +91,14 @@ def test_the_spanish_acknowledgement_is_in_spanish_without_health_details(submit
     assert email.subject == (
         f"Su solicitud de consulta {consultation_request.reference} – Anti Aging and Ketamine Center"
     )
-    assert email.body.startswith("Estimado/a Maria:\n")
+    # An urgent patient's e-mail leads with crisis help, then greets them.
+    assert email.body.startswith("¿Necesita hablar con alguien ahora? No tiene que esperarnos.")
+    assert "Estimado/a Maria:\n" in email.body
+    assert "Envíe AYUDA por mensaje de texto al 741741" in email.body
     assert "Gracias por su solicitud de consulta a Anti Aging and Ketamine Center." in email.body
     assert f"Su número de referencia: {consultation_request.reference}" in email.body
     assert "Qué pasa ahora" in email.body
-    assert "llame al 988 y marque 2 para español, o envíe AYUDA por mensaje de texto al 988" in email.body
+    assert "En español: llame al 988 y marque 2" in email.body
     assert "Dear Maria" not in email.body
     # The status link leads to the Spanish status page.
     assert "http://127.0.0.1:8000/es/consultation/status/" in email.body

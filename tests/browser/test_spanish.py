@@ -57,7 +57,7 @@ def test_the_spanish_consultation_page_leads_to_crisis_help_in_spanish(phone_pag
     phone_page.get_by_role("link", name="Solicite una consulta").first.click()
     phone_page.wait_for_url(live_server.url + "/es/consultation/")
     assert phone_page.get_by_role("heading", level=1).inner_text() == "Solicite una consulta"
-    assert "Este formulario no es para emergencias." in phone_page.locator("main").inner_text()
+    assert "Esto no es para emergencias." in phone_page.locator("main").inner_text()
     shoot(phone_page, "consultation-390")
 
 

@@ -20,7 +20,7 @@ SPANISH_PAGES = {
     "/es/costs/": "Costos y seguro médico",
     "/es/what-to-expect/": "Qué esperar",
     "/es/privacy/": "Qué recopilamos",
-    "/es/consultation/": "Este formulario no es para emergencias.",
+    "/es/consultation/": "Esto no es para emergencias.",
 }
 
 
