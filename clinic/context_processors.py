@@ -4,6 +4,7 @@ the same page in the other language."""
 import re
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.urls import translate_url
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
@@ -49,11 +50,12 @@ def _switch(request):
     url = translate_url(request.path, other)
     if url == request.path:
         return {}
-    kept = {
-        name: value
-        for name, value in request.GET.items()
-        if name in SWITCH_KEEPS and SWITCH_KEEPS[name](value)
-    }
+    try:
+        given = list(request.GET.items())
+    except SuspiciousOperation:
+        # The error page of an address with too many parameters: the switch leads to the page alone.
+        given = []
+    kept = {name: value for name, value in given if name in SWITCH_KEEPS and SWITCH_KEEPS[name](value)}
     if kept:
         url += "?" + urlencode(kept)
     return {"url": url, "language": "en" if other == settings.LANGUAGE_CODE else other}

@@ -395,17 +395,17 @@ def test_private_pages_tell_crawlers_noindex_and_robots_lets_them_read_it(client
         # Friday 18:00 in New York: Saturday morning.
         (
             datetime.datetime(2026, 12, 4, 23, 0, tzinfo=datetime.UTC),
-            "We next open Saturday 5 December, 9:00 AM",
+            "We next open Saturday, December 5, 9:00 AM",
         ),
         # Saturday 14:00, Sunday closed: Monday.
         (
             datetime.datetime(2026, 12, 5, 19, 0, tzinfo=datetime.UTC),
-            "We next open Monday 7 December, 9:00 AM",
+            "We next open Monday, December 7, 9:00 AM",
         ),
         # Thanksgiving, Thursday and Friday closed: Saturday.
         (
             datetime.datetime(2026, 11, 26, 15, 0, tzinfo=datetime.UTC),
-            "We next open Saturday 28 November, 9:00 AM",
+            "We next open Saturday, November 28, 9:00 AM",
         ),
         # Wednesday 10:00: open now.
         (datetime.datetime(2026, 12, 2, 15, 0, tzinfo=datetime.UTC), "We are open now."),
