@@ -1,19 +1,23 @@
 """The e-mail outbox's delivery, with retries and backoff, and the rendering of its messages.
 
-Messages are queued by the services (``appointments.services.outbox``), rendered when queued,
-and sent by ``manage.py mail_worker``, a separate process:
-a request is never lost to a mail server that is down, and no web request waits on SMTP.
-Neither the patient's nor the staff's message carries a health detail: their templates are
-given only the fields they may show.
+Messages are queued by the services (``appointments.services.outbox``) and sent by
+``manage.py mail_worker``, a separate process: a request is never lost to a mail server that is
+down, and no web request waits on SMTP. The messages about a consultation request are queued as
+a template's name (``REQUEST_EMAILS``) and rendered here from the stored request just before
+their first attempt, so the patient's request does not pay for it; the rendered subject and body
+are stored, so a retry sends the same message. Neither the patient's nor the staff's message
+carries a health detail: their templates are given only the fields they may show.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.functions import Now
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -64,6 +68,126 @@ def admin_url(consultation_request):
     return details.site_url() + path
 
 
+def patient_status_url(consultation_request):
+    """The patient's status page in the language they wrote in (/es/... for Spanish)."""
+    with translation.override(consultation_request.language_code):
+        return consultation_request.get_status_url()
+
+
+def patient_intake_url(consultation_request):
+    """The patient's clinical intake in the language they wrote in."""
+    with translation.override(consultation_request.language_code):
+        return consultation_request.get_intake_url()
+
+
+def _acknowledgement_context(consultation_request, clinic):
+    now = timezone.now()
+    opens = clinic.next_opening(after=now)
+    return {
+        "clinic": clinic,
+        "first_name": consultation_request.first_name,
+        "reference": consultation_request.reference,
+        "is_urgent": consultation_request.is_urgent,
+        "open_now": opens == now,
+        "next_opening": opens and opens.astimezone(clinic.time_zone),
+        "status_url": clinic.site_url + patient_status_url(consultation_request),
+        "intake_url": clinic.site_url + patient_intake_url(consultation_request),
+    }
+
+
+def _staff_alert_context(consultation_request, clinic):
+    return {
+        "clinic": clinic,
+        "reference": consultation_request.reference,
+        "is_urgent": consultation_request.is_urgent,
+        "is_unfinished": consultation_request.is_unfinished,
+        "received": consultation_request.created_at,
+        "admin_url": admin_url(consultation_request),
+    }
+
+
+def _staff_link_context(consultation_request, clinic):
+    return {
+        "clinic": clinic,
+        "reference": consultation_request.reference,
+        "admin_url": admin_url(consultation_request),
+    }
+
+
+def _not_suitable_context(consultation_request, clinic):
+    return {
+        "clinic": clinic,
+        "first_name": consultation_request.first_name,
+        "reference": consultation_request.reference,
+    }
+
+
+@dataclass(frozen=True)
+class RequestEmail:
+    """A message about a consultation request: what its template is given, and to whom it goes."""
+
+    context: Callable
+    to_patient: bool
+
+
+# The messages queued by a template's name, rendered by the worker; a patient's in their language.
+REQUEST_EMAILS = {
+    "patient_acknowledgement": RequestEmail(_acknowledgement_context, to_patient=True),
+    "patient_not_suitable": RequestEmail(_not_suitable_context, to_patient=True),
+    "staff_alert": RequestEmail(_staff_alert_context, to_patient=False),
+    "staff_cancelled": RequestEmail(_staff_link_context, to_patient=False),
+    "staff_now_urgent": RequestEmail(_staff_link_context, to_patient=False),
+}
+
+
+class RequestGone(Exception):
+    """The request a message was to be rendered from no longer exists."""
+
+
+def outbound_email_render(email: OutboundEmail) -> None:
+    """Render a message queued by its template's name from its request, and store what it says."""
+    consultation_request = email.consultation_request
+    if consultation_request is None:
+        raise RequestGone
+    kind = REQUEST_EMAILS[email.template]
+    email.subject, email.body = render_email(
+        email.template,
+        kind.context(consultation_request, details.get()),
+        language=consultation_request.language_code if kind.to_patient else None,
+    )
+    email.rendered_at = timezone.now()
+    email.full_clean(validate_unique=False)
+    email.save(update_fields=["subject", "body", "rendered_at"])
+
+
+def _due():
+    return OutboundEmail.objects.select_for_update(skip_locked=True).filter(
+        status=OutboundEmail.Status.PENDING, next_attempt_at__lte=Now()
+    )
+
+
+def outbound_emails_render_due(*, limit: int = 100) -> DeliveryReport:
+    """Render up to ``limit`` due messages that are still a template's name, one transaction each.
+
+    Each one commits before its first attempt, so that every attempt sends the same words. A
+    message that cannot be rendered is deferred (or failed) like one the mail server refused.
+    """
+    report = DeliveryReport()
+    rendered = 0
+    while rendered < limit:
+        with transaction.atomic():
+            email = _due().filter(rendered_at__isnull=True).exclude(template="").order_by("pk").first()
+            if email is None:
+                break
+            try:
+                with transaction.atomic():
+                    outbound_email_render(email)
+            except Exception as error:
+                _record_failure(email, error, report)
+            rendered += 1
+    return report
+
+
 def _message(email, connection):
     domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
     message = EmailMessage(
@@ -84,16 +208,17 @@ def outbound_email_send_due(*, limit: int = 100) -> DeliveryReport:
     """Send up to ``limit`` due messages, one transaction each; defer or fail those that bounce.
 
     Each message is locked while it is sent (``SKIP LOCKED``), so several workers can run at
-    once and none sends a message another one holds.
+    once and none sends a message another one holds. Those still to be rendered are rendered
+    first (``outbound_emails_render_due``).
     """
-    report = DeliveryReport()
+    report = outbound_emails_render_due(limit=limit)
     connection = get_connection()
     try:
         while report.handled < limit:
             with transaction.atomic():
                 email = (
-                    OutboundEmail.objects.select_for_update(skip_locked=True)
-                    .filter(status=OutboundEmail.Status.PENDING, next_attempt_at__lte=Now())
+                    _due()
+                    .filter(Q(template="") | Q(rendered_at__isnull=False))
                     .order_by("next_attempt_at", "pk")
                     .first()
                 )

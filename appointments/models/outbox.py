@@ -30,8 +30,18 @@ class OutboundEmail(models.Model):
         help_text=_("Names the message (e.g. request 12's acknowledgement) so it is queued only once."),
     )
     to = models.EmailField(_("to"), max_length=254)
-    subject = models.CharField(_("subject"), max_length=200)
-    body = models.TextField(_("body"))
+    template = models.CharField(
+        _("template"),
+        max_length=60,
+        blank=True,
+        help_text=_(
+            "The e-mail the mail worker renders from the request before its first attempt; "
+            "empty for a message queued already written."
+        ),
+    )
+    rendered_at = models.DateTimeField(_("rendered"), null=True, blank=True)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("body"), blank=True)
     ics = models.TextField(_("calendar attachment"), blank=True)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
@@ -53,6 +63,19 @@ class OutboundEmail(models.Model):
                 name="appt_outbox_due_idx",
             ),
         ]
+        constraints = [
+            models.CheckConstraint(
+                # Retention empties the words of messages no longer pending.
+                condition=~Q(status="pending") | ~Q(template="") | (~Q(subject="") & ~Q(body="")),
+                name="appt_outbox_written_or_template",
+                violation_error_message=_("A message to send needs a subject and a body, or a template."),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.dedupe_key} ({self.get_status_display()})"
+
+    @property
+    def is_written(self):
+        """Whether the subject and body are there to send (queued so, or rendered by the worker)."""
+        return not self.template or self.rendered_at is not None

@@ -24,10 +24,10 @@ from django.views.decorators.debug import sensitive_variables
 from clinic import details
 
 from .. import questionnaire, targets
-from ..emails import admin_url, render_email
+from ..emails import patient_intake_url, render_email
 from ..models import Appointment, AuditEvent, ConsultationRequest, OutboundEmail
 from .audit import audit_event_record
-from .outbox import outbound_email_enqueue, patient_intake_url
+from .outbox import outbound_email_enqueue, outbound_emails_record
 
 logger = logging.getLogger(__name__)
 
@@ -124,21 +124,10 @@ def consultation_request_intake_save(
 
 def consultation_request_urgent_alert_enqueue(*, consultation_request_id: int) -> None:
     """Tell the staff that a request has become urgent since it arrived (reference and link only)."""
-    consultation_request = ConsultationRequest.objects.get(pk=consultation_request_id)
-    subject, body = render_email(
-        "staff_now_urgent",
-        {
-            "clinic": details.get(),
-            "reference": consultation_request.reference,
-            "admin_url": admin_url(consultation_request),
-        },
-    )
-    outbound_email_enqueue(
-        dedupe_key=f"consultation-request:{consultation_request.pk}:now-urgent",
-        consultation_request=consultation_request,
-        to=settings.CLINIC_STAFF_EMAIL,
-        subject=subject,
-        body=body,
+    pk = consultation_request_id
+    outbound_emails_record(
+        consultation_request_id=pk,
+        messages=[(f"consultation-request:{pk}:now-urgent", "staff_now_urgent", settings.CLINIC_STAFF_EMAIL)],
     )
 
 

@@ -1,7 +1,8 @@
 """Queueing e-mails in the PostgreSQL outbox: the patient's and the staff's messages about a request.
 
 The services call these, inside their transactions or right after they commit; the mail worker
-delivers what is queued (``appointments.emails``). Neither the patient's nor the staff's message
+delivers what is queued (``appointments.emails``). The messages about a request are queued by
+their template's name and rendered by the worker; the appointments' are rendered here. Neither the patient's nor the staff's message
 carries a health detail: their templates are given only the fields they may show.
 """
 
@@ -10,7 +11,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone, translation
@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from clinic import details
 
 from ..calendar import appointment_ics, appointment_location
-from ..emails import admin_url, render_email
+from ..emails import patient_status_url, render_email
 from ..models import Appointment, ConsultationRequest, OutboundEmail
 
 logger = logging.getLogger(__name__)
@@ -53,16 +53,26 @@ def outbound_email_enqueue(
     return email
 
 
-def patient_status_url(consultation_request):
-    """The patient's status page in the language they wrote in (/es/... for Spanish)."""
-    with translation.override(consultation_request.language_code):
-        return consultation_request.get_status_url()
+def outbound_emails_record(*, consultation_request_id: int, messages: list[tuple[str, str, str]]) -> None:
+    """Queue messages about a request by their template's name (``emails.REQUEST_EMAILS``), in one INSERT.
 
-
-def patient_intake_url(consultation_request):
-    """The patient's clinical intake in the language they wrote in."""
-    with translation.override(consultation_request.language_code):
-        return consultation_request.get_intake_url()
+    ``messages`` are ``(dedupe_key, template, to)``; the mail worker renders each one from the
+    request before its first attempt. A message already queued under its key is left as it is.
+    """
+    emails = [
+        OutboundEmail(
+            dedupe_key=key, template=template, to=to, consultation_request_id=consultation_request_id
+        )
+        for key, template, to in messages
+    ]
+    for email in emails:
+        # The check constraint is the database's (checking it here would cost a query a message).
+        email.full_clean(
+            exclude=["consultation_request", "next_attempt_at"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
+    OutboundEmail.objects.bulk_create(emails, ignore_conflicts=True)
 
 
 def acknowledgement_key(pk):
@@ -75,89 +85,36 @@ def consultation_request_emails_enqueue(*, consultation_request_id: int) -> None
     An unfinished request (an urgent draft that reached staff) gets the staff alert only: the
     patient has not sent anything yet. Their acknowledgement follows when they do.
     """
-    consultation_request = ConsultationRequest.objects.get(pk=consultation_request_id)
-    clinic = details.get()
-    with transaction.atomic():
-        if not consultation_request.is_unfinished:
-            now = timezone.now()
-            opens = clinic.next_opening(after=now)
-            patient_context = {
-                "clinic": clinic,
-                "first_name": consultation_request.first_name,
-                "reference": consultation_request.reference,
-                "is_urgent": consultation_request.is_urgent,
-                "open_now": opens == now,
-                "next_opening": opens and opens.astimezone(clinic.time_zone),
-                "status_url": clinic.site_url + patient_status_url(consultation_request),
-                "intake_url": clinic.site_url + patient_intake_url(consultation_request),
-            }
-            subject, body = render_email(
-                "patient_acknowledgement", patient_context, language=consultation_request.language_code
-            )
-            outbound_email_enqueue(
-                dedupe_key=acknowledgement_key(consultation_request.pk),
-                consultation_request=consultation_request,
-                to=consultation_request.email,
-                subject=subject,
-                body=body,
-            )
-        staff_context = {
-            "clinic": clinic,
-            "reference": consultation_request.reference,
-            "is_urgent": consultation_request.is_urgent,
-            "is_unfinished": consultation_request.is_unfinished,
-            "received": consultation_request.created_at,
-            "admin_url": admin_url(consultation_request),
-        }
-        subject, body = render_email("staff_alert", staff_context)
-        outbound_email_enqueue(
-            dedupe_key=f"consultation-request:{consultation_request.pk}:staff-alert",
-            consultation_request=consultation_request,
-            to=settings.CLINIC_STAFF_EMAIL,
-            subject=subject,
-            body=body,
-        )
+    pk = consultation_request_id
+    email, is_unfinished = ConsultationRequest.objects.values_list("email", "is_unfinished").get(pk=pk)
+    messages = [] if is_unfinished else [(acknowledgement_key(pk), "patient_acknowledgement", email)]
+    messages.append((f"consultation-request:{pk}:staff-alert", "staff_alert", settings.CLINIC_STAFF_EMAIL))
+    outbound_emails_record(consultation_request_id=pk, messages=messages)
 
 
 def consultation_request_cancelled_email_enqueue(*, consultation_request_id: int) -> None:
     """Tell the staff that a patient cancelled their request (reference and link only)."""
-    consultation_request = ConsultationRequest.objects.get(pk=consultation_request_id)
-    subject, body = render_email(
-        "staff_cancelled",
-        {
-            "clinic": details.get(),
-            "reference": consultation_request.reference,
-            "admin_url": admin_url(consultation_request),
-        },
-    )
-    outbound_email_enqueue(
-        dedupe_key=f"consultation-request:{consultation_request.pk}:cancelled-by-patient",
-        consultation_request=consultation_request,
-        to=settings.CLINIC_STAFF_EMAIL,
-        subject=subject,
-        body=body,
+    pk = consultation_request_id
+    outbound_emails_record(
+        consultation_request_id=pk,
+        messages=[
+            (
+                f"consultation-request:{pk}:cancelled-by-patient",
+                "staff_cancelled",
+                settings.CLINIC_STAFF_EMAIL,
+            )
+        ],
     )
 
 
 def consultation_request_not_suitable_email_enqueue(*, consultation_request_id: int) -> None:
     """Tell the patient, kindly and with no health detail, that the clinic cannot offer treatment,
     and where to find help."""
-    consultation_request = ConsultationRequest.objects.get(pk=consultation_request_id)
-    subject, body = render_email(
-        "patient_not_suitable",
-        {
-            "clinic": details.get(),
-            "first_name": consultation_request.first_name,
-            "reference": consultation_request.reference,
-        },
-        language=consultation_request.language_code,
-    )
-    outbound_email_enqueue(
-        dedupe_key=f"consultation-request:{consultation_request.pk}:not-suitable",
-        consultation_request=consultation_request,
-        to=consultation_request.email,
-        subject=subject,
-        body=body,
+    pk = consultation_request_id
+    email = ConsultationRequest.objects.values_list("email", flat=True).get(pk=pk)
+    outbound_emails_record(
+        consultation_request_id=pk,
+        messages=[(f"consultation-request:{pk}:not-suitable", "patient_not_suitable", email)],
     )
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from appointments.models import AuditEvent, ConsultationRequest, OutboundEmail, StaffNote, StatusChange
 from tests.factories import make_request, make_requests, make_staff
+from tests.outbox import render_pending
 
 from .conftest import LIST_URL, admin_form_data, answers, change_url
 
@@ -104,6 +105,7 @@ def test_audit_trail_list_query_count_does_not_grow(client, login_as, django_ass
 def test_the_staff_alert_link_opens_the_request(staff_client, submit):
     submit(answers())
     consultation_request = ConsultationRequest.objects.get()
+    render_pending()
     alert = OutboundEmail.objects.get(dedupe_key__endswith="staff-alert")
     path = alert.body.split("http://127.0.0.1:8000", 1)[1].split()[0]
     response = staff_client.get(path)

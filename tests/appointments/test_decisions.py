@@ -8,6 +8,7 @@ from appointments import services
 from appointments.models import AuditEvent, CallAttempt, ClinicalDecision, OutboundEmail, StatusChange
 from tests.appointments.conftest import SCREENING_MARKERS
 from tests.factories import make_request, make_staff
+from tests.outbox import render_pending
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -91,6 +92,7 @@ def test_not_suitable_can_close_the_request_with_a_kind_health_free_email():
     change = StatusChange.objects.get()
     assert (change.from_status, change.to_status, change.changed_by) == ("new", "declined", clinician)
     assert change.note == "Clinical decision: Not suitable"
+    render_pending()
     email = OutboundEmail.objects.get(dedupe_key__endswith=":not-suitable")
     assert email.to == "maria@example.com"
     assert consultation_request.reference in email.subject

@@ -12,6 +12,7 @@ from appointments import jobs
 from appointments.models import BookingDraft, ConsultationRequest, OutboundEmail
 from appointments.services.drafts import booking_drafts_delete_expired, booking_drafts_escalate_urgent
 from tests.booking import walk
+from tests.outbox import render_pending
 
 from .conftest import answers
 
@@ -128,6 +129,7 @@ def test_an_urgent_draft_left_30_minutes_reaches_staff_as_an_unfinished_urgent_r
     assert (saved.state, saved.is_adult, saved.consent_not_emergency) == ("", None, False)
     assert "self_harm" in saved.flags
     # Staff are alerted as for any urgent request; the patient, who has sent nothing, is not e-mailed.
+    render_pending()
     (alert,) = OutboundEmail.objects.all()
     assert alert.to == settings.CLINIC_STAFF_EMAIL
     assert alert.subject == f"Consultation request {saved.reference} needs attention soon"

@@ -13,6 +13,7 @@ from appointments.emails import outbound_email_send_due, retry_delay
 from appointments.models import ConsultationRequest, OutboundEmail
 from appointments.services import outbound_email_enqueue
 from tests.booking import walk
+from tests.outbox import render_pending
 
 from .conftest import SCREENING_MARKERS, answers, phq9
 
@@ -50,6 +51,7 @@ def urgent_request(submit):
 
 
 def mails(consultation_request):
+    render_pending()
     patient = OutboundEmail.objects.get(
         dedupe_key=f"consultation-request:{consultation_request.pk}:acknowledgement"
     )
@@ -257,3 +259,91 @@ def test_recovery_leaves_requests_that_have_their_mail_alone(submit):
     OutboundEmail.objects.update(consultation_request=None)  # rows queued before the link existed
     assert consultation_request_emails_recover() == 0
     assert OutboundEmail.objects.count() == 2
+
+
+def test_send_queues_both_messages_by_name_and_renders_nothing(submit):
+    submit(answers(first_name="Maria"))
+    consultation_request = ConsultationRequest.objects.get()
+    queued = OutboundEmail.objects.order_by("dedupe_key").values_list(
+        "dedupe_key", "template", "to", "subject", "body", "rendered_at", "consultation_request"
+    )
+    pk = consultation_request.pk
+    assert list(queued) == [
+        (
+            f"consultation-request:{pk}:acknowledgement",
+            "patient_acknowledgement",
+            "maria@example.com",
+            "",
+            "",
+            None,
+            pk,
+        ),
+        (
+            f"consultation-request:{pk}:staff-alert",
+            "staff_alert",
+            "frontdesk@clinic.example",
+            "",
+            "",
+            None,
+            pk,
+        ),
+    ]
+
+
+def test_a_requests_two_messages_are_queued_in_one_insert(submit, django_assert_num_queries):
+    from appointments.services import consultation_request_emails_enqueue
+
+    submit(answers())
+    consultation_request = ConsultationRequest.objects.get()
+    OutboundEmail.objects.all().delete()
+    # The request's address and state, then both messages.
+    with django_assert_num_queries(2) as captured:
+        consultation_request_emails_enqueue(consultation_request_id=consultation_request.pk)
+    assert captured.captured_queries[1]["sql"].startswith('INSERT INTO "appointments_outboundemail"')
+    assert OutboundEmail.objects.count() == 2
+
+
+def test_the_worker_renders_before_the_first_attempt_and_a_retry_sends_the_same_words(settings, submit):
+    settings.EMAIL_BACKEND = f"{__name__}.Down"
+    submit(answers(first_name="Maria"))
+    consultation_request = ConsultationRequest.objects.get()
+    assert outbound_email_send_due().deferred == 2
+    patient, _staff = mails(consultation_request)
+    assert patient.attempts == 1 and patient.rendered_at is not None
+    assert "Dear Maria," in patient.body
+    first_subject, first_body = patient.subject, patient.body
+
+    # The request changes before the retry: the message already written does not.
+    ConsultationRequest.objects.filter(pk=consultation_request.pk).update(first_name="Marta")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    OutboundEmail.objects.update(next_attempt_at=timezone.now())
+    assert outbound_email_send_due().sent == 2
+    (sent,) = [message for message in mail.outbox if message.to == ["maria@example.com"]]
+    assert (sent.subject, sent.body) == (first_subject, first_body)
+    assert "Marta" not in sent.body
+
+
+def test_a_message_whose_request_is_gone_is_deferred_and_the_others_still_go(submit, caplog):
+    submit(answers())
+    consultation_request = ConsultationRequest.objects.get()
+    OutboundEmail.objects.filter(dedupe_key__endswith="staff-alert").update(consultation_request=None)
+    report = outbound_email_send_due()
+    assert (report.sent, report.deferred, report.failed) == (1, 1, 0)
+    (sent,) = mail.outbox
+    assert sent.to == ["maria@example.com"] and consultation_request.reference in sent.subject
+    orphan = OutboundEmail.objects.get(dedupe_key__endswith="staff-alert")
+    assert (orphan.status, orphan.attempts, orphan.last_error, orphan.body) == (
+        "pending",
+        1,
+        "RequestGone",
+        "",
+    )
+    assert "RequestGone" in caplog.text and "maria" not in caplog.text.lower()
+
+
+def test_a_message_with_neither_words_nor_template_is_refused():
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        outbound_email_enqueue(dedupe_key="k", to="a@example.com", subject="", body="")
+    assert OutboundEmail.objects.count() == 0

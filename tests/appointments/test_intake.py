@@ -13,6 +13,7 @@ from appointments.emails import outbound_email_send_due
 from appointments.models import AuditEvent, ConsultationRequest, OutboundEmail
 from appointments.models.requests import status_link_digest, status_link_signer
 from tests.factories import make_request
+from tests.outbox import render_pending
 
 pytestmark = pytest.mark.django_db
 
@@ -324,6 +325,7 @@ def test_phq9_item_9_above_zero_shows_crisis_help_next_and_makes_the_request_urg
     assert saved.flags == ["self_harm"]
     assert saved.respond_by <= timezone.now() + datetime.timedelta(days=3)
     # The staff are alerted as for an urgent request: a reference and a link, no health detail.
+    render_pending()
     (alert,) = OutboundEmail.objects.filter(dedupe_key__endswith=":now-urgent")
     assert alert.to == settings.CLINIC_STAFF_EMAIL
     assert alert.subject == f"Consultation request {saved.reference} needs attention soon"
@@ -423,6 +425,7 @@ def test_the_acknowledgement_email_carries_a_working_intake_link_and_no_health_d
     from appointments.services import consultation_request_emails_enqueue
 
     consultation_request_emails_enqueue(consultation_request_id=consultation_request.pk)
+    render_pending()
     email = OutboundEmail.objects.get(
         dedupe_key=f"consultation-request:{consultation_request.pk}:acknowledgement"
     )

@@ -12,6 +12,7 @@ from appointments.services import appointment_book, appointment_cancel
 from appointments.services.reminders import appointment_reminders_enqueue_due
 from tests.booking import walk
 from tests.factories import make_clinician, make_kind, make_request
+from tests.outbox import render_pending
 
 from .conftest import SCREENING_MARKERS, answers
 
@@ -62,6 +63,7 @@ def submit_in_spanish(client, django_capture_on_commit_callbacks):
 
 
 def patient_mail(consultation_request):
+    render_pending()
     return OutboundEmail.objects.get(
         dedupe_key=f"consultation-request:{consultation_request.pk}:acknowledgement"
     )
@@ -112,6 +114,7 @@ def test_the_spanish_acknowledgement_is_in_spanish_without_health_details(submit
 def test_the_staff_alert_for_a_spanish_request_stays_english(submit_in_spanish, settings):
     submit_in_spanish(answers())
     consultation_request = ConsultationRequest.objects.get()
+    render_pending()
     staff = OutboundEmail.objects.get(to=settings.CLINIC_STAFF_EMAIL)
     assert staff.subject == f"New consultation request {consultation_request.reference}"
     assert "Estimado" not in staff.body

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from appointments.models import BookingDraft, ConsultationRequest, OutboundEmail
 from tests.booking import step_data, walk
+from tests.outbox import render_pending
 
 from .conftest import FORM_URL, answers, phq9, reference_in
 
@@ -295,6 +296,7 @@ def test_status_page_shows_reference_and_plain_status_and_cancels(
     html = main_content(client.get(url))
     assert "Cancelled by you" in html
     assert "Cancel my request" not in html
+    render_pending()
     staff_notice = OutboundEmail.objects.get(dedupe_key__endswith="cancelled-by-patient")
     assert consultation_request.reference in staff_notice.body
 
@@ -418,6 +420,7 @@ def test_confirmation_page_and_email_say_when_the_clinic_next_opens(
     consultation_request = make_request(submit)
     html = main_content(client.get(consultation_request.get_absolute_url()))
     assert expected in html
+    render_pending()
     email = OutboundEmail.objects.get(to="maria@example.com")
     assert expected.rstrip(".").replace("We are open now", "We are open now:") in email.body
 
@@ -427,6 +430,7 @@ def test_the_urgent_patients_page_and_email_lead_with_crisis_help(client, submit
     html = main_content(client.get(consultation_request.get_absolute_url()))
     assert html.index("Help is available right now") < html.index(consultation_request.reference)
     assert "as a priority" in html
+    render_pending()
     body = OutboundEmail.objects.get(to="maria@example.com").body
     # Crisis help first, in words that say nothing of the patient's answers (lock screens show e-mails).
     assert body.startswith("Need to talk to someone now? You don't have to wait for us.")

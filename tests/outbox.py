@@ -1,0 +1,8 @@
+"""The outbox as the mail worker leaves it before sending: for tests that read what a message says."""
+
+from appointments.emails import outbound_emails_render_due
+
+
+def render_pending():
+    """Render the queued messages that are still a template's name, as the worker does before sending."""
+    outbound_emails_render_due(limit=1000)
