@@ -90,6 +90,7 @@ def consultation_request_emails_enqueue(*, consultation_request_id: int) -> None
                 "next_opening": opens and opens.astimezone(clinic.time_zone),
                 "status_url": clinic.site_url + patient_status_url(consultation_request),
                 "intake_url": clinic.site_url + patient_intake_url(consultation_request),
+                "appointment": _booked_appointment(consultation_request, clinic),
             }
             subject, body = render_email(
                 "patient_acknowledgement", patient_context, language=consultation_request.language_code
@@ -117,6 +118,18 @@ def consultation_request_emails_enqueue(*, consultation_request_id: int) -> None
             subject=subject,
             body=body,
         )
+
+
+def _booked_appointment(consultation_request, clinic):
+    """The time booked with the request (chosen while booking), as its acknowledgement says it."""
+    appointment = consultation_request.appointments.filter(status=Appointment.Status.BOOKED).first()
+    if appointment is None:
+        return None
+    return {
+        "starts_at": appointment.starts_at.astimezone(clinic.time_zone),
+        "zone": clinic.time_zone_label,
+        "is_telehealth": appointment.modality == Appointment.Modality.TELEHEALTH,
+    }
 
 
 def consultation_request_cancelled_email_enqueue(*, consultation_request_id: int) -> None:
