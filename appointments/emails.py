@@ -25,7 +25,7 @@ from django.utils import timezone, translation
 
 from clinic import details
 
-from .models import ConsultationRequest, OutboundEmail
+from .models import Appointment, ConsultationRequest, OutboundEmail
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +92,19 @@ def _acknowledgement_context(consultation_request, clinic):
         "next_opening": opens and opens.astimezone(clinic.time_zone),
         "status_url": clinic.site_url + patient_status_url(consultation_request),
         "intake_url": clinic.site_url + patient_intake_url(consultation_request),
+        "appointment": _booked_appointment(consultation_request, clinic),
+    }
+
+
+def _booked_appointment(consultation_request, clinic):
+    """The time booked with the request (chosen while booking), as its acknowledgement says it."""
+    appointment = consultation_request.appointments.filter(status=Appointment.Status.BOOKED).first()
+    if appointment is None:
+        return None
+    return {
+        "starts_at": appointment.starts_at.astimezone(clinic.time_zone),
+        "zone": clinic.time_zone_label,
+        "is_telehealth": appointment.modality == Appointment.Modality.TELEHEALTH,
     }
 
 

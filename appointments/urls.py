@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.booking_start, name="booking_start"),
     path("help/", views.booking_help, name="booking_help"),
     path("check/", views.booking_check, name="booking_check"),
+    path("when/", views.booking_when, name="booking_when"),
     path("received/<str:token>/", views.request_received, name="request_received"),
     path("status/<str:signed>/", views.request_status, name="request_status"),
     path("status/<str:signed>/reschedule/", views.appointment_reschedule, name="appointment_reschedule"),

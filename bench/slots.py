@@ -7,8 +7,8 @@ Seeds a scratch database with one 45-minute kind (15 minutes' buffer after, 24 h
 off each week, one with a Saturday clinic), and the booked appointments spread over their
 hours. Serves the site as production does (gunicorn, two workers, DEBUG off) with the bench
 pages beside it, and times, one request at a time and in turn, the baseline page (a template
-after one query), a week of open times as the patient's time step shows them, and the whole
-60-day horizon. Prints the median and 95th percentile of each, and each median as a multiple
+after one query), a week of open times as the patient's time step shows them, the whole
+60-day horizon, and the booking's real times page (``/consultation/when/``, with a draft). Prints the median and 95th percentile of each, and each median as a multiple
 of the baseline's.
 """
 
@@ -129,12 +129,36 @@ def seed(count):
     Appointment.objects.bulk_create(appointments, batch_size=500)
     # Open times an earlier run cached under the same key prefix are not this database's.
     open_times_changed()
-    print(json.dumps({"appointments": len(appointments), "seconds": round(time.perf_counter() - started, 1)}))
+    # A patient at the booking's times page: every step before it done, by video, from New York.
+    from django.core import signing
+
+    from appointments.models import BookingDraft
+    from appointments.views.booking import DRAFT_COOKIE, DRAFT_COOKIE_SALT
+
+    draft = BookingDraft.objects.create(
+        answers={
+            "contact": {"first_name": "Bench", "last_name": "Patient", "email": "bench@example.com"},
+            "safety": {"self_harm_thoughts": False},
+            "eligibility": {"state": "NY", "is_adult": True},
+            "visit": {"modality": "telehealth"},
+        }
+    )
+    cookie = signing.get_cookie_signer(salt=DRAFT_COOKIE + DRAFT_COOKIE_SALT).sign(draft.token)
+    print(
+        json.dumps(
+            {
+                "appointments": len(appointments),
+                "seconds": round(time.perf_counter() - started, 1),
+                "draft_cookie": f"{DRAFT_COOKIE}={cookie}",
+            }
+        )
+    )
 
 
-def fetch(url):
+def fetch(url, cookie=""):
     start = time.perf_counter()
-    with urllib.request.urlopen(url, timeout=60) as response:
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    with urllib.request.urlopen(request, timeout=60) as response:
         body = response.read()
         status = response.status
     elapsed = time.perf_counter() - start
@@ -186,17 +210,21 @@ def main():
             "baseline page": "/bench/baseline/",
             "open times, first week": "/bench/slots/week/",
             "open times, 60 days": "/bench/slots/horizon/",
+            # The booking's own page of times, as a patient with a draft gets it.
+            "booking's times page": "/consultation/when/",
+            # The step before it, for scale: the same frame and draft, no open times.
+            "booking's visit step": "/consultation/visit/",
         }
         timings = {name: [] for name in pages}
         counts = {}
         with gunicorn(env, workers=2, port=args.port) as base:
             for _warm_up in range(3):
                 for name, path in pages.items():
-                    _elapsed, body = fetch(base + path)
+                    _elapsed, body = fetch(base + path, facts["draft_cookie"])
                     counts[name] = body.count(b'type="radio"')
             for _round in range(args.rounds):
                 for name, path in pages.items():
-                    timings[name].append(fetch(base + path)[0])
+                    timings[name].append(fetch(base + path, facts["draft_cookie"])[0])
 
     baseline, _ = describe(timings["baseline page"])
     print(

@@ -17,6 +17,8 @@ from appointments.views.booking import STEPS
 START_URL = "/consultation/"
 CHECK_URL = "/consultation/check/"
 HELP_URL = "/consultation/help/"
+# After "in person or by video", when a clinician can see the patient: the open times.
+WHEN_URL = "/consultation/when/"
 SEND_FIELDS = ("consent_not_emergency", "form_token", "website")
 STEP_URLS = [step.url for step in STEPS]
 
@@ -41,11 +43,12 @@ def first_step_url(answers):
 
 
 def moved_on(response, number, prefix=""):
-    """Whether a step's response sends the patient forward: a later step, crisis help or the check page."""
+    """Whether a step's response sends the patient forward: a later step, crisis help, the open
+    times or the check page (a patient who chooses no time is called to find one)."""
     if response.status_code != 302:
         return False
     location = response["Location"].split("?")[0].removeprefix(prefix)
-    return location in {*STEP_URLS[number + 1 :], HELP_URL, CHECK_URL}
+    return location in {*STEP_URLS[number + 1 :], HELP_URL, WHEN_URL, CHECK_URL}
 
 
 def walk(client, answers, *, follow=False, stop_after=None, prefix="", **extra):

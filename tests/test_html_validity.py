@@ -98,3 +98,60 @@ def test_every_booking_page_is_valid_html_blank_and_with_errors(client, tmp_path
     assert response.status_code == 200
     documents["received_urgent"] = response.content.decode()
     assert validate(documents) == {}
+
+
+@pytest.mark.django_db
+def test_the_booking_times_pages_are_valid_html(client, tmp_path, settings):
+    """The open times (with a second zone), with an error, after a taken time, and what follows."""
+    import datetime
+
+    from django.utils import timezone
+
+    from appointments.forms.times import time_value
+    from appointments.models import Appointment
+    from appointments.services import appointment_book
+    from tests.appointments.conftest import answers
+    from tests.booking import CHECK_URL, WHEN_URL, send_data, walk
+    from tests.factories import make_clinician, make_kind, make_request
+
+    settings.TIME_ZONE = "America/New_York"
+    call_command("load_clinic_content", stdout=io.StringIO())
+    kind = make_kind(
+        name="First consultation", interval_minutes=60, minimum_notice_minutes=2880, horizon_days=30
+    )
+    clinician = make_clinician(
+        kinds=[kind], states=["NY", "CA"], hours=[(d, "09:00", "13:00") for d in range(7)]
+    )
+    day = (timezone.now() + datetime.timedelta(days=3)).astimezone(timezone.get_default_timezone()).date()
+    chosen = datetime.datetime.combine(day, datetime.time(10), tzinfo=timezone.get_default_timezone())
+    data = answers(state="NY")
+    walk(client, data, stop_after="visit")
+    documents = {"__folder__": tmp_path}
+    # A second zone, as for a video patient from another state.
+    response = client.get(f"{WHEN_URL}?zone=America/Los_Angeles")
+    assert "(7:00 AM Pacific time)" in response.content.decode()
+    documents["when"] = response.content.decode()
+    documents["when_later"] = client.get(
+        f"{WHEN_URL}?from={day + datetime.timedelta(days=7)}"
+    ).content.decode()
+    response = client.post(WHEN_URL, {"time": "tampered"})
+    assert "That is not one of the times we offered" in response.content.decode()
+    documents["when_errors"] = response.content.decode()
+    client.post(WHEN_URL, {"time": time_value(chosen)})
+    documents["check_with_time"] = client.get(CHECK_URL).content.decode()
+    appointment_book(
+        consultation_request=make_request(state="NY"),
+        clinician=clinician,
+        kind=kind,
+        starts_at=chosen,
+        modality=Appointment.Modality.TELEHEALTH,
+        by=None,
+    )
+    response = client.post(CHECK_URL, send_data(data))
+    assert response.status_code == 409
+    documents["when_taken"] = response.content.decode()
+    client.post(WHEN_URL, {"time": time_value(chosen + datetime.timedelta(hours=1))})
+    response = client.post(CHECK_URL, send_data(data), follow=True)
+    assert "Your consultation is booked" in response.content.decode()
+    documents["received_booked"] = response.content.decode()
+    assert validate(documents) == {}

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .booking import ConsultationKind
 from .requests import ConsultationRequest, new_token
 
 # A draft lives this long from its last step, then the expiry job deletes it.
@@ -54,6 +55,19 @@ class BookingDraft(models.Model):
         blank=True,
         editable=False,
     )
+    # The open time chosen on the "when" page, booked on Send; none means "call me to find a time".
+    chosen_kind = models.ForeignKey(
+        ConsultationKind,
+        verbose_name=_("chosen consultation kind"),
+        related_name="+",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+    )
+    chosen_starts_at = models.DateTimeField(_("chosen time"), null=True, blank=True, editable=False)
+    # The zone a video patient reads the times in too (an IANA name from ``booking_times``).
+    time_zone = models.CharField(_("patient's time zone"), max_length=40, blank=True, editable=False)
     created_at = models.DateTimeField(_("started"), auto_now_add=True)
     updated_at = models.DateTimeField(_("last step"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires"), default=draft_expiry)

@@ -4,6 +4,7 @@ A draft's answers may be health data: nothing here logs them, and they are delet
 request is sent or the draft expires.
 """
 
+import datetime
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -13,8 +14,11 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from .. import questionnaire, targets
-from ..models import BookingDraft, ConsultationRequest, new_reference
+from ..booking_times import appointment_modality
+from ..models import BookingDraft, Clinician, ConsultationKind, ConsultationRequest, new_reference
 from ..models.drafts import DRAFT_LIFETIME, URGENT_DRAFT_AFTER
+from ..slots import nearest_open_slots, open_slots
+from .booking import SlotTaken, appointment_book
 from .requests import _queue_emails, consultation_request_create
 
 logger = logging.getLogger(__name__)
@@ -37,7 +41,13 @@ def booking_draft_save_step(
     if draft is None:
         draft = BookingDraft(source_article_slug=source_article_slug)
     draft.language = language
+    previous = draft.step_answers(step)
     draft.answers = {**draft.answers, step: dict(answers)}
+    # A time was chosen for a kind, held one way, with the clinicians of one state: another
+    # answer to either question means choosing again.
+    if any(previous.get(name) != answers.get(name) for name in ("modality", "state") if name in previous):
+        draft.chosen_kind = None
+        draft.chosen_starts_at = None
     given = draft.all_answers()
     draft.reports_self_harm = bool(given.get("self_harm_thoughts"))
     draft.has_contact_details = CONTACT_STEP in draft.answers
@@ -47,15 +57,42 @@ def booking_draft_save_step(
     return draft
 
 
+def booking_draft_choose_time(
+    *,
+    draft: BookingDraft,
+    kind: ConsultationKind | None,
+    starts_at: datetime.datetime | None,
+    time_zone: str = "",
+) -> BookingDraft:
+    """Keep the open time the patient chose (booked on Send), or none: "call me to find a time".
+
+    ``time_zone`` is the zone they read the times in as well as the clinic's (kept either way).
+    """
+    if (kind is None) != (starts_at is None):
+        raise ValueError("a time needs its kind, and a kind its time")
+    now = timezone.now()
+    draft.chosen_kind = kind
+    draft.chosen_starts_at = starts_at
+    if time_zone:
+        draft.time_zone = time_zone
+    draft.updated_at = now
+    draft.expires_at = now + DRAFT_LIFETIME
+    draft.save(update_fields=["chosen_kind", "chosen_starts_at", "time_zone", "updated_at", "expires_at"])
+    return draft
+
+
 @sensitive_variables()
 def booking_draft_send(
     *, draft: BookingDraft, form_token: str, answers: Mapping[str, Any]
 ) -> tuple[ConsultationRequest, bool]:
     """Send the draft as a consultation request, with the last step's ``answers``; delete the draft.
 
-    One transaction: the request and its e-mails are saved and the draft deleted, or nothing is.
-    A draft that already reached staff as an unfinished urgent request completes that request. A
-    draft sent meanwhile (a double click) returns the request it became, with ``created=False``.
+    One transaction: the request, the appointment at the chosen time (if any) and their e-mails
+    are saved and the draft deleted, or nothing is. A chosen time taken meanwhile raises
+    ``SlotTaken`` with the nearest open times for the patient's state, and nothing is saved (the
+    exclusion constraint on appointments has the last word). A draft that already reached staff
+    as an unfinished urgent request completes that request. A draft sent meanwhile (a double
+    click) returns the request it became, with ``created=False``.
     """
     with transaction.atomic():
         locked = BookingDraft.objects.select_for_update().filter(pk=draft.pk).first()
@@ -77,8 +114,35 @@ def booking_draft_send(
                 source_article_slug=draft.source_article_slug,
                 language=draft.language,
             )
+        if created and draft.chosen_starts_at is not None and draft.chosen_kind is not None:
+            _book_chosen_time(consultation_request, draft)
         draft.delete()
     return consultation_request, created
+
+
+def _book_chosen_time(consultation_request, draft):
+    """Book the draft's time with a clinician free then (the patient chose a time, not a clinician)."""
+    now = timezone.now()
+    kind, starts_at = draft.chosen_kind, draft.chosen_starts_at
+    state = consultation_request.state
+    day = timezone.localtime(starts_at).date()
+    slots = open_slots(kind=kind, now=now, state=state, first_day=day - datetime.timedelta(days=1), days=3)
+    free = [slot.clinician_id for slot in slots if slot.starts_at == starts_at]
+    clinicians = Clinician.objects.in_bulk(free)
+    for clinician_id in free:
+        try:
+            return appointment_book(
+                consultation_request=consultation_request,
+                clinician=clinicians[clinician_id],
+                kind=kind,
+                starts_at=starts_at,
+                modality=appointment_modality(consultation_request.modality),
+                by=None,
+                now=now,
+            )
+        except SlotTaken:
+            continue
+    raise SlotTaken(nearest=nearest_open_slots(kind=kind, around=starts_at, now=now, state=state))
 
 
 def _complete_unfinished(consultation_request, answers):

@@ -1,6 +1,6 @@
 """The patient's pages."""
 
-from .booking import booking_check, booking_help, booking_start, booking_step
+from .booking import booking_check, booking_help, booking_start, booking_step, booking_when
 from .intake import intake_done, intake_help, intake_page, intake_start
 from .status import appointment_cancel, appointment_reschedule, request_received, request_status
 
@@ -11,6 +11,7 @@ __all__ = [
     "booking_help",
     "booking_start",
     "booking_step",
+    "booking_when",
     "intake_done",
     "intake_help",
     "intake_page",

@@ -7,6 +7,7 @@ single page had: the honeypot, both rate limits, an idempotent submit (a resend 
 only when it is the same submission from the same browser session) and nothing half-saved.
 """
 
+import datetime
 import logging
 import time
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from django.utils.translation import get_language
+from django.utils.formats import date_format
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -29,11 +31,27 @@ from django_ratelimit.core import is_ratelimited
 from clinic.http_cache import public_page
 
 from .. import questionnaire
+from ..booking_times import (
+    PATIENT_ZONE_LABELS,
+    PATIENT_ZONES,
+    booking_kind,
+    shows_patient_zone,
+    zone_for_state,
+)
 from ..forms import SLUG_RE, STEP_FORMS, TOKEN_RE, SendForm
+from ..forms.times import OpenTimesForm, parse_time_value, time_label, time_value
 from ..models import BookingDraft, ConsultationRequest, new_token
 from ..models.drafts import DRAFT_LIFETIME
 from ..questionnaire import Kind
-from ..services.drafts import booking_draft_delete, booking_draft_save_step, booking_draft_send
+from ..services import SlotTaken
+from ..services.drafts import (
+    booking_draft_choose_time,
+    booking_draft_delete,
+    booking_draft_save_step,
+    booking_draft_send,
+)
+from ..slots import booking_window, open_slots, open_times_by_day
+from ..staff_calendar import time_zone_label
 from .common import private as _private
 from .common import too_many_requests
 
@@ -180,6 +198,10 @@ def _booking_step_post(request, step, draft, form_class, returning):
         next_url = reverse("appointments:booking_help")
         if returning:
             next_url += f"?return={RETURN_TO_CHECK}"
+    elif step.section == "visit" and _kind_offered(draft) is not None:
+        next_url = reverse("appointments:booking_when")
+        if returning:
+            next_url += f"?return={RETURN_TO_CHECK}"
     elif returning:
         next_url = reverse("appointments:booking_check")
     else:
@@ -214,9 +236,10 @@ def _render_step(request, step, form, *, returning=False):
         "step_count": STEP_COUNT,
         "back_url": reverse("appointments:booking_check") if returning else _back_url(step),
         "action": request.get_full_path(),
-        # Where the open times of ``forms/times.py`` will go on the visit step; until then
-        # the clinic calls to find a time (choosing a time will stay optional).
+        # The times are a page of their own after this step (``booking_when``), since which
+        # times depend on the answer to "in person or by video".
         "open_times": None,
+        "times_next": step.section == "visit" and _any_kind_offered(request),
     }
     # In development, template edits show at once.
     if not form.is_bound and not form.initial and not settings.DEBUG:
@@ -237,6 +260,191 @@ def booking_help(request):
     return _private(render(request, "appointments/booking_help.html", {"carry_on_url": carry_on}))
 
 
+# The open times: a page of step 4, after "in person or by video"
+
+# The days of open times shown at once; "Later dates" pages on.
+DAYS_SHOWN = 7
+
+
+def _kind_offered(draft):
+    """The kind whose open times the draft's patient is offered, or None (the clinic calls them)."""
+    if draft is None:
+        return None
+    modality = draft.step_answers("visit").get("modality")
+    state = draft.step_answers("eligibility").get("state")
+    if not modality or not state:
+        return None
+    return booking_kind(modality=modality, state=state)
+
+
+def _any_kind_offered(request):
+    draft = _draft(request)
+    if draft is None:
+        return False
+    state = draft.step_answers("eligibility").get("state")
+    return bool(state) and any(
+        booking_kind(modality=modality, state=state) is not None
+        for modality in (questionnaire.Modality.IN_PERSON, questionnaire.Modality.TELEHEALTH)
+    )
+
+
+def _patient_zone(request, draft):
+    """The zone the patient reads the times in besides the clinic's: asked, kept, or from the state."""
+    asked = request.POST.get("zone") or request.GET.get("zone")
+    if asked in PATIENT_ZONE_LABELS:
+        return asked
+    if draft.time_zone in PATIENT_ZONE_LABELS:
+        return draft.time_zone
+    return zone_for_state(draft.step_answers("eligibility").get("state", ""))
+
+
+def _first_day(value, earliest, latest):
+    try:
+        day = datetime.date.fromisoformat(value or "")
+    except ValueError:
+        return earliest
+    return min(max(day, earliest), latest)
+
+
+def _with_patient_zone(form, zone):
+    """Each time's label with the patient's own clock beside the clinic's: "2:00 PM (11:00 AM Pacific time)"."""
+    zone_name = PATIENT_ZONE_LABELS[zone]
+    labels = {}
+    with timezone.override(zone):
+        for _day, moments in form.times:
+            for moment in moments:
+                labels[time_value(moment)] = time_label(moment)
+    form.fields["time"].choices = [
+        (
+            value,
+            gettext("%(time)s (%(their_time)s %(zone)s)")
+            % {"time": label, "their_time": labels[value], "zone": zone_name}
+            if value in labels
+            else label,
+        )
+        for value, label in form.fields["time"].choices
+    ]
+
+
+def _times_form(data, *, times, draft, zone, show_zone):
+    form = OpenTimesForm(data, times=times, call_me=True)
+    # Choosing no time is "call me": the times never add a required answer.
+    form.fields["time"].required = False
+    if data is None and draft.chosen_starts_at is not None:
+        form.initial["time"] = time_value(draft.chosen_starts_at)
+    if show_zone:
+        _with_patient_zone(form, zone)
+    return form
+
+
+@sensitive_post_parameters()
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def booking_when(request):
+    """Choose one of the open times for the kind held the way the patient chose, or "call me"."""
+    draft = _draft(request)
+    missing = _first_missing_step(draft)
+    if missing is not None:
+        return redirect(missing.url)
+    returning = request.GET.get("return") == RETURN_TO_CHECK
+    kind = _kind_offered(draft)
+    if kind is None:
+        # Nothing to choose from (no clinician for this state and way): the clinic calls.
+        if draft.chosen_starts_at is not None:
+            booking_draft_choose_time(draft=draft, kind=None, starts_at=None)
+        return redirect("appointments:booking_check")
+    if request.method == "POST":
+        return _booking_when_post(request, draft, kind, returning)
+    return _render_when(request, draft, kind, None, returning=returning)
+
+
+def _booking_when_post(request, draft, kind, returning):
+    zone = _patient_zone(request, draft)
+    page = _when_page(request, draft, kind)
+    form = _times_form(request.POST, times=page["times"], draft=draft, zone=zone, show_zone=page["show_zone"])
+    if not form.is_valid():
+        return _render_when(request, draft, kind, form, returning=returning, page=page)
+    chosen = form.cleaned_data["time"]
+    if chosen in (None, OpenTimesForm.CALL_ME):
+        booking_draft_choose_time(draft=draft, kind=None, starts_at=None, time_zone=zone)
+    else:
+        booking_draft_choose_time(draft=draft, kind=kind, starts_at=chosen, time_zone=zone)
+    return _keep_draft_cookie(redirect("appointments:booking_check"), draft)
+
+
+def _when_page(request, draft, kind):
+    """The week of open times asked for (``from``), with the links to the weeks either side."""
+    now = timezone.now()
+    window = booking_window(kind, now)
+    earliest = timezone.localtime(window[0]).date()
+    latest = timezone.localtime(window[1]).date()
+    data = request.POST if request.method == "POST" else request.GET
+    # A posted time is checked against the open times of its own week, whichever page showed it
+    # (the nearest times after a taken one can span two weeks).
+    posted = parse_time_value(data.get("time", "")) if request.method == "POST" else None
+    first_day = _first_day(
+        timezone.localtime(posted).date().isoformat() if posted else data.get("from"), earliest, latest
+    )
+    state = draft.step_answers("eligibility").get("state")
+    slots = open_slots(kind=kind, now=now, state=state, first_day=first_day, days=DAYS_SHOWN, cached=True)
+    next_day = first_day + datetime.timedelta(days=DAYS_SHOWN)
+    modality = draft.step_answers("visit").get("modality", "")
+    return {
+        "times": open_times_by_day(slots),
+        "first_day": first_day,
+        "later": next_day if next_day <= latest else None,
+        "earlier": max(first_day - datetime.timedelta(days=DAYS_SHOWN), earliest)
+        if first_day > earliest
+        else None,
+        "is_video": modality != questionnaire.Modality.IN_PERSON,
+        "show_zone": shows_patient_zone(modality=modality, time_zone=_patient_zone(request, draft)),
+    }
+
+
+def _render_when(request, draft, kind, form, *, returning=False, page=None, error=None, status=200):
+    zone = _patient_zone(request, draft)
+    page = page or _when_page(request, draft, kind)
+    if form is None:
+        form = _times_form(None, times=page["times"], draft=draft, zone=zone, show_zone=page["show_zone"])
+    visit_url = STEPS_BY_SLUG["visit"].url
+    context = {
+        **page,
+        "form": form,
+        "kind": kind,
+        "zone": zone,
+        "zones": PATIENT_ZONES,
+        "zone_name": PATIENT_ZONE_LABELS[zone],
+        "clinic_zone": time_zone_label(),
+        "error": error,
+        "number": STEPS.index(STEPS_BY_SLUG["visit"]) + 1,
+        "step_count": STEP_COUNT,
+        "returning": returning,
+        "back_url": reverse("appointments:booking_check") if returning else visit_url,
+        "action": reverse("appointments:booking_when") + (f"?return={RETURN_TO_CHECK}" if returning else ""),
+    }
+    return render(request, "appointments/booking_when.html", context, status=status)
+
+
+def chosen_time_text(draft):
+    """The chosen time as the check page says it, with the patient's clock too when it differs."""
+    starts_at = draft.chosen_starts_at
+    local = timezone.localtime(starts_at)
+    text = gettext("%(day)s, %(time)s %(zone)s") % {
+        "day": date_format(local, _("l, F j")),
+        "time": time_label(starts_at),
+        "zone": time_zone_label(),
+    }
+    modality = draft.step_answers("visit").get("modality", "")
+    zone = draft.time_zone
+    if zone in PATIENT_ZONE_LABELS and shows_patient_zone(modality=modality, time_zone=zone):
+        with timezone.override(zone):
+            text += " " + gettext("(%(time)s %(zone)s)") % {
+                "time": time_label(starts_at),
+                "zone": PATIENT_ZONE_LABELS[zone],
+            }
+    return text
+
+
 @sensitive_post_parameters()
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -252,9 +460,19 @@ def booking_check(request):
 
 
 def _render_check(request, draft, form):
+    summary = _summary(draft)
+    if _kind_offered(draft) is not None:
+        when = chosen_time_text(draft) if draft.chosen_starts_at else _("Call me to find a time")
+        summary.append(
+            {
+                "legend": _("When"),
+                "url": reverse("appointments:booking_when") + f"?return={RETURN_TO_CHECK}",
+                "rows": [(_("Time"), when)],
+            }
+        )
     context = {
         "form": form,
-        "summary": _summary(draft),
+        "summary": summary,
         "number": STEP_COUNT,
         "step_count": STEP_COUNT,
         "back_url": STEPS[-1].url,
@@ -373,8 +591,28 @@ def _booking_send(request):
         )
     except BookingDraft.DoesNotExist:
         return redirect(STEPS[0].url)
+    except SlotTaken as taken:
+        return _time_taken(request, draft, taken)
     _remember_submission(request, consultation_request.form_token, digest, consultation_request)
     return _forget_draft(redirect(consultation_request))
+
+
+def _time_taken(request, draft, taken):
+    """Back to the times, with the nearest still open: every other answer is still in the draft."""
+    kind = draft.chosen_kind
+    booking_draft_choose_time(draft=draft, kind=None, starts_at=None)
+    zone = _patient_zone(request, draft)
+    modality = draft.step_answers("visit").get("modality", "")
+    page = {
+        "times": open_times_by_day(taken.nearest),
+        "first_day": None,
+        "later": None,
+        "earlier": None,
+        "is_video": modality != questionnaire.Modality.IN_PERSON,
+        "show_zone": shows_patient_zone(modality=modality, time_zone=zone),
+        "nearest": True,
+    }
+    return _render_when(request, draft, kind, None, page=page, error=taken.messages[0], status=409)
 
 
 def _forget_draft(response):

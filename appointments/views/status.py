@@ -86,6 +86,9 @@ def request_received(request, token):
         "open_now": opens == now,
         "next_opening": opens and opens.astimezone(facts.time_zone),
     }
+    appointment = _booked(consultation_request)
+    if appointment is not None:
+        context.update(_appointment_context(appointment))
     return _private(render(request, "appointments/request_received.html", context))
 
 

@@ -1,16 +1,23 @@
 """PostgreSQL refuses double bookings: two connections, and twenty patients choosing one time at once."""
 
 import datetime
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
 import pytest
 from django.db import connection
+from django.utils import timezone
 
-from appointments.models import Appointment, OutboundEmail
+from appointments.forms.times import time_value
+from appointments.models import Appointment, BookingDraft, ConsultationRequest, OutboundEmail
 from appointments.services import SlotTaken, appointment_book
+from tests.booking import CHECK_URL, WHEN_URL, csrf_token_in, form_token_in, send_data
 from tests.factories import make_clinician, make_kind, make_request
+from tests.security.conftest import Browser
+
+from .conftest import answers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -197,3 +204,71 @@ def test_twenty_patients_choosing_one_time_at_once_make_exactly_one_booking(clin
     assert Appointment.objects.filter(status=Appointment.Status.BOOKED).count() == 1
     # Only the winner's invitation was queued; the others' transactions left nothing behind.
     assert OutboundEmail.objects.count() == 1
+
+
+def test_twenty_patients_sending_the_same_chosen_time_at_once_make_exactly_one_booking(live_server, settings):
+    """Twenty browsers walk the booking on the live server, choose the same time, and press Send
+    together: one booking; the others are back on the times with the nearest ones, answers kept."""
+    settings.TIME_ZONE = "America/New_York"
+    settings.CONSULTATION_RATE_LIMIT = "1000/m"
+    settings.CONSULTATION_ATTEMPT_RATE_LIMIT = "1000/m"
+    kind = make_kind(
+        duration_minutes=45, interval_minutes=60, minimum_notice_minutes=2 * 24 * 60, horizon_days=30
+    )
+    make_clinician(kinds=[kind], states=["NY"], hours=[(day, "09:00", "13:00") for day in range(7)])
+    zone = timezone.get_default_timezone()
+    day = (timezone.now() + datetime.timedelta(days=3)).astimezone(zone).date()
+    chosen = datetime.datetime.combine(day, datetime.time(10), tzinfo=zone)
+    expected_nearest = [
+        time_value(datetime.datetime.combine(day, datetime.time(hour), tzinfo=zone)) for hour in (9, 11, 12)
+    ]
+    barrier = threading.Barrier(BOOKERS)
+    base = live_server.url
+
+    def patient(number):
+        browser = Browser()
+        data = answers(last_name=f"Patient-{number}", email=f"patient{number}@example.com")
+        status, headers, _page = browser.walk(base, data)
+        assert status == 302 and headers["Location"] == WHEN_URL, status
+        _status, _headers, page = browser.request(base + WHEN_URL)
+        status, _headers, _page = browser.request(
+            base + WHEN_URL,
+            data={"csrfmiddlewaretoken": csrf_token_in(page), "time": time_value(chosen)},
+            headers={"Referer": base + WHEN_URL},
+        )
+        assert status == 302, status
+        _status, _headers, page = browser.request(base + CHECK_URL)
+        send = {
+            **send_data(data),
+            "csrfmiddlewaretoken": csrf_token_in(page),
+            "form_token": form_token_in(page),
+        }
+        barrier.wait(timeout=60)
+        status, headers, page = browser.request(
+            base + CHECK_URL, data=send, headers={"Referer": base + CHECK_URL}
+        )
+        return status, headers.get("Location", ""), re.findall(r'name="time" value="([^"]+)"', page)
+
+    with ThreadPoolExecutor(max_workers=BOOKERS) as pool:
+        outcomes = list(pool.map(patient, range(BOOKERS)))
+
+    booked = [outcome for outcome in outcomes if outcome[0] == 302]
+    assert len(booked) == 1
+    assert booked[0][1].startswith("/consultation/received/")
+    refused = [outcome for outcome in outcomes if outcome[0] != 302]
+    assert len(refused) == BOOKERS - 1
+    assert all(status == 409 for status, _location, _times in refused)
+    assert all(times == [*expected_nearest, "call-me"] for _status, _location, times in refused)
+    assert Appointment.objects.filter(status=Appointment.Status.BOOKED).count() == 1
+    assert Appointment.objects.get().starts_at == chosen
+    assert ConsultationRequest.objects.count() == 1
+    # Nothing half-saved: the others' drafts are all there, with their answers, and no time.
+    drafts = BookingDraft.objects.all()
+    assert len(drafts) == BOOKERS - 1
+    winner = ConsultationRequest.objects.get().last_name
+    assert {draft.step_answers("contact")["last_name"] for draft in drafts} == {
+        f"Patient-{number}" for number in range(BOOKERS)
+    } - {winner}
+    assert all(draft.chosen_starts_at is None for draft in drafts)
+    # The winner's acknowledgement, staff alert and invitation; nothing from the others.
+    assert OutboundEmail.objects.count() == 3

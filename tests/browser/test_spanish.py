@@ -1,12 +1,18 @@
 """The Spanish site in a real browser: the switch between languages, crisis help, accessibility."""
 
 import io
+import os
+import re
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
-SHOTS = Path("/tmp/shots/es")
+from appointments.models import ConsultationRequest
+
+# Screenshots of every page when this is set (a folder), for people to look at.
+SHOTS = os.environ.get("SPANISH_SCREENSHOTS")
 ARTICLE = "/learn/ketamine-for-bipolar-disorder/"
 
 
@@ -20,9 +26,9 @@ def seeded(transactional_db):
 
 
 def shoot(page, name):
-    if SHOTS.parent.exists():
-        SHOTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
 
 
 def test_a_phone_reader_switches_to_spanish_reads_the_article_and_switches_back(
@@ -68,3 +74,118 @@ def test_spanish_pages_have_no_wcag_violations(page, live_server, assert_accessi
     assert_accessible(page)
     width = page.viewport_size["width"]
     shoot(page, f"{path.strip('/').replace('/', '-') or 'home'}-{width}")
+
+
+# --- Booking in Spanish -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def spanish_schedule(settings, seeded):
+    """A clinician with open times from two days on, committed for the live server's thread."""
+    from tests.factories import make_clinician, make_kind
+
+    settings.TIME_ZONE = "America/New_York"
+    kind = make_kind(
+        name="First consultation",
+        duration_minutes=45,
+        interval_minutes=60,
+        minimum_notice_minutes=2 * 24 * 60,
+        horizon_days=30,
+    )
+    make_clinician(kinds=[kind], states=["NY"], hours=[(day, "09:00", "13:00") for day in range(7)])
+
+
+def book_in_spanish_to_the_safety_step(page, live_server):
+    page.goto(live_server.url + "/es/consultation/")
+    expect(page.get_by_role("heading", name="Solicite una consulta", level=1)).to_be_visible()
+    page.get_by_role("button", name="Empezar ahora").click()
+    expect(page.get_by_role("heading", name="Sus datos de contacto", level=1)).to_be_visible()
+    expect(page.locator(".booking__progress")).to_have_text("Paso 1 de 5")
+    expect(page.locator("label[for=id_first_name]")).to_contain_text("Nombre")
+    page.locator("#id_first_name").fill("María")
+    page.locator("#id_last_name").fill("Okonkwo")
+    page.locator("#id_email").fill("maria@example.com")
+    page.locator("#id_phone").fill("(212) 555-0199")
+    page.get_by_label("Llamada telefónica").check()
+    page.get_by_label("He leído el aviso de privacidad").check()
+    page.get_by_label("La clínica puede comunicarse conmigo").check()
+    page.get_by_role("button", name="Continuar").click()
+    expect(page.locator(".booking__progress")).to_have_text("Paso 2 de 5")
+
+
+def safety_question(page):
+    return page.get_by_role("group", name=re.compile("pensamientos de hacerse daño"))
+
+
+def where_and_visit_in_spanish(page):
+    page.get_by_label("¿En qué estado estará durante la consulta?").select_option(label="New York")
+    page.get_by_role("group", name="¿Tiene 18 años o más?").get_by_label("Sí", exact=True).check()
+    page.get_by_role("button", name="Continuar").click()
+    expect(page.locator(".booking__progress")).to_have_text("Paso 4 de 5")
+    page.get_by_label("Telesalud (videollamada)").check()
+    page.get_by_role("button", name="Continuar").click()
+
+
+def test_a_spanish_patient_books_a_chosen_time_on_a_phone(
+    phone_page, live_server, spanish_schedule, assert_accessible
+):
+    page = phone_page
+    book_in_spanish_to_the_safety_step(page, live_server)
+    assert_accessible(page)
+    safety_question(page).get_by_label("No", exact=True).check()
+    page.get_by_role("button", name="Continuar").click()
+    where_and_visit_in_spanish(page)
+
+    expect(page.get_by_role("heading", name="Elija una hora", level=1)).to_be_visible()
+    expect(page.get_by_text("Los horarios están en")).to_be_visible()
+    assert_accessible(page)
+    shoot(page, "booking-times-390")
+    page.locator(".open-times__day").first.get_by_role("radio").first.check()
+    page.get_by_role("button", name="Continuar").click()
+
+    expect(page.get_by_role("heading", name="Revise sus respuestas", level=1)).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Entiendo que este formulario no es para emergencias").check()
+    page.get_by_role("button", name="Enviar mi solicitud").click()
+
+    page.wait_for_url(re.compile(r"/es/consultation/received/"))
+    expect(page.get_by_role("heading", name="Su consulta está programada")).to_be_visible()
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert_accessible(page)
+    shoot(page, "booking-received-390")
+    booked = ConsultationRequest.objects.get()
+    assert booked.language == "es"
+    assert booked.appointments.count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+
+
+def test_a_spanish_patient_gets_crisis_help_in_spanish_right_after_the_safety_answer(
+    phone_page, live_server, seeded, assert_accessible
+):
+    page = phone_page
+    book_in_spanish_to_the_safety_step(page, live_server)
+    safety_question(page).get_by_label("Sí", exact=True).check()
+    page.get_by_role("button", name="Continuar").click()
+
+    # The very next page is crisis help, in Spanish, with the Spanish line of 988.
+    page.wait_for_url(re.compile(r"/es/consultation/help/"))
+    expect(page.get_by_role("heading", name="Hay ayuda disponible ahora mismo", level=1)).to_be_visible()
+    main = page.locator("main").inner_text()
+    assert "988" in main and "741741" in main and "911" in main
+    assert page.locator('main a[href="tel:988"]').count() >= 1
+    assert_accessible(page)
+    shoot(page, "booking-help-390")
+
+    page.get_by_role("button", name="Continuar con su solicitud").click()
+    expect(page.locator(".booking__progress")).to_have_text("Paso 3 de 5")
+    where_and_visit_in_spanish(page)
+    # With no clinician for New York in this test, the times page is not offered: the check page is next.
+    expect(page.get_by_role("heading", name="Revise sus respuestas", level=1)).to_be_visible()
+    page.get_by_label("Entiendo que este formulario no es para emergencias").check()
+    page.get_by_role("button", name="Enviar mi solicitud").click()
+
+    page.wait_for_url(re.compile(r"/es/consultation/received/"))
+    expect(page.get_by_role("heading", name="Hay ayuda disponible ahora mismo").first).to_be_visible()
+    assert_accessible(page)
+    urgent = ConsultationRequest.objects.get()
+    assert urgent.is_urgent is True and urgent.language == "es"

@@ -22,6 +22,7 @@ from tests.booking import (
     HELP_URL,
     STEP_URLS,
     STEPS,
+    WHEN_URL,
     csrf_token_in,
     first_step_url,
     form_token_in,
@@ -280,7 +281,7 @@ class Browser:
             data = {**step_data(step.section, answers), "csrfmiddlewaretoken": csrf_token_in(page)}
             status, headers, page = self.request(url, data=data, headers={"Referer": url})
             location = (headers.get("Location") or "").split("?")[0]
-            if status != 302 or location not in {*STEP_URLS[number + 1 :], HELP_URL, CHECK_URL}:
+            if status != 302 or location not in {*STEP_URLS[number + 1 :], HELP_URL, WHEN_URL, CHECK_URL}:
                 return status, headers, page
             if step.section == stop_after:
                 break

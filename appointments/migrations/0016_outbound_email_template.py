@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("appointments", "0014_booking_drafts"),
+        ("appointments", "0015_booking_draft_time"),
     ]
 
     operations = [
