@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from appointments.models import BookingDraft, ConsultationRequest, OutboundEmail
 from appointments.services.drafts import booking_drafts_escalate_urgent
+from tests.outbox import render_pending
 
 SELF_HARM_QUESTION = re.compile("thoughts of harming yourself")
 CRISIS_HEADING = "Help is available right now"
@@ -217,6 +218,7 @@ def test_an_urgent_draft_left_30_minutes_reaches_staff(page, live_server):
     )
     (unfinished,) = booking_drafts_escalate_urgent()
     assert (unfinished.is_unfinished, unfinished.is_urgent, unfinished.first_name) == (True, True, "Maria")
+    render_pending()
     alert = OutboundEmail.objects.get(subject__contains=unfinished.reference)
     assert "An unfinished booking needs attention" in alert.body
 

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from appointments.models import ConsultationRequest, OutboundEmail
 from appointments.services import consultation_request_emails_enqueue
 from tests.factories import make_request
+from tests.outbox import render_pending
 
 from .conftest import axe_violations
 
@@ -29,6 +30,7 @@ def emailed_request(transactional_db, clinic_facts):
 
 
 def intake_link_in_email(consultation_request, live_server):
+    render_pending()
     email = OutboundEmail.objects.get(
         dedupe_key=f"consultation-request:{consultation_request.pk}:acknowledgement"
     )
@@ -226,6 +228,7 @@ def test_the_spanish_intake_from_the_email_link_through_crisis_help_to_the_end(
         first_name="María", email="maria@example.com", language="es", date_of_birth=None, episode=""
     )
     consultation_request_emails_enqueue(consultation_request_id=consultation_request.pk)
+    render_pending()
     email = OutboundEmail.objects.get(
         dedupe_key=f"consultation-request:{consultation_request.pk}:acknowledgement"
     )
