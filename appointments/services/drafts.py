@@ -193,6 +193,9 @@ def booking_drafts_escalate_urgent() -> list[ConsultationRequest]:
     with transaction.atomic():
         for draft in drafts:
             created.append(_unfinished_request_create(draft, now))
+    if created:
+        # A count only: which requests came this way would say which patients may be at risk.
+        logger.info("Brought %d unfinished booking(s) to staff", len(created))
     return created
 
 
@@ -222,5 +225,4 @@ def _unfinished_request_create(draft, now):
     draft.consultation_request = consultation_request
     draft.save(update_fields=["consultation_request"])
     transaction.on_commit(_queue_emails(consultation_request.pk), robust=True)
-    logger.info("Unfinished urgent booking reached staff as request %s", consultation_request.pk)
     return consultation_request

@@ -8,7 +8,6 @@ as the safety question does while booking. A reminder goes out when a booked con
 """
 
 import datetime
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,8 +27,6 @@ from ..emails import patient_intake_url, render_email
 from ..models import Appointment, AuditEvent, ConsultationRequest, OutboundEmail
 from .audit import audit_event_record
 from .outbox import outbound_email_enqueue, outbound_emails_record
-
-logger = logging.getLogger(__name__)
 
 INTAKE_SECTIONS = questionnaire.sections(stage=questionnaire.INTAKE)
 
@@ -117,8 +114,6 @@ def consultation_request_intake_save(
                 description=_g("Marked urgent by an answer in the clinical intake"),
             )
             transaction.on_commit(_queue_urgent_alert(locked.pk), robust=True)
-    if became_urgent:
-        logger.info("Consultation request %s became urgent from its intake", locked.pk)
     return IntakeSaved(consultation_request=locked, became_urgent=became_urgent)
 
 

@@ -113,15 +113,19 @@ def test_expired_drafts_are_deleted_by_the_periodic_job(client, clock):
 
 
 def test_an_urgent_draft_left_30_minutes_reaches_staff_as_an_unfinished_urgent_request(
-    client, clock, django_capture_on_commit_callbacks, settings
+    client, clock, django_capture_on_commit_callbacks, settings, caplog
 ):
     walk(client, answers(self_harm_thoughts="yes"), stop_after="safety")
     clock(minutes=29)
     assert booking_drafts_escalate_urgent() == []
     clock(minutes=31)
+    caplog.set_level("INFO", logger="appointments")
     with django_capture_on_commit_callbacks(execute=True):
         (created,) = booking_drafts_escalate_urgent()
     saved = ConsultationRequest.objects.get()
+    # The log counts them and names none: which request came this way would say who may be at risk.
+    escalations = [r.getMessage() for r in caplog.records if r.name == "appointments.services.drafts"]
+    assert escalations == ["Brought 1 unfinished booking(s) to staff"]
     assert created == saved
     assert (saved.is_unfinished, saved.is_urgent, saved.status) == (True, True, "new")
     assert (saved.first_name, saved.phone, saved.self_harm_thoughts) == ("Maria", "+12125550199", True)
