@@ -35,9 +35,11 @@ def parse_time_value(value: str) -> datetime.datetime | None:
     if not isinstance(value, str) or len(value) != len("20260601T1400Z"):
         return None
     try:
-        return datetime.datetime.strptime(value, VALUE_FORMAT).replace(tzinfo=datetime.UTC)
+        moment = datetime.datetime.strptime(value, VALUE_FORMAT).replace(tzinfo=datetime.UTC)
     except ValueError:
         return None
+    # Years at the calendar's edges cannot be moved into another zone (year 1, year 9999).
+    return moment if 2000 <= moment.year <= 9998 else None
 
 
 def time_label(moment: datetime.datetime) -> str:

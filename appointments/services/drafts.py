@@ -15,7 +15,14 @@ from django.views.decorators.debug import sensitive_variables
 
 from .. import questionnaire, targets
 from ..booking_times import appointment_modality
-from ..models import BookingDraft, Clinician, ConsultationKind, ConsultationRequest, new_reference
+from ..models import (
+    Appointment,
+    BookingDraft,
+    Clinician,
+    ConsultationKind,
+    ConsultationRequest,
+    new_reference,
+)
 from ..models.drafts import DRAFT_LIFETIME, URGENT_DRAFT_AFTER
 from ..slots import nearest_open_slots, open_slots
 from .booking import SlotTaken, appointment_book
@@ -53,7 +60,22 @@ def booking_draft_save_step(
     draft.has_contact_details = CONTACT_STEP in draft.answers
     draft.updated_at = now
     draft.expires_at = now + DRAFT_LIFETIME
-    draft.save()
+    if draft.pk is None:
+        draft.save()
+    else:
+        # Only what this step changes: the urgent drafts' job may link the draft to its request meanwhile.
+        draft.save(
+            update_fields=[
+                "language",
+                "answers",
+                "chosen_kind",
+                "chosen_starts_at",
+                "reports_self_harm",
+                "has_contact_details",
+                "updated_at",
+                "expires_at",
+            ]
+        )
     return draft
 
 
@@ -114,7 +136,14 @@ def booking_draft_send(
                 source_article_slug=draft.source_article_slug,
                 language=draft.language,
             )
-        if created and draft.chosen_starts_at is not None and draft.chosen_kind is not None:
+        if (
+            created
+            and draft.chosen_starts_at is not None
+            and draft.chosen_kind is not None
+            and consultation_request.is_open
+            # An unfinished request the clinic has already booked by phone keeps that booking.
+            and not consultation_request.appointments.filter(status=Appointment.Status.BOOKED).exists()
+        ):
             _book_chosen_time(consultation_request, draft)
         draft.delete()
     return consultation_request, created
@@ -156,7 +185,6 @@ def _complete_unfinished(consultation_request, answers):
     locked.save()
     # The staff alert went when it reached them; the patient's acknowledgement goes now.
     transaction.on_commit(_queue_emails(locked.pk), robust=True)
-    logger.info("Consultation request %s completed by the patient", locked.pk)
     return locked
 
 

@@ -65,8 +65,8 @@ def consultation_request_intake_save(
     now = timezone.now()
     with transaction.atomic():
         locked = ConsultationRequest.objects.select_for_update().get(pk=consultation_request.pk)
-        if locked.anonymised_at:
-            raise ValidationError(gettext("This request is closed."), code="anonymised")
+        if locked.anonymised_at or not locked.is_open:
+            raise ValidationError(gettext("This request is closed."), code="closed")
         for name, value in answers.items():
             setattr(locked, name, value)
         changed = [*answers, "flags", "updated_at"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -593,6 +594,18 @@ def _booking_send(request):
         return redirect(STEPS[0].url)
     except SlotTaken as taken:
         return _time_taken(request, draft, taken)
+    except ValidationError:
+        # The chosen time cannot be booked any more for another reason (the kind changed, the
+        # clinic closed or booked the request meanwhile): send without it, the clinic calls.
+        booking_draft_choose_time(draft=draft, kind=None, starts_at=None)
+        form.add_error(
+            None,
+            _(
+                "We could not book the time you chose. Your other answers are kept: send your "
+                "request and we will call you to find a time, or choose another time."
+            ),
+        )
+        return _render_check(request, draft, form)
     _remember_submission(request, consultation_request.form_token, digest, consultation_request)
     return _forget_draft(redirect(consultation_request))
 

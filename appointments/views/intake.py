@@ -30,11 +30,15 @@ AFTER_PHQ9 = SECTION_IDS[SECTION_IDS.index("phq9") + 1]
 def _consultation_request(request, signed):
     """The request of a signed intake link, or the response to give instead (expired, unknown)."""
     try:
-        return ConsultationRequest.objects.get_by_intake_signature(signed), None
+        consultation_request = ConsultationRequest.objects.get_by_intake_signature(signed)
     except signing.SignatureExpired:
         return None, _private(render(request, "appointments/intake/link_expired.html", status=410))
     except (signing.BadSignature, ConsultationRequest.DoesNotExist):
         raise Http404 from None
+    if not consultation_request.is_open:
+        # A declined, cancelled or finished request: an old link neither shows nor changes its answers.
+        return None, _private(render(request, "appointments/intake/closed.html", status=410))
+    return consultation_request, None
 
 
 def _page_url(signed, section_id):

@@ -332,3 +332,40 @@ def test_the_booking_still_needs_twelve_answers():
     from appointments.views.booking import ANSWERS_NEEDED
 
     assert ANSWERS_NEEDED == 12
+
+
+@pytest.mark.parametrize("value", ["00010101T0000Z", "99991231T2359Z"])
+def test_a_time_at_the_calendars_edge_is_refused_not_a_500(client, clinician, value):
+    to_the_times(client)
+    response = client.post(WHEN_URL, {"time": value, "zone": "America/New_York"})
+    assert response.status_code == 200
+    assert BookingDraft.objects.get().chosen_starts_at is None
+
+
+def test_an_unfinished_urgent_request_the_clinic_booked_meanwhile_keeps_its_booking_on_send(
+    client, clinician
+):
+    from appointments.services.drafts import booking_drafts_escalate_urgent
+
+    to_the_times(client, self_harm_thoughts="yes")
+    chosen = at(first_full_day(), 11)
+    client.post(WHEN_URL, {"time": time_value(chosen), "zone": "America/New_York"})
+    # The patient leaves; the draft reaches staff, who call and book another time by phone.
+    BookingDraft.objects.update(updated_at=timezone.now() - datetime.timedelta(minutes=31))
+    (unfinished,) = booking_drafts_escalate_urgent()
+    appointment_book(
+        consultation_request=unfinished,
+        clinician=clinician,
+        kind=clinician.kinds.get(),
+        starts_at=at(first_full_day(), 10),
+        modality=Appointment.Modality.TELEHEALTH,
+        by=None,
+    )
+    # The patient comes back and sends: no error, the clinic's booking stands, nothing doubled.
+    response = client.post(CHECK_URL, send_data(answers()))
+    assert response.status_code == 302
+    saved = ConsultationRequest.objects.get()
+    assert saved.is_unfinished is False
+    assert [a.starts_at for a in saved.appointments.filter(status=Appointment.Status.BOOKED)] == [
+        at(first_full_day(), 10)
+    ]

@@ -216,3 +216,17 @@ def test_staff_open_an_unfinished_request_and_its_unanswered_questions_read_as_s
         export = client.get("/admin/appointments/consultationrequest/export/")
         (row,) = csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode()))
         assert (row["Reference"], row["18 or older"], row["State"]) == (unfinished.reference, "", "")
+
+
+def test_a_step_saved_while_the_draft_reaches_staff_keeps_the_link_to_its_request(client, clock):
+    from appointments.services.drafts import booking_draft_save_step
+
+    walk(client, answers(self_harm_thoughts="yes"), stop_after="safety")
+    stale = BookingDraft.objects.get()  # The copy a step's request loaded before the job ran.
+    clock(minutes=31)
+    (unfinished,) = booking_drafts_escalate_urgent()
+    booking_draft_save_step(draft=stale, step="eligibility", answers={"state": "NY", "is_adult": True})
+    assert BookingDraft.objects.get().consultation_request == unfinished
+    # So it is not brought to staff a second time.
+    clock(minutes=62)
+    assert booking_drafts_escalate_urgent() == []

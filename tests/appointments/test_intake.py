@@ -466,3 +466,20 @@ def test_the_confirmation_page_links_to_the_intake(client, consultation_request)
     html = client.get(consultation_request.get_absolute_url()).content.decode()
     link = re.search(r'href="(/consultation/intake/[^"]+/)">Answer the questions</a>', html)
     assert link and client.get(link.group(1)).status_code == 200
+
+
+@pytest.mark.parametrize("status", ["declined", "cancelled_by_patient", "completed", "spam"])
+def test_a_closed_requests_link_neither_shows_nor_changes_its_answers(client, consultation_request, status):
+    ConsultationRequest.objects.filter(pk=consultation_request.pk).update(
+        status=status, current_medications="lithium 300mg"
+    )
+    for url in [intake_url(consultation_request), page_url(consultation_request, "health")]:
+        response = client.get(url)
+        assert response.status_code == 410
+        assert "lithium" not in response.content.decode()
+        assert "These questions are closed" in response.content.decode()
+    response = client.post(page_url(consultation_request, "phq9"), {"phq9_9": "3"})
+    assert response.status_code == 410
+    saved = stored(consultation_request)
+    assert (saved.phq9_9, saved.is_urgent, saved.intake_started_at) == (None, False, None)
+    assert not OutboundEmail.objects.filter(dedupe_key__endswith=":now-urgent").exists()
