@@ -109,8 +109,20 @@ class AvailabilityExceptionInline(OwnHoursInlineMixin, admin.TabularInline):
         return super().get_queryset(request).filter(date__gte=since)
 
 
+class OpenTimesChangeMixin:
+    """Deleting what open times are computed from replaces the cached open times' version."""
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        open_times_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        open_times_changed()
+
+
 @admin.register(Clinician)
-class ClinicianAdmin(admin.ModelAdmin):
+class ClinicianAdmin(OpenTimesChangeMixin, admin.ModelAdmin):
     form = ClinicianAdminForm
     list_display = [
         "display_name",
@@ -204,14 +216,6 @@ class ClinicianAdmin(admin.ModelAdmin):
                 ).strip(),
                 messages.WARNING,
             )
-
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        open_times_changed()
-
-    def delete_queryset(self, request, queryset):
-        super().delete_queryset(request, queryset)
-        open_times_changed()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         clinician = self.get_object(request, object_id)
@@ -311,7 +315,7 @@ class ClinicianAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConsultationKind)
-class ConsultationKindAdmin(admin.ModelAdmin):
+class ConsultationKindAdmin(OpenTimesChangeMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "length_display",
@@ -345,14 +349,6 @@ class ConsultationKindAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        open_times_changed()
-
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        open_times_changed()
-
-    def delete_queryset(self, request, queryset):
-        super().delete_queryset(request, queryset)
         open_times_changed()
 
     @admin.display(description=_("length"), ordering="duration_minutes")

@@ -99,6 +99,13 @@ def status_transition_action(status, name, description):
     return action
 
 
+def _time_taken_message(taken):
+    nearest = "; ".join(local_datetime(slot.starts_at) for slot in taken.nearest)
+    return _("That time has just been taken. The nearest open times: %(times)s.") % {
+        "times": nearest or _("none in the next weeks")
+    }
+
+
 @admin.register(ConsultationRequest)
 class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
     form = ConsultationRequestAdminForm
@@ -801,13 +808,7 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
                 by=request.user,
             )
         except services.SlotTaken as taken:
-            nearest = "; ".join(local_datetime(slot.starts_at) for slot in taken.nearest)
-            self.message_user(
-                request,
-                _("That time has just been taken. The nearest open times: %(times)s.")
-                % {"times": nearest or _("none in the next weeks")},
-                messages.ERROR,
-            )
+            self.message_user(request, _time_taken_message(taken), messages.ERROR)
             return HttpResponseRedirect(f"{page}?book_kind={kind.pk}")
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)
@@ -856,13 +857,7 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
                 by=request.user,
             )
         except services.SlotTaken as taken:
-            nearest = "; ".join(local_datetime(slot.starts_at) for slot in taken.nearest)
-            self.message_user(
-                request,
-                _("That time has just been taken. The nearest open times: %(times)s.")
-                % {"times": nearest or _("none in the next weeks")},
-                messages.ERROR,
-            )
+            self.message_user(request, _time_taken_message(taken), messages.ERROR)
             return HttpResponseRedirect(page)
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)

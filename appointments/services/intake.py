@@ -15,6 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import CharField, Exists, OuterRef, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _g  # Not extracted: the audit trail stays English.
@@ -147,16 +149,26 @@ def intake_reminders_enqueue_due(*, now: datetime.datetime | None = None) -> int
             consultation_request__anonymised_at__isnull=True,
             consultation_request__status__in=ConsultationRequest.OPEN_STATUSES,
         )
+        # Once per request: one query leaves out those already reminded.
+        .exclude(
+            Exists(
+                OutboundEmail.objects.filter(
+                    dedupe_key=Concat(
+                        Value("intake-reminder:"), Cast(OuterRef("consultation_request_id"), CharField())
+                    )
+                )
+            )
+        )
         .select_related("consultation_request")
         .order_by("starts_at")
     )
+    due = list(due)
+    if not due:
+        return 0
     clinic = details.get()
-    queued = 0
     with transaction.atomic():
         for appointment in due:
             consultation_request = appointment.consultation_request
-            if OutboundEmail.objects.filter(dedupe_key=intake_reminder_key(consultation_request)).exists():
-                continue
             subject, body = render_email(
                 "intake_reminder",
                 {
@@ -176,5 +188,4 @@ def intake_reminders_enqueue_due(*, now: datetime.datetime | None = None) -> int
                 subject=subject,
                 body=body,
             )
-            queued += 1
-    return queued
+    return len(due)

@@ -601,8 +601,8 @@ def _booking_send(request):
         form.add_error(
             None,
             _(
-                "We could not book the time you chose. Your other answers are kept: send your "
-                "request and we will call you to find a time, or choose another time."
+                "We could not book the time you chose. Send your request and we will call you to "
+                "find a time, or choose another time."
             ),
         )
         return _render_check(request, draft, form)

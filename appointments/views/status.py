@@ -199,8 +199,11 @@ def appointment_reschedule(request, consultation_request, links):
     if appointment is None:
         return redirect(status_url)
     now = timezone.now()
-    context = {"consultation_request": consultation_request, "links": links}
-    context.update(_appointment_context(appointment))
+    context = {
+        "consultation_request": consultation_request,
+        "links": links,
+        **_appointment_context(appointment),
+    }
     if not appointment.patient_may_change(now=now) or appointment.kind_id is None:
         context["refusal"] = (
             too_late_message()
@@ -210,8 +213,7 @@ def appointment_reschedule(request, consultation_request, links):
         )
         return render(request, "appointments/appointment_reschedule.html", context)
 
-    earliest = timezone.localtime(booking_window(appointment.kind, now)[0]).date()
-    latest = timezone.localtime(booking_window(appointment.kind, now)[1]).date()
+    earliest, latest = (timezone.localtime(moment).date() for moment in booking_window(appointment.kind, now))
     data = request.POST if request.method == "POST" else request.GET
     first_day = min(_week_start(data.get("from"), earliest), latest)
     error = None
@@ -262,9 +264,7 @@ def appointment_reschedule(request, consultation_request, links):
                 first_day=first_day,
             )
             return render(request, "appointments/appointment_reschedule.html", context)
-    elif request.method == "POST":
-        # The time is gone or was never one: fresh times, and the form says why.
-        form = OpenTimesForm(request.POST, times=times)
+    # Otherwise a posted time is gone or was never one: the bound form says why, beside fresh times.
 
     next_day = first_day + datetime.timedelta(days=DAYS_SHOWN)
     context.update(
@@ -289,8 +289,11 @@ def appointment_cancel(request, consultation_request, links):
     if appointment is None:
         return redirect(status_url)
     now = timezone.now()
-    context = {"consultation_request": consultation_request, "links": links}
-    context.update(_appointment_context(appointment))
+    context = {
+        "consultation_request": consultation_request,
+        "links": links,
+        **_appointment_context(appointment),
+    }
     if not appointment.patient_may_change(now=now):
         context["refusal"] = too_late_message()
         return render(request, "appointments/appointment_cancel.html", context)

@@ -80,6 +80,16 @@ def test_once_per_request_however_often_the_job_runs(clinician, kind):
     assert reminders().count() == 1
 
 
+def test_a_run_with_everyone_already_reminded_is_one_query_however_many(
+    clinician, kind, django_assert_num_queries
+):
+    for hours in (20, 25, 30):
+        book(clinician, kind, in_hours(hours))
+    assert intake_reminders_enqueue_due() == 3
+    with django_assert_num_queries(1):
+        assert intake_reminders_enqueue_due() == 0
+
+
 def test_not_sent_when_the_intake_is_complete(clinician, kind):
     book(clinician, kind, in_hours(30), intake_started_at=timezone.now(), intake_completed_at=timezone.now())
     assert intake_reminders_enqueue_due() == 0
