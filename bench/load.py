@@ -235,9 +235,10 @@ def booking_drafts(database_url, template_token, prefix, count):
         with connection, connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO appointments_bookingdraft (token, form_token, answers, source_article_slug,"
-                " reports_self_harm, has_contact_details, language, created_at, updated_at, expires_at)"
+                " reports_self_harm, has_contact_details, language, time_zone, created_at, updated_at,"
+                " expires_at)"
                 " SELECT %(prefix)s || 'd' || lpad(n::text, 9, '0'), %(prefix)s || 't' || lpad(n::text, 9, '0'),"
-                " answers, '', false, true, language, now(), now(), now() + interval '1 day'"
+                " answers, '', false, true, language, time_zone, now(), now(), now() + interval '1 day'"
                 " FROM appointments_bookingdraft, generate_series(1, %(count)s) AS n WHERE token = %(template)s",
                 {"prefix": prefix, "count": count, "template": template_token},
             )

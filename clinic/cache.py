@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.dispatch import Signal
 from redis.exceptions import RedisError
 
@@ -79,6 +79,26 @@ def _default(key, default=None, *args, **kwargs):
     return default
 
 
+class OneClientPerPool(RedisCacheClient):
+    """Django's Redis client, keeping one ``redis.Redis`` per connection pool instead of a new one a call.
+
+    Each new one copies about 170 response callbacks: 0.16 ms of a cached page's 1.2 ms. A client
+    is only a front for its pool, which hands each command its own connection (and makes new ones
+    in a forked worker), so one client serves every thread of the process.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        index = self._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            client = self._clients[index] = self._client(connection_pool=self._get_connection_pool(write))
+        return client
+
+
 class ResilientRedisCache(RedisCache):
     """Django's Redis cache, answering a miss (and storing nothing) while Redis cannot be reached."""
 
@@ -86,6 +106,7 @@ class ResilientRedisCache(RedisCache):
         options = dict(params.get("OPTIONS", {}))
         retry_after = options.pop("retry_after", RETRY_AFTER_SECONDS)
         super().__init__(server, {**params, "OPTIONS": options})
+        self._class = OneClientPerPool
         self.breaker = Breaker(retry_after)
 
     @property

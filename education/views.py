@@ -7,6 +7,7 @@ question replaces (see ``library_content_changed``), and marked public for the H
 """
 
 import hashlib
+import threading
 from functools import cache as memoize
 
 from django.conf import settings
@@ -14,10 +15,12 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Prefetch
 from django.http import Http404, HttpResponse
+from django.middleware.gzip import re_accepts_gzip as accepts_gzip
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone, translation
-from django.utils.cache import patch_cache_control
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import http_date
+from django.utils.text import compress_string
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
@@ -26,7 +29,6 @@ from clinic import details
 from clinic.http_cache import public_page
 
 from .models import (
-    CONTENT_VERSION_KEY,
     Article,
     ArticleTranslation,
     FAQEntry,
@@ -45,6 +47,13 @@ FAQ_TITLE = _("Frequently Asked Questions")
 # Content changes replace the version at once; this only bounds how long a release that changes
 # templates or code, but no static file, keeps serving pages rendered by the one before.
 PAGE_CACHE_SECONDS = 10 * 60
+# What a stored page holds; a new layout is stored under a new number, never read as the old one.
+PAGE_ENTRY_FORMAT = 2
+# The stored pages each worker keeps, by key, oldest first: the library's pages and the home page,
+# in each language, are well under this, each about 60 KB with its compressed copy.
+WORKER_PAGES = 64
+_worker_pages = {}
+_worker_pages_lock = threading.Lock()
 
 
 def _can_preview(user):
@@ -106,38 +115,80 @@ def _release():
 
 
 def cached_page(request, name, build):
-    """A public page from the shared cache, or ``build()`` it and store it: one round trip on a hit.
+    """A public page from the shared cache, or ``build()`` it and store it.
 
     A stored page is served only under the content version it was built with, and says when it
-    was built (``Last-Modified``). ``build`` returns the response and when it stops being right
-    (the next scheduled publication changes every list of published articles), or None.
+    was built (``Last-Modified``). It is stored with its ETag and compressed once, so a hit costs
+    neither a hash nor a compression. A public page carries no secret, so its stored copy needs
+    none of the random padding Django adds against BREACH to every page it compresses itself.
+    Each worker also keeps the pages it served (``_worker_pages``): a hit then reads only the
+    version from the shared cache, a few bytes instead of the page. ``build`` returns the response
+    and when it stops being right (the next scheduled publication changes every list of published
+    articles), or None.
     """
-    key = f"education:page:{get_language()}:{_release()}:{name}"
-    found = cache.get_many([CONTENT_VERSION_KEY, key])
+    key = f"education:page:{PAGE_ENTRY_FORMAT}:{get_language()}:{_release()}:{name}"
     # The version is read before the database: a page built from older rows is stored under an
-    # older version, which never matches again.
-    version = found.get(CONTENT_VERSION_KEY) or library_content_version()
-    entry = found.get(key)
+    # older version, which never matches again. Without the shared cache there is no version (None)
+    # and nothing is kept: an edit could not make a copy stale.
+    version = library_content_version()
+    now = timezone.now().timestamp()
+    entry = _worker_pages.get(key)
+    if (
+        version is not None
+        and entry is not None
+        and entry["version"] == version
+        and entry["expires_at"] > now
+    ):
+        return _stored_response(request, entry)
+    entry = cache.get(key) if version is not None else None
     if entry is not None and entry["version"] == version:
-        response = HttpResponse(entry["content"], content_type=entry["content_type"])
-        response["Last-Modified"] = http_date(entry["built_at"])
-        return response
-    built_at = timezone.now().timestamp()
+        _keep_in_worker(key, entry)
+        return _stored_response(request, entry)
     response, stale_at = build()
     timeout = PAGE_CACHE_SECONDS
     if stale_at is not None:
-        timeout = min(timeout, int((stale_at - timezone.now()).total_seconds()))
+        timeout = min(timeout, int(stale_at.timestamp() - now))
     # A page that set a cookie or used a CSRF token belongs to one visitor: never stored.
     personal = response.cookies or request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
     if response.status_code == 200 and not personal and timeout > 0:
+        content = response.content
+        compressed = compress_string(content)
         entry = {
             "version": version,
-            "content": response.content,
+            "content": content,
+            "gzip": compressed if len(compressed) < len(content) else None,
+            "etag": f'"{hashlib.md5(content, usedforsecurity=False).hexdigest()}"',
             "content_type": response["Content-Type"],
-            "built_at": built_at,
+            "built_at": now,
+            "expires_at": now + timeout,
         }
         cache.set(key, entry, timeout)
-        response["Last-Modified"] = http_date(built_at)
+        if version is not None:
+            _keep_in_worker(key, entry)
+        response["Last-Modified"] = http_date(now)
+    return response
+
+
+def _keep_in_worker(key, entry):
+    """Keep a stored page in this worker, dropping the oldest kept beyond ``WORKER_PAGES``."""
+    with _worker_pages_lock:
+        _worker_pages.pop(key, None)
+        _worker_pages[key] = entry
+        while len(_worker_pages) > WORKER_PAGES:
+            del _worker_pages[next(iter(_worker_pages))]
+
+
+def _stored_response(request, entry):
+    """The stored page, gzipped when the browser takes gzip (its ETag then weak, as GZip makes it)."""
+    if entry["gzip"] is not None and accepts_gzip.search(request.headers.get("Accept-Encoding", "")):
+        response = HttpResponse(entry["gzip"], content_type=entry["content_type"])
+        response["Content-Encoding"] = "gzip"
+        response["ETag"] = "W/" + entry["etag"]
+    else:
+        response = HttpResponse(entry["content"], content_type=entry["content_type"])
+        response["ETag"] = entry["etag"]
+    patch_vary_headers(response, ["Accept-Encoding"])
+    response["Last-Modified"] = http_date(entry["built_at"])
     return response
 
 

@@ -117,10 +117,10 @@ def booking_draft_send(
     click) returns the request it became, with ``created=False``.
     """
     with transaction.atomic():
-        locked = BookingDraft.objects.select_for_update().filter(pk=draft.pk).first()
+        locked = BookingDraft.objects.select_for_update().filter(pk=draft.pk).order_by().first()
         if locked is None:
             # Sent meanwhile by a second click on Send, which held the lock: its request is this one.
-            sent = ConsultationRequest.objects.filter(form_token=draft.form_token).first()
+            sent = ConsultationRequest.objects.filter(form_token=draft.form_token).order_by().first()
             if sent is None:
                 raise BookingDraft.DoesNotExist
             return sent, False
@@ -184,7 +184,7 @@ def _complete_unfinished(consultation_request, answers):
     locked.full_clean(validate_unique=False, validate_constraints=False)
     locked.save()
     # The staff alert went when it reached them; the patient's acknowledgement goes now.
-    transaction.on_commit(_queue_emails(locked.pk), robust=True)
+    transaction.on_commit(_queue_emails(locked), robust=True)
     return locked
 
 
@@ -252,5 +252,5 @@ def _unfinished_request_create(draft, now):
     consultation_request.save(force_insert=True)
     draft.consultation_request = consultation_request
     draft.save(update_fields=["consultation_request"])
-    transaction.on_commit(_queue_emails(consultation_request.pk), robust=True)
+    transaction.on_commit(_queue_emails(consultation_request), robust=True)
     return consultation_request

@@ -79,14 +79,18 @@ def acknowledgement_key(pk):
     return f"consultation-request:{pk}:acknowledgement"
 
 
-def consultation_request_emails_enqueue(*, consultation_request_id: int) -> None:
+def consultation_request_emails_enqueue(
+    *, consultation_request_id: int, email: str | None = None, is_unfinished: bool | None = None
+) -> None:
     """Queue the patient's acknowledgement and the staff alert for a new request.
 
     An unfinished request (an urgent draft that reached staff) gets the staff alert only: the
-    patient has not sent anything yet. Their acknowledgement follows when they do.
+    patient has not sent anything yet. Their acknowledgement follows when they do. A caller with
+    the request at hand passes its ``email`` and ``is_unfinished``; otherwise they are read.
     """
     pk = consultation_request_id
-    email, is_unfinished = ConsultationRequest.objects.values_list("email", "is_unfinished").get(pk=pk)
+    if email is None or is_unfinished is None:
+        email, is_unfinished = ConsultationRequest.objects.values_list("email", "is_unfinished").get(pk=pk)
     messages = [] if is_unfinished else [(acknowledgement_key(pk), "patient_acknowledgement", email)]
     messages.append((f"consultation-request:{pk}:staff-alert", "staff_alert", settings.CLINIC_STAFF_EMAIL))
     outbound_emails_record(consultation_request_id=pk, messages=messages)

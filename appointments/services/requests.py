@@ -44,9 +44,18 @@ KEEPS_APPOINTMENT = {Status.SCHEDULED, Status.COMPLETED}
 REFERENCE_ATTEMPTS = 5
 
 
-def _queue_emails(pk):
+def _queue_emails(consultation_request):
+    """Queue a new request's e-mails once it is committed, to whom they go known now (no query then)."""
+    pk, email, is_unfinished = (
+        consultation_request.pk,
+        consultation_request.email,
+        consultation_request.is_unfinished,
+    )
+
     def queue_consultation_request_emails():
-        outbox.consultation_request_emails_enqueue(consultation_request_id=pk)
+        outbox.consultation_request_emails_enqueue(
+            consultation_request_id=pk, email=email, is_unfinished=is_unfinished
+        )
 
     return queue_consultation_request_emails
 
@@ -71,12 +80,9 @@ def consultation_request_create(
     ``language`` is the language of the pages it was sent from: the patient's e-mails are in it.
 
     ``form_token`` is the one-time token of the form the patient sent: sending the same form
-    twice (a double click, a resubmit) returns the first request and ``created=False``.
+    twice (a double click, a resubmit) returns the first request and ``created=False``: the
+    unique token refuses the second INSERT, which costs nothing until it happens.
     """
-    existing = ConsultationRequest.objects.filter(form_token=form_token).first()
-    if existing is not None:
-        return existing, False
-
     consultation_request = ConsultationRequest(
         form_token=form_token, source_article_slug=source_article_slug, language=language, **answers
     )
@@ -99,7 +105,7 @@ def consultation_request_create(
             except IntegrityError:
                 # Either the same form arrived twice at once (the other copy won), or a
                 # random reference or token collided: find the first, or draw again.
-                existing = ConsultationRequest.objects.filter(form_token=form_token).first()
+                existing = ConsultationRequest.objects.filter(form_token=form_token).order_by().first()
                 if existing is not None:
                     return existing, False
                 if attempt == REFERENCE_ATTEMPTS:
@@ -110,7 +116,7 @@ def consultation_request_create(
         # Robust: a failure to queue the e-mails must not fail the patient's saved request
         # (the mail worker queues any that are missing). A named function, not a partial:
         # Django logs a robust callback's failure by its __qualname__.
-        transaction.on_commit(_queue_emails(consultation_request.pk), robust=True)
+        transaction.on_commit(_queue_emails(consultation_request), robust=True)
     logger.info("Consultation request %s saved", consultation_request.pk)
     return consultation_request, True
 

@@ -115,7 +115,7 @@ def _draft(request):
     token = request.get_signed_cookie(DRAFT_COOKIE, default="", salt=DRAFT_COOKIE_SALT)
     if not TOKEN_RE.match(token):
         return None
-    return BookingDraft.objects.filter(token=token, expires_at__gt=timezone.now()).first()
+    return BookingDraft.objects.filter(token=token, expires_at__gt=timezone.now()).order_by().first()
 
 
 def _keep_draft_cookie(response, draft):
@@ -537,6 +537,13 @@ def _is_resubmission(request, token, draft):
     return draft is None or sent == _answers_digest(request, draft)
 
 
+def _names_no_request(draft, token):
+    """Whether ``token`` is the form token of a draft not yet sent: no request can have it, as the
+    request that takes it deletes the draft in the same transaction (an unfinished urgent request
+    takes it too, and is linked to the draft). Any other token may be a Send made before."""
+    return draft is not None and draft.consultation_request_id is None and token == draft.form_token
+
+
 def _remember_submission(request, token, digest, consultation_request):
     submitted = dict(request.session.get(SUBMITTED_SESSION_KEY, {}))
     submitted[token] = digest
@@ -564,8 +571,10 @@ def _booking_send(request):
     draft = _draft(request)
     token = request.POST.get("form_token", "")
     token_used = False
-    if TOKEN_RE.match(token):
-        existing = ConsultationRequest.objects.filter(form_token=token).only("confirmation_token").first()
+    if TOKEN_RE.match(token) and not _names_no_request(draft, token):
+        existing = (
+            ConsultationRequest.objects.filter(form_token=token).only("confirmation_token").order_by().first()
+        )
         if existing is not None:
             if _is_resubmission(request, token, draft):
                 if draft is not None:

@@ -5,13 +5,15 @@ import datetime
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from appointments import jobs
 from appointments.models import BookingDraft, ConsultationRequest, OutboundEmail
 from appointments.services.drafts import booking_drafts_delete_expired, booking_drafts_escalate_urgent
-from tests.booking import walk
+from tests.booking import form_token_in, walk
 from tests.outbox import render_pending
 
 from .conftest import answers
@@ -230,3 +232,19 @@ def test_a_step_saved_while_the_draft_reaches_staff_keeps_the_link_to_its_reques
     # So it is not brought to staff a second time.
     clock(minutes=62)
     assert booking_drafts_escalate_urgent() == []
+
+
+def test_send_runs_six_statements(client, django_capture_on_commit_callbacks):
+    walk(client, answers(), stop_after="visit")
+    form_token = form_token_in(client.get("/consultation/check/").content.decode())
+    data = {"consent_not_emergency": "on", "form_token": form_token}
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/consultation/check/", data)
+    assert response.status_code == 302
+    statements = [query["sql"].split()[0] for query in queries.captured_queries]
+    statements = [statement for statement in statements if statement not in ("SAVEPOINT", "RELEASE")]
+    # The draft; the draft again, locked; the request; the draft deleted; both e-mails in one
+    # INSERT; the session that lets this browser see the confirmation. (The draft's own form token
+    # names no request, so whether it was sent before is not asked.)
+    assert statements == ["SELECT", "SELECT", "INSERT", "DELETE", "INSERT", "INSERT"], statements
+    assert OutboundEmail.objects.count() == 2

@@ -86,3 +86,11 @@ def test_requests_are_taken_without_the_cache_even_past_the_limit(dead_redis, cl
         assert response.status_code == 302
         assert response["Location"].startswith("/consultation/received/")
     assert ConsultationRequest.objects.count() == 3
+
+
+def test_the_cache_keeps_one_redis_client_for_every_call():
+    client = cache._cache.get_client()
+    assert cache._cache.get_client(write=True) is client
+    cache.set("one-client", "kept")
+    assert cache.get("one-client") == "kept"
+    assert cache._cache.get_client() is client

@@ -1,6 +1,8 @@
 """The public library and article pages come from the shared cache, and never show stale content."""
 
 import datetime
+import gzip
+import hashlib
 import time
 
 import pytest
@@ -88,6 +90,26 @@ def test_a_second_visit_comes_from_the_cache_without_a_query(client, article, ur
     assert second_queries == 0
     assert second.content == first.content
     assert second["Content-Type"] == "text/html; charset=utf-8"
+
+
+@pytest.mark.parametrize("url", [ARTICLE, LIBRARY, "/"])
+def test_a_stored_page_is_compressed_once_and_sent_as_stored(client, article, url):
+    built = client.get(url, HTTP_ACCEPT_ENCODING="gzip")
+    hits = [client.get(url, HTTP_ACCEPT_ENCODING="gzip") for _ in range(3)]
+    plain = client.get(url)
+    # Django pads each page it compresses with random bytes; a stored copy is the same every time.
+    assert len({hit.content for hit in hits}) == 1
+    for hit in hits:
+        assert hit["Content-Encoding"] == "gzip"
+        assert hit["Vary"] == "Accept-Encoding"
+        assert gzip.decompress(hit.content) == gzip.decompress(built.content) == plain.content
+        # Weak once compressed, as Django's GZip makes it: the same page validates either way.
+        assert hit["ETag"] == built["ETag"] == "W/" + plain["ETag"]
+        assert hit["Last-Modified"] == plain["Last-Modified"]
+    assert "Content-Encoding" not in plain
+    assert plain["ETag"] == f'"{hashlib.md5(plain.content, usedforsecurity=False).hexdigest()}"'
+    assert client.get(url, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=plain["ETag"]).status_code == 304
+    assert client.get(url, HTTP_IF_NONE_MATCH=hits[0]["ETag"]).status_code == 304
 
 
 @pytest.mark.parametrize("url", [ARTICLE, LIBRARY])
