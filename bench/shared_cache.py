@@ -1,7 +1,8 @@
 """The public pages at the origin against /healthz, and through the shared cache against a static file.
 
     make bench-cache    (or: .venv/bin/python bench/shared_cache.py [--duration 6] [--rounds 3]
-                         [--worker-class sync|gthread] [--threads N] [--config FILE])
+                         [--worker-class sync|gthread] [--threads N] [--config FILE]
+                         [--origin-encoding gzip|identity] [--skip-origin])
 
 Serves the site as production does (gunicorn with clinic/gunicorn.py, DEBUG off, collected static
 files) from a scratch database with the clinic's content, and nginx with deploy/nginx.conf in front
@@ -9,7 +10,9 @@ of it, both on loopback. Two measurements, each in rounds, every page right afte
 
 1. At the origin (gunicorn alone), at 4 and at 32 connections: the article, the library and the
    home page against /healthz (one query, no template). Reported: requests per second and p99,
-   each as a ratio to the /healthz run beside it (the median of the rounds' ratios).
+   each as a ratio to the /healthz run beside it (the median of the rounds' ratios). The clients
+   accept gzip, as browsers do and as the cache in front always asks (``--origin-encoding
+   identity``: uncompressed pages, four times the article's bytes).
 2. Through the shared cache, at 32 connections, gzip accepted as browsers do: the article (a
    cache hit) against the same nginx serving a static file of the same size.
 
@@ -114,6 +117,12 @@ def main():
         "--config", default="python:clinic.gunicorn", help="gunicorn settings (default: production's)"
     )
     parser.add_argument(
+        "--origin-encoding",
+        default="gzip",
+        choices=["gzip", "identity"],
+        help="what the origin's clients accept (default gzip, as browsers and the cache in front ask)",
+    )
+    parser.add_argument(
         "--skip-origin", action="store_true", help="measure through the shared cache only (quicker)"
     )
     args = parser.parse_args()
@@ -138,6 +147,7 @@ def main():
         plain.write_text(LUA_COMMON + LUA_GET)
         gzipped = folder / "get-gzip.lua"
         gzipped.write_text(GZIP_HEADER + LUA_COMMON + LUA_GET)
+        origin_script = gzipped if args.origin_encoding == "gzip" else plain
         server_args = [
             *("--config", args.config, "--access-logfile", str(folder / "access.log")),
             *("--error-logfile", str(folder / "gunicorn.log"), "--capture-output"),
@@ -148,10 +158,10 @@ def main():
             for connections in () if args.skip_origin else (4, 32):
                 options = {"duration": args.duration, "connections": connections, "threads": threads}
                 for path in [HEALTHZ, *ORIGIN_PAGES]:
-                    wrk(base + path, plain, **{**options, "duration": 2})
+                    wrk(base + path, origin_script, **{**options, "duration": 2})
                 for path in ORIGIN_PAGES:
                     origin[connections, path] = summary(
-                        rounds_of(base, path, HEALTHZ, plain, rounds=args.rounds, options=options)
+                        rounds_of(base, path, HEALTHZ, origin_script, rounds=args.rounds, options=options)
                     )
 
             upstream = base.removeprefix("http://")
@@ -199,7 +209,8 @@ def main():
 
     print(
         f"gunicorn: {args.workers} {args.worker_class} workers × {args.threads} threads; wrk {threads} threads,"
-        f" {args.rounds} × {args.duration} s per page, each run right after its baseline's; {cores} cores"
+        f" {args.rounds} × {args.duration} s per page, each run right after its baseline's; {cores} cores;"
+        f" at the origin, Accept-Encoding: {args.origin_encoding}"
     )
     print("load average (1, 5, 15 min) at the start: " + ", ".join(f"{value:.2f}" for value in load_before))
     print(f"load average at the end: {os.getloadavg()[0]:.2f}; workers started: {restarts}")

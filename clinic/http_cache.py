@@ -31,11 +31,15 @@ def public_page(view):
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        setattr(response, PUBLIC_ATTRIBUTE, True)
-        return response
+        return mark_public(view(request, *args, **kwargs))
 
     return wrapped
+
+
+def mark_public(response):
+    """Mark one response as a public page (what ``public_page`` does for a view's)."""
+    setattr(response, PUBLIC_ATTRIBUTE, True)
+    return response
 
 
 def _is_shareable(request, response):

@@ -61,6 +61,7 @@ MIDDLEWARE = [
     # ALLOWED_HOSTS included (CommonMiddleware refuses that Host), so they come this early.
     "csp.middleware.CSPMiddleware",
     "clinic.middleware.security_headers",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Pages are compressed here, below WhiteNoise (static files come precompressed), with the random
     # padding Django adds against BREACH; the shared cache in front never compresses a page itself.
@@ -71,6 +72,9 @@ MIDDLEWARE = [
     # The page's language from its URL alone (/es/... or English), before the URLs are resolved:
     # never from the browser's Accept-Language, so English pages carry no Vary on it.
     "clinic.middleware.language_from_path",
+    # A public page this worker keeps goes out here to a visitor without a session, without the
+    # session, CSRF, auth and staff middlewares below, which a public page never needs.
+    "education.middleware.serve_kept_pages",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Before CSRF: its refusals are logged with the path, which may carry a patient's secret.
     "clinic.redaction.LogPathMiddleware",
@@ -82,7 +86,6 @@ MIDDLEWARE = [
     # After the CSRF check, the user and the messages: keeps a workspace POST that arrives after
     # the idle logout, and gives it back after the same user signs in again.
     "clinic.staff_work.KeepStaffWorkMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A refused method (405) gets the site's own page, inside the header middlewares.
     "clinic.middleware.branded_method_not_allowed",
     # A database that is gone or too slow answers "try again or call" (503), not a bare 500.

@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from clinic import details
-from clinic.http_cache import public_page
+from clinic.http_cache import mark_public, public_page
 
 from .models import (
     Article,
@@ -53,6 +53,8 @@ PAGE_ENTRY_FORMAT = 2
 # in each language, are well under this, each about 60 KB with its compressed copy.
 WORKER_PAGES = 64
 _worker_pages = {}
+# The key of the page kept for each address it was served at.
+_worker_paths = {}
 _worker_pages_lock = threading.Lock()
 
 
@@ -142,7 +144,7 @@ def cached_page(request, name, build):
         return _stored_response(request, entry)
     entry = cache.get(key) if version is not None else None
     if entry is not None and entry["version"] == version:
-        _keep_in_worker(key, entry)
+        _keep_in_worker(request, key, entry)
         return _stored_response(request, entry)
     response, stale_at = build()
     timeout = PAGE_CACHE_SECONDS
@@ -164,18 +166,38 @@ def cached_page(request, name, build):
         }
         cache.set(key, entry, timeout)
         if version is not None:
-            _keep_in_worker(key, entry)
+            _keep_in_worker(request, key, entry)
         response["Last-Modified"] = http_date(now)
     return response
 
 
-def _keep_in_worker(key, entry):
-    """Keep a stored page in this worker, dropping the oldest kept beyond ``WORKER_PAGES``."""
+def _keep_in_worker(request, key, entry):
+    """Keep a stored page in this worker, under its key and its address, dropping the oldest kept
+    beyond ``WORKER_PAGES`` (an address whose page is dropped finds nothing and goes the long way)."""
     with _worker_pages_lock:
         _worker_pages.pop(key, None)
         _worker_pages[key] = entry
         while len(_worker_pages) > WORKER_PAGES:
             del _worker_pages[next(iter(_worker_pages))]
+        _worker_paths.pop(request.path, None)
+        _worker_paths[request.path] = key
+        while len(_worker_paths) > WORKER_PAGES:
+            del _worker_paths[next(iter(_worker_paths))]
+
+
+def kept_page(request):
+    """The page this worker keeps for the request's address, if it is still right; else None.
+
+    The same rule as ``cached_page``'s (the address names the view, its language and its page, so
+    the same key), for ``serve_kept_pages``, which asks before the view is found.
+    """
+    entry = _worker_pages.get(_worker_paths.get(request.path))
+    if entry is None or entry["expires_at"] <= timezone.now().timestamp():
+        return None
+    version = library_content_version()
+    if version is None or entry["version"] != version:
+        return None
+    return mark_public(_stored_response(request, entry))
 
 
 def _stored_response(request, entry):
@@ -189,6 +211,7 @@ def _stored_response(request, entry):
         response["ETag"] = entry["etag"]
     patch_vary_headers(response, ["Accept-Encoding"])
     response["Last-Modified"] = http_date(entry["built_at"])
+    response["Content-Length"] = str(len(response.content))
     return response
 
 
@@ -196,7 +219,6 @@ def _stored_response(request, entry):
 @require_safe
 def article_list(request):
     terms = clean_search_terms(request.GET.get("q", ""))
-    public = Article.objects.published().prefetch_related("topics")
     if terms:
         outcome = library_search(terms)
         if not outcome.found:
@@ -213,6 +235,7 @@ def article_list(request):
         return response
 
     def build():
+        public = Article.objects.published().prefetch_related("topics")
         articles = in_page_language(public.latest_first().with_next_publication())
         # With no article listed, nothing carries the next publication date: not cached.
         stale_at = articles[0].next_publication_at if articles else timezone.now()

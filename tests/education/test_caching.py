@@ -298,3 +298,61 @@ def test_a_version_lost_from_the_cache_never_brings_old_pages_back(client, artic
     cache.delete(CONTENT_VERSION_KEY)
     _response, queries = get(client, ARTICLE)
     assert queries > 0
+
+
+@pytest.fixture
+def session_middleware_calls(monkeypatch):
+    """How many requests reached the session middleware."""
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    calls = []
+    process_request = SessionMiddleware.process_request
+
+    def counted(self, request):
+        calls.append(request.path)
+        return process_request(self, request)
+
+    monkeypatch.setattr(SessionMiddleware, "process_request", counted)
+    return calls
+
+
+@pytest.mark.parametrize("url", [ARTICLE, LIBRARY, "/"])
+def test_a_kept_page_goes_out_before_the_session_and_staff_middlewares(
+    client, article, url, session_middleware_calls
+):
+    built = client.get(url, HTTP_ACCEPT_ENCODING="gzip")
+    assert session_middleware_calls == [url]
+    kept = client.get(url, HTTP_ACCEPT_ENCODING="gzip")
+    assert session_middleware_calls == [url]
+    assert kept.content == client.get(url, HTTP_ACCEPT_ENCODING="gzip").content
+    # The same page with the same headers (security, caching, validators) as the whole way gives.
+    assert gzip.decompress(kept.content) == gzip.decompress(built.content)
+    assert set(kept.headers) == set(built.headers)
+    for name in ("Cache-Control", "Vary", "ETag", "X-Frame-Options", "Content-Security-Policy"):
+        assert kept[name] == built[name], name
+    assert client.get(url, HTTP_IF_NONE_MATCH=kept["ETag"]).status_code == 304
+
+
+def test_a_visitor_with_a_session_a_query_or_a_strange_host_goes_the_whole_way(
+    client, article, session_middleware_calls
+):
+    client.get(LIBRARY)
+    client.get(ARTICLE)
+    session_middleware_calls.clear()
+    searched = client.get(LIBRARY, {"q": "ketamine"})
+    assert "private" in searched["Cache-Control"]
+    assert 'value="ketamine"' in searched.content.decode()
+    assert client.get(ARTICLE, HTTP_HOST="attacker.example").status_code == 400
+    client.cookies["sessionid"] = "no-such-session"
+    assert client.get(ARTICLE).status_code == 200
+    assert session_middleware_calls == [LIBRARY, ARTICLE, ARTICLE]
+
+
+def test_a_kept_page_is_dropped_the_moment_the_library_changes(client, article, session_middleware_calls):
+    client.get(ARTICLE)
+    client.get(ARTICLE)
+    article.title = "Ketamine, mood and sleep"
+    article.save()
+    response = client.get(ARTICLE)
+    assert "Ketamine, mood and sleep" in response.content.decode()
+    assert session_middleware_calls == [ARTICLE, ARTICLE]
