@@ -46,6 +46,9 @@ server {{
     listen 127.0.0.1:{port};
     access_log {log} clinic_paths;
     gzip off;
+    sendfile on;
+    tcp_nopush on;
+    open_file_cache max=1000 inactive=60s;
     root {root};
     location / {{
 {headers}

@@ -95,7 +95,10 @@ class OneClientPerPool(RedisCacheClient):
         index = self._get_connection_pool_index(write)
         client = self._clients.get(index)
         if client is None:
-            client = self._clients[index] = self._client(connection_pool=self._get_connection_pool(write))
+            # The pool of this very index (Django's own lookup draws a replica's index again).
+            if index not in self._pools:
+                self._pools[index] = self._pool_class.from_url(self._servers[index], **self._pool_options)
+            client = self._clients[index] = self._client(connection_pool=self._pools[index])
         return client
 
 

@@ -143,15 +143,19 @@ def cached_page(request, name, build):
     ):
         return _stored_response(request, entry)
     entry = cache.get(key) if version is not None else None
-    if entry is not None and entry["version"] == version:
+    if entry is not None and entry["version"] == version and entry["expires_at"] > now:
         _keep_in_worker(request, key, entry)
         return _stored_response(request, entry)
     response, stale_at = build()
     timeout = PAGE_CACHE_SECONDS
     if stale_at is not None:
         timeout = min(timeout, int(stale_at.timestamp() - now))
-    # A page that set a cookie or used a CSRF token belongs to one visitor: never stored.
-    personal = response.cookies or request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+    # A page that set a cookie or used a CSRF token belongs to one visitor: never stored. Nor one
+    # built for an address with a query string: its links may carry the query (the language switch
+    # keeps it), which the plain address's page must not.
+    personal = (
+        response.cookies or request.META.get("CSRF_COOKIE_NEEDS_UPDATE") or request.META.get("QUERY_STRING")
+    )
     if response.status_code == 200 and not personal and timeout > 0:
         content = response.content
         compressed = compress_string(content)

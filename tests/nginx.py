@@ -20,6 +20,9 @@ error_log {directory}/error.log warn;
 load_module {purge_module};
 events {{ worker_connections 1024; }}
 http {{
+    # As Debian's /etc/nginx/nginx.conf sets them, so the site's file is tested as it is installed.
+    sendfile on;
+    tcp_nopush on;
     client_body_temp_path {directory}/body;
     proxy_temp_path {directory}/proxy;
     fastcgi_temp_path {directory}/fastcgi;

@@ -13,6 +13,7 @@ from django.utils import timezone
 from appointments import jobs
 from appointments.models import BookingDraft, ConsultationRequest, OutboundEmail
 from appointments.services.drafts import booking_drafts_delete_expired, booking_drafts_escalate_urgent
+from appointments.views import booking as booking_views
 from tests.booking import form_token_in, walk
 from tests.outbox import render_pending
 
@@ -247,4 +248,35 @@ def test_send_runs_six_statements(client, django_capture_on_commit_callbacks):
     # INSERT; the session that lets this browser see the confirmation. (The draft's own form token
     # names no request, so whether it was sent before is not asked.)
     assert statements == ["SELECT", "SELECT", "INSERT", "DELETE", "INSERT", "INSERT"], statements
+    assert OutboundEmail.objects.count() == 2
+
+
+def test_a_draft_that_reaches_staff_while_it_is_sent_completes_its_request(
+    client, clock, monkeypatch, django_capture_on_commit_callbacks
+):
+    # The view reads the draft unlinked (its own token then names no request); the urgent drafts'
+    # job links it before Send locks it: Send completes that request, and makes no second one.
+    data = answers(self_harm_thoughts="yes")
+    walk(client, data, stop_after="visit")
+    form_token = form_token_in(client.get("/consultation/check/").content.decode())
+    read_draft = booking_views._draft
+
+    def read_then_escalate(request):
+        draft = read_draft(request)
+        clock(minutes=31)
+        with django_capture_on_commit_callbacks(execute=True):
+            booking_drafts_escalate_urgent()
+        return draft
+
+    monkeypatch.setattr(booking_views, "_draft", read_then_escalate)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/consultation/check/", {"consent_not_emergency": "on", "form_token": form_token}
+        )
+    saved = ConsultationRequest.objects.get()
+    assert response["Location"] == saved.get_absolute_url()
+    assert (saved.is_unfinished, saved.is_urgent, saved.form_token) == (False, True, form_token)
+    assert BookingDraft.objects.count() == 0
+    # The staff alert when it reached them, the patient's acknowledgement when they sent it.
+    assert OutboundEmail.objects.filter(to="maria@example.com").count() == 1
     assert OutboundEmail.objects.count() == 2

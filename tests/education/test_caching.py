@@ -316,7 +316,7 @@ def session_middleware_calls(monkeypatch):
     return calls
 
 
-@pytest.mark.parametrize("url", [ARTICLE, LIBRARY, "/"])
+@pytest.mark.parametrize("url", [ARTICLE, LIBRARY, "/", "/es/", "/es" + ARTICLE])
 def test_a_kept_page_goes_out_before_the_session_and_staff_middlewares(
     client, article, url, session_middleware_calls
 ):
@@ -331,6 +331,9 @@ def test_a_kept_page_goes_out_before_the_session_and_staff_middlewares(
     for name in ("Cache-Control", "Vary", "ETag", "X-Frame-Options", "Content-Security-Policy"):
         assert kept[name] == built[name], name
     assert client.get(url, HTTP_IF_NONE_MATCH=kept["ETag"]).status_code == 304
+    head = client.head(url, HTTP_ACCEPT_ENCODING="gzip")
+    assert head.status_code == 200 and head["Content-Length"] == kept["Content-Length"]
+    assert session_middleware_calls == [url]
 
 
 def test_a_visitor_with_a_session_a_query_or_a_strange_host_goes_the_whole_way(
@@ -356,3 +359,11 @@ def test_a_kept_page_is_dropped_the_moment_the_library_changes(client, article, 
     response = client.get(ARTICLE)
     assert "Ketamine, mood and sleep" in response.content.decode()
     assert session_middleware_calls == [ARTICLE, ARTICLE]
+
+
+def test_a_page_built_for_an_address_with_a_query_is_never_stored(client, article):
+    # The language switch keeps the query; the page at the plain address must not carry it.
+    assert "from=elsewhere" in client.get(ARTICLE, {"from": "elsewhere"}).content.decode()
+    assert "elsewhere" not in Client().get(ARTICLE).content.decode()
+    _response, queries = get(Client(), ARTICLE)
+    assert queries == 0
