@@ -64,6 +64,11 @@ def _guarded(name, fallback):
         if not self.breaker.allows():
             return fallback(*args, **kwargs)
         try:
+            if self.breaker.down_since is not None:
+                # Back after an outage: say so before answering, so that what changed meanwhile
+                # (a content version the cache could not store) is made stale before it is read.
+                self._cache.get_client(write=True).ping()
+                self.breaker.succeeded()
             result = getattr(super(ResilientRedisCache, self), name)(*args, **kwargs)
         except RedisError as error:
             self.breaker.failed(error)

@@ -367,3 +367,19 @@ def test_a_page_built_for_an_address_with_a_query_is_never_stored(client, articl
     assert "elsewhere" not in Client().get(ARTICLE).content.decode()
     _response, queries = get(Client(), ARTICLE)
     assert queries == 0
+
+
+def test_an_edit_made_while_the_cache_was_unreachable_shows_on_the_first_visit_after(client, article):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    client.get(ARTICLE)
+    client.get(ARTICLE)
+    breaker = cache.breaker
+    breaker.failed(RedisConnectionError("refused"))
+    breaker.retry_at = time.monotonic() + 60
+    # The edit cannot replace the content version while the cache is skipped.
+    article.title = "Ketamine, mood and sleep"
+    article.save()
+    breaker.retry_at = 0
+    assert "Ketamine, mood and sleep" in client.get(ARTICLE).content.decode()
+    assert breaker.down_since is None
