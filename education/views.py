@@ -135,15 +135,10 @@ def cached_page(request, name, build):
     version = library_content_version()
     now = timezone.now().timestamp()
     entry = _worker_pages.get(key)
-    if (
-        version is not None
-        and entry is not None
-        and entry["version"] == version
-        and entry["expires_at"] > now
-    ):
+    if _is_current(entry, version, now):
         return _stored_response(request, entry)
     entry = cache.get(key) if version is not None else None
-    if entry is not None and entry["version"] == version and entry["expires_at"] > now:
+    if _is_current(entry, version, now):
         _keep_in_worker(request, key, entry)
         return _stored_response(request, entry)
     response, stale_at = build()
@@ -196,12 +191,19 @@ def kept_page(request):
     the same key), for ``serve_kept_pages``, which asks before the view is found.
     """
     entry = _worker_pages.get(_worker_paths.get(request.path))
-    if entry is None or entry["expires_at"] <= timezone.now().timestamp():
-        return None
-    version = library_content_version()
-    if version is None or entry["version"] != version:
+    if entry is None or not _is_current(entry, library_content_version(), timezone.now().timestamp()):
         return None
     return mark_public(_stored_response(request, entry))
+
+
+def _is_current(entry, version, now):
+    """Whether a stored page may be served: built under this content version, and not expired."""
+    return (
+        entry is not None
+        and version is not None
+        and entry["version"] == version
+        and entry["expires_at"] > now
+    )
 
 
 def _stored_response(request, entry):

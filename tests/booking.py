@@ -9,12 +9,9 @@ are left out.
 import re
 import urllib.parse
 
-from django.urls import reverse
-
 from appointments.forms import STEP_FORMS
 from appointments.views.booking import STEPS
 
-START_URL = "/consultation/"
 CHECK_URL = "/consultation/check/"
 HELP_URL = "/consultation/help/"
 # After "in person or by video", when a clinician can see the patient: the open times.
@@ -81,7 +78,3 @@ def csrf_token_in(page):
 def form_token_in(page):
     match = re.search(r'name="form_token" value="([^"]+)"', page)
     return match.group(1) if match else None
-
-
-def check_url():
-    return reverse("appointments:booking_check")

@@ -70,16 +70,6 @@ class SectionForm(forms.Form):
             SECTION_CHECKS[self.section.id](self, cleaned)
         return cleaned
 
-    def sections(self):
-        """The one section, in the shape the ``_form_sections.html`` partial reads."""
-        yield {
-            "id": self.section.id,
-            "legend": self.section.legend,
-            "intro": self.section.intro,
-            "question": self.section.question,
-            "fields": [self[name] for name in self.fields if name in questionnaire.QUESTIONS],
-        }
-
     def error_links(self):
         """(anchor id, message) for each distinct error, in the order the fields appear on the page."""
         links = [("form-top", error) for error in self.non_field_errors()]

@@ -7,7 +7,6 @@ from .drafts import BookingDraft
 from .jobs import PeriodicJob, WorkerHeartbeat
 from .outbox import OutboundEmail
 from .requests import (
-    INTAKE_LINK_SALT,
     REFERENCE_ALPHABET,
     REFERENCE_PREFIX,
     STATUS_LINK_SALT,
@@ -23,7 +22,6 @@ from .unsaved import UnsavedStaffWork
 from .workspace import Appointment, CallAttempt, ClinicalDecision, StaffNote, StatusChange, new_calendar_uid
 
 __all__ = [
-    "INTAKE_LINK_SALT",
     "IntakeState",
     "PHQ9_FIELDS",
     "PHQ9_ITEMS",

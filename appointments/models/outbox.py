@@ -74,8 +74,3 @@ class OutboundEmail(models.Model):
 
     def __str__(self):
         return f"{self.dedupe_key} ({self.get_status_display()})"
-
-    @property
-    def is_written(self):
-        """Whether the subject and body are there to send (queued so, or rendered by the worker)."""
-        return not self.template or self.rendered_at is not None

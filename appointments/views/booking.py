@@ -40,7 +40,7 @@ from ..booking_times import (
     zone_for_state,
 )
 from ..forms import SLUG_RE, STEP_FORMS, TOKEN_RE, SendForm
-from ..forms.times import OpenTimesForm, parse_time_value, time_label, time_value
+from ..forms.times import OpenTimesForm, parse_time_value, time_label, time_labels, time_value
 from ..models import BookingDraft, ConsultationRequest, new_token
 from ..models.drafts import DRAFT_LIFETIME
 from ..questionnaire import Kind
@@ -176,7 +176,7 @@ def booking_step(request, step):
     if request.method == "POST":
         return _booking_step_post(request, step, draft, form_class, returning)
     initial = form_class.initial_from(draft.step_answers(step.section)) if draft else {}
-    return _render_step(request, step, form_class(initial=initial), returning=returning)
+    return _render_step(request, step, form_class(initial=initial), draft=draft, returning=returning)
 
 
 @sensitive_variables()
@@ -185,7 +185,7 @@ def _booking_step_post(request, step, draft, form_class, returning):
         return too_many_requests(request)
     form = form_class(request.POST)
     if not form.is_valid():
-        return _render_step(request, step, form, returning=returning)
+        return _render_step(request, step, form, draft=draft, returning=returning)
     source = request.GET.get("from", "")
     draft = booking_draft_save_step(
         draft=draft,
@@ -227,7 +227,7 @@ def _blank_step_fields(section_id, language):
     return render_to_string("appointments/_booking_fields.html", {"form": STEP_FORMS[section_id]()})
 
 
-def _render_step(request, step, form, *, returning=False):
+def _render_step(request, step, form, *, draft, returning=False):
     number = STEPS.index(step) + 1
     context = {
         "form": form,
@@ -239,8 +239,7 @@ def _render_step(request, step, form, *, returning=False):
         "action": request.get_full_path(),
         # The times are a page of their own after this step (``booking_when``), since which
         # times depend on the answer to "in person or by video".
-        "open_times": None,
-        "times_next": step.section == "visit" and _any_kind_offered(request),
+        "times_next": step.section == "visit" and _any_kind_offered(draft),
     }
     # In development, template edits show at once.
     if not form.is_bound and not form.initial and not settings.DEBUG:
@@ -278,8 +277,7 @@ def _kind_offered(draft):
     return booking_kind(modality=modality, state=state)
 
 
-def _any_kind_offered(request):
-    draft = _draft(request)
+def _any_kind_offered(draft):
     if draft is None:
         return False
     state = draft.step_answers("eligibility").get("state")
@@ -310,11 +308,9 @@ def _first_day(value, earliest, latest):
 def _with_patient_zone(form, zone):
     """Each time's label with the patient's own clock beside the clinic's: "2:00 PM (11:00 AM Pacific time)"."""
     zone_name = PATIENT_ZONE_LABELS[zone]
-    labels = {}
     with timezone.override(zone):
-        for _day, moments in form.times:
-            for moment in moments:
-                labels[time_value(moment)] = time_label(moment)
+        theirs = time_labels(form.times)
+    labels = {time_value(moment): label for moment, label in theirs.items()}
     form.fields["time"].choices = [
         (
             value,
