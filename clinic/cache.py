@@ -84,6 +84,10 @@ def _default(key, default=None, *args, **kwargs):
     return default
 
 
+# INCRBY on a key that exists; nil (None) for a missing one, as Django's ``incr`` must refuse it.
+INCR_EXISTING = "if redis.call('exists', KEYS[1]) == 1 then return redis.call('incrby', KEYS[1], ARGV[1]) end"
+
+
 class OneClientPerPool(RedisCacheClient):
     """Django's Redis client, keeping one ``redis.Redis`` per connection pool instead of a new one a call.
 
@@ -95,6 +99,7 @@ class OneClientPerPool(RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._clients = {}
+        self._incr_existing = None
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)
@@ -102,6 +107,19 @@ class OneClientPerPool(RedisCacheClient):
         if client is None:
             client = self._clients[pool] = self._client(connection_pool=pool)
         return client
+
+    def incr(self, key, delta):
+        """Add ``delta`` to a key that exists, in one round trip (Django's asks EXISTS first, then INCRBY).
+
+        Atomic too: a rate-limit counter that expired between the two came back without its TTL.
+        """
+        client = self.get_client(key, write=True)
+        if self._incr_existing is None:
+            self._incr_existing = client.register_script(INCR_EXISTING)
+        value = self._incr_existing(keys=[key], args=[delta], client=client)
+        if value is None:
+            raise ValueError(f"Key '{key}' not found.")
+        return value
 
 
 class ResilientRedisCache(RedisCache):

@@ -117,16 +117,17 @@ def booking_draft_send(
     click) returns the request it became, with ``created=False``.
     """
     with transaction.atomic():
-        locked = BookingDraft.objects.select_for_update().filter(pk=draft.pk).order_by().first()
-        if locked is None:
+        try:
+            draft = BookingDraft.objects.select_for_update().get(pk=draft.pk)
+        except BookingDraft.DoesNotExist:
             # Sent meanwhile by a second click on Send, which held the lock: its request is this one.
-            sent = ConsultationRequest.objects.filter(form_token=draft.form_token).order_by().first()
+            sent = ConsultationRequest.objects.filter(form_token=draft.form_token).first()
             if sent is None:
-                raise BookingDraft.DoesNotExist
+                raise
             return sent, False
-        draft = locked
         given = {**draft.all_answers(), **answers}
-        if draft.consultation_request_id is not None:
+        unfinished = draft.consultation_request_id is not None
+        if unfinished:
             consultation_request = _complete_unfinished(draft.consultation_request, given)
             created = True
         else:
@@ -142,7 +143,10 @@ def booking_draft_send(
             and draft.chosen_kind is not None
             and consultation_request.is_open
             # An unfinished request the clinic has already booked by phone keeps that booking.
-            and not consultation_request.appointments.filter(status=Appointment.Status.BOOKED).exists()
+            and not (
+                unfinished
+                and consultation_request.appointments.filter(status=Appointment.Status.BOOKED).exists()
+            )
         ):
             _book_chosen_time(consultation_request, draft)
         draft.delete()
@@ -184,7 +188,7 @@ def _complete_unfinished(consultation_request, answers):
     locked.full_clean(validate_unique=False, validate_constraints=False)
     locked.save()
     # The staff alert went when it reached them; the patient's acknowledgement goes now.
-    transaction.on_commit(_queue_emails(locked), robust=True)
+    _queue_emails(locked)
     return locked
 
 
@@ -252,5 +256,5 @@ def _unfinished_request_create(draft, now):
     consultation_request.save(force_insert=True)
     draft.consultation_request = consultation_request
     draft.save(update_fields=["consultation_request"])
-    transaction.on_commit(_queue_emails(consultation_request), robust=True)
+    _queue_emails(consultation_request)
     return consultation_request

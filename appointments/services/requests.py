@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
@@ -45,19 +45,22 @@ REFERENCE_ATTEMPTS = 5
 
 
 def _queue_emails(consultation_request):
-    """Queue a new request's e-mails once it is committed, to whom they go known now (no query then)."""
-    pk, email, is_unfinished = (
-        consultation_request.pk,
-        consultation_request.email,
-        consultation_request.is_unfinished,
-    )
+    """Queue a new request's e-mails in the transaction that saves it: one commit for both.
 
-    def queue_consultation_request_emails():
+    A failure to prepare them must not fail the patient's request: it is logged, and the mail
+    worker queues what is missing. A database error is raised, as the transaction cannot go on:
+    nothing is saved, and the patient sees that it did not work, with their answers kept.
+    """
+    try:
         outbox.consultation_request_emails_enqueue(
-            consultation_request_id=pk, email=email, is_unfinished=is_unfinished
+            consultation_request_id=consultation_request.pk,
+            email=consultation_request.email,
+            is_unfinished=consultation_request.is_unfinished,
         )
-
-    return queue_consultation_request_emails
+    except DatabaseError:
+        raise
+    except Exception:  # noqa: BLE001 - the request is saved; the mail worker queues its e-mails
+        logger.exception("The e-mails of consultation request %s were not queued", consultation_request.pk)
 
 
 def _queue_cancelled_email(pk):
@@ -96,7 +99,8 @@ def consultation_request_create(
     # clean() checks in Python what the check constraints enforce in PostgreSQL.
     consultation_request.full_clean(validate_unique=False, validate_constraints=False)
 
-    with transaction.atomic():
+    # Within a caller's transaction (Send), no savepoint of its own: the INSERT's has the retries.
+    with transaction.atomic(savepoint=False):
         for attempt in range(1, REFERENCE_ATTEMPTS + 1):
             try:
                 with transaction.atomic():
@@ -113,10 +117,7 @@ def consultation_request_create(
                 consultation_request.pk = None
                 consultation_request.reference = new_reference()
                 consultation_request.confirmation_token = new_token()
-        # Robust: a failure to queue the e-mails must not fail the patient's saved request
-        # (the mail worker queues any that are missing). A named function, not a partial:
-        # Django logs a robust callback's failure by its __qualname__.
-        transaction.on_commit(_queue_emails(consultation_request), robust=True)
+        _queue_emails(consultation_request)
     logger.info("Consultation request %s saved", consultation_request.pk)
     return consultation_request, True
 

@@ -115,7 +115,10 @@ def _draft(request):
     token = request.get_signed_cookie(DRAFT_COOKIE, default="", salt=DRAFT_COOKIE_SALT)
     if not TOKEN_RE.match(token):
         return None
-    return BookingDraft.objects.filter(token=token, expires_at__gt=timezone.now()).order_by().first()
+    try:
+        return BookingDraft.objects.get(token=token, expires_at__gt=timezone.now())
+    except BookingDraft.DoesNotExist:
+        return None
 
 
 def _keep_draft_cookie(response, draft):

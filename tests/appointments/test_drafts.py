@@ -235,19 +235,48 @@ def test_a_step_saved_while_the_draft_reaches_staff_keeps_the_link_to_its_reques
     assert booking_drafts_escalate_urgent() == []
 
 
-def test_send_runs_six_statements(client, django_capture_on_commit_callbacks):
+def test_send_runs_six_statements_and_commits_once(client, django_capture_on_commit_callbacks):
     walk(client, answers(), stop_after="visit")
     form_token = form_token_in(client.get("/consultation/check/").content.decode())
     data = {"consent_not_emergency": "on", "form_token": form_token}
-    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks() as callbacks:
         response = client.post("/consultation/check/", data)
     assert response.status_code == 302
     statements = [query["sql"].split()[0] for query in queries.captured_queries]
+    # Within the test's transaction each atomic block is a savepoint: Send's, the one around the
+    # request's INSERT (a reference that collides is drawn again) and the session's. None more.
+    assert statements.count("SAVEPOINT") == 3
     statements = [statement for statement in statements if statement not in ("SAVEPOINT", "RELEASE")]
-    # The draft; the draft again, locked; the request; the draft deleted; both e-mails in one
-    # INSERT; the session that lets this browser see the confirmation. (The draft's own form token
-    # names no request, so whether it was sent before is not asked.)
-    assert statements == ["SELECT", "SELECT", "INSERT", "DELETE", "INSERT", "INSERT"], statements
+    # The draft; the draft again, locked; the request; both e-mails in one INSERT; the draft
+    # deleted; the session that lets this browser see the confirmation. (The draft's own form
+    # token names no request, so whether it was sent before is not asked.)
+    assert statements == ["SELECT", "SELECT", "INSERT", "INSERT", "DELETE", "INSERT"], statements
+    # The e-mails are saved with the request, in its transaction: nothing waits for the commit.
+    assert callbacks == []
+    assert OutboundEmail.objects.count() == 2
+
+
+def test_send_saves_nothing_when_its_emails_cannot_be_saved(client, monkeypatch):
+    """The request and its e-mails are one transaction: without the staff alert, no request (the
+    patient is told to try again, their answers kept in the draft)."""
+    from django.db import OperationalError
+
+    from appointments.services import outbox
+
+    def locked(**kwargs):
+        raise OperationalError("canceling statement due to lock timeout")
+
+    walk(client, answers(), stop_after="visit")
+    form_token = form_token_in(client.get("/consultation/check/").content.decode())
+    monkeypatch.setattr(outbox, "outbound_emails_record", locked)
+    response = client.post("/consultation/check/", {"consent_not_emergency": "on", "form_token": form_token})
+    assert response.status_code == 503
+    assert "nothing was saved" in response.content.decode().lower()
+    assert ConsultationRequest.objects.count() == 0
+    assert BookingDraft.objects.count() == 1
+    monkeypatch.undo()
+    response = client.post("/consultation/check/", {"consent_not_emergency": "on", "form_token": form_token})
+    assert response["Location"] == ConsultationRequest.objects.get().get_absolute_url()
     assert OutboundEmail.objects.count() == 2
 
 

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 
 from appointments import services
 from appointments.models import (
@@ -176,13 +176,19 @@ def test_a_colliding_reference_is_drawn_again(monkeypatch):
     assert ConsultationRequest.objects.count() == 2
 
 
-def test_emails_are_queued_only_after_the_transaction_commits(django_capture_on_commit_callbacks):
+class RolledBack(Exception):
+    pass
+
+
+def test_emails_are_queued_in_the_transaction_that_saves_the_request(django_capture_on_commit_callbacks):
+    with pytest.raises(RolledBack), transaction.atomic():
+        create()
+        raise RolledBack
+    assert (ConsultationRequest.objects.count(), OutboundEmail.objects.count()) == (0, 0)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         create()
-    assert OutboundEmail.objects.count() == 0
-    assert len(callbacks) == 1
-    callbacks[0]()
-    assert OutboundEmail.objects.count() == 2
+    assert callbacks == []  # Nothing is left for after the commit: one commit saves them all.
+    assert (ConsultationRequest.objects.count(), OutboundEmail.objects.count()) == (1, 2)
 
 
 def test_cancel_by_patient_follows_the_allowed_transitions(django_capture_on_commit_callbacks):

@@ -94,3 +94,36 @@ def test_the_cache_keeps_one_redis_client_for_every_call():
     cache.set("one-client", "kept")
     assert cache.get("one-client") == "kept"
     assert cache._cache.get_client() is client
+
+
+def test_incr_adds_to_a_key_that_exists_and_refuses_a_missing_one():
+    cache.delete("counted")
+    with pytest.raises(ValueError):
+        cache.incr("counted")
+    assert cache.get("counted") is None  # Refused, and not made either.
+    cache.set("counted", 5, 30)
+    assert cache.incr("counted") == 6
+    assert cache.incr("counted", 10) == 16
+    assert cache.get("counted") == 16
+
+
+def test_incr_is_one_round_trip_and_keeps_the_expiry(monkeypatch):
+    """A rate limit's counter: Django's incr asked EXISTS, then INCRBY (a counter that expired
+    between the two came back with no expiry); ours asks once, and the counter keeps its TTL."""
+    cache.set("counted", 1, 30)
+    client = cache._cache.get_client(write=True)
+    sent = []
+    real = client.execute_command
+
+    def count(*args, **kwargs):
+        sent.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(client, "execute_command", count)
+    assert cache.incr("counted") == 2
+    assert sent == ["EVALSHA"]
+    assert 0 < client.ttl(cache.make_key("counted")) <= 30
+
+
+def test_incr_without_the_cache_answers_nothing(dead_redis):
+    assert cache.incr("counted") is None

@@ -126,9 +126,10 @@ def no_rate_limits(settings):
 
 
 def assert_complete_and_valid(response, before):
-    """Exactly one new request, complete and valid, and the patient sent to its confirmation."""
+    """Exactly one new request, complete and valid, with its two e-mails, and the patient sent to
+    its confirmation."""
     saved = ConsultationRequest.objects.order_by("-pk").first()
-    assert counts() == (before[0] + 1, before[1])
+    assert counts() == (before[0] + 1, before[1] + 2)
     assert response.status_code == 302
     assert response["Location"] == saved.get_absolute_url()
     saved.full_clean()
