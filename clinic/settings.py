@@ -373,8 +373,8 @@ CONSULTATION_STATUS_LINK_MAX_AGE = env.int("CONSULTATION_STATUS_LINK_MAX_AGE", d
 CONSULTATION_INTAKE_LINK_MAX_AGE = env.int("CONSULTATION_INTAKE_LINK_MAX_AGE", default=60 * 24 * 3600)
 # The intake reminder goes out when a booked consultation is this near and the intake is not complete.
 INTAKE_REMINDER_HOURS = env.int("INTAKE_REMINDER_HOURS", default=48)
-# The confirmation page after sending a request opens only in the browser session that sent it, this
-# many seconds at most (the session itself ends sooner when idle).
+# The confirmation page after sending a request opens only in the browser that sent it, this many
+# seconds at most (its cookie ends sooner, after SESSION_COOKIE_AGE without a look at the page).
 CONSULTATION_CONFIRMATION_MAX_AGE = env.int("CONSULTATION_CONFIRMATION_MAX_AGE", default=3600)
 
 # The e-mail outbox worked by `manage.py mail_worker`: retries back off from 5 s to 15 min.

@@ -7,10 +7,13 @@ are left out.
 """
 
 import re
+import time
 import urllib.parse
 
+from django.http import HttpResponse
+
 from appointments.forms import STEP_FORMS
-from appointments.views.booking import STEPS
+from appointments.views.booking import STEPS, keep_sent
 
 CHECK_URL = "/consultation/check/"
 HELP_URL = "/consultation/help/"
@@ -78,3 +81,10 @@ def csrf_token_in(page):
 def form_token_in(page):
     match = re.search(r'name="form_token" value="([^"]+)"', page)
     return match.group(1) if match else None
+
+
+def sent_from(client, consultation_request):
+    """Make ``client`` the browser that sent ``consultation_request`` a moment ago (its confirmation
+    page shows there), as Send's cookie says."""
+    sent = (consultation_request.form_token, "", consultation_request.confirmation_token, int(time.time()))
+    client.cookies.update(keep_sent(HttpResponse(), [sent]).cookies)

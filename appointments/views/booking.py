@@ -4,7 +4,7 @@ Each step is a server-rendered page that works without JavaScript. Its answers a
 ``BookingDraft`` found by a random token in a cookie of its own (the draft's 24 hours, not the
 session's idle timeout), so Back, a reload or a closed tab loses nothing. Send keeps what the
 single page had: the honeypot, both rate limits, an idempotent submit (a resend is a duplicate
-only when it is the same submission from the same browser session) and nothing half-saved.
+only when it is the same submission from the same browser) and nothing half-saved.
 """
 
 import datetime
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -85,13 +86,16 @@ RETURN_TO_CHECK = "check"
 DRAFT_COOKIE = "booking_draft"
 DRAFT_COOKIE_SALT = "appointments.booking-draft"
 
-# What this browser session has sent: form tokens with a digest of their answers (a resubmit of
-# the same answers is the same request), and the confirmation pages it may open, with when.
-SUBMITTED_SESSION_KEY = "consultation_submitted"
-RECEIVED_SESSION_KEY = "consultation_received"
-# A bound on the session's size, well above what the rate limit lets one client send in the time
-# a confirmation page stays open.
-REMEMBERED_SUBMISSIONS = 30
+# What this browser sent lately, in a signed cookie of its own: a patient has no session (a session
+# row was an INSERT and a commit of its own, a sixth of Send's cost). For each request: its form
+# token with a digest of its answers (a resubmit of the same answers is the same request), its
+# confirmation token and when it was sent (the confirmation page shows only in this browser, for
+# CONSULTATION_CONFIRMATION_MAX_AGE). Like a session it ends with the browser, or after
+# SESSION_COOKIE_AGE without a visit to the confirmation page.
+SENT_COOKIE = "consultation_sent"
+SENT_COOKIE_SALT = "appointments.consultation-sent"
+# A bound on the cookie's size (about 150 bytes a request): a browser sends one or two.
+REMEMBERED_SUBMISSIONS = 10
 
 
 def _attempt_rate(group, request):
@@ -527,13 +531,13 @@ def _answers_digest(request, draft):
 
 
 def _is_resubmission(request, token, draft):
-    """The same submission again from the same browser session: its one-time token was sent from
-    here, and either the draft it sent is gone (a double click, a reload of Send) or a draft with the
-    very same answers is sent again. Changed answers are never dropped."""
-    sent = request.session.get(SUBMITTED_SESSION_KEY, {}).get(token)
-    if sent is None:
+    """The same submission again from the same browser: its one-time token was sent from here, and
+    either the draft it sent is gone (a double click, a reload of Send) or a draft with the very
+    same answers is sent again. Changed answers are never dropped."""
+    digest = next((digest for form_token, digest, *_rest in _sent(request) if form_token == token), None)
+    if digest is None:
         return False
-    return draft is None or sent == _answers_digest(request, draft)
+    return draft is None or digest == _answers_digest(request, draft)
 
 
 def _names_no_request(draft, token):
@@ -543,18 +547,40 @@ def _names_no_request(draft, token):
     return draft is not None and draft.consultation_request_id is None and token == draft.form_token
 
 
-def _remember_submission(request, token, digest, consultation_request):
-    submitted = dict(request.session.get(SUBMITTED_SESSION_KEY, {}))
-    submitted[token] = digest
-    received = dict(request.session.get(RECEIVED_SESSION_KEY, {}))
-    received[consultation_request.confirmation_token] = int(time.time())
-    request.session[SUBMITTED_SESSION_KEY] = dict(list(submitted.items())[-REMEMBERED_SUBMISSIONS:])
-    request.session[RECEIVED_SESSION_KEY] = dict(list(received.items())[-REMEMBERED_SUBMISSIONS:])
+def _sent(request):
+    """What this browser sent lately: [(form token, answers digest, confirmation token, sent at)]."""
+    try:
+        entries = signing.loads(
+            request.COOKIES.get(SENT_COOKIE, ""), salt=SENT_COOKIE_SALT, max_age=settings.SESSION_COOKIE_AGE
+        )
+    except signing.BadSignature:
+        return []
+    oldest = time.time() - settings.CONSULTATION_CONFIRMATION_MAX_AGE
+    return [tuple(entry) for entry in entries if entry[3] >= oldest]
 
 
-def may_see_confirmation(request, token):
-    sent_at = request.session.get(RECEIVED_SESSION_KEY, {}).get(token)
-    return sent_at is not None and time.time() - sent_at <= settings.CONSULTATION_CONFIRMATION_MAX_AGE
+def keep_sent(response, entries):
+    """Write (or refresh) the cookie of what this browser sent."""
+    response.set_cookie(
+        SENT_COOKIE,
+        signing.dumps([list(entry) for entry in entries[-REMEMBERED_SUBMISSIONS:]], salt=SENT_COOKIE_SALT),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _remember_submission(response, request, token, digest, consultation_request):
+    sent = [entry for entry in _sent(request) if entry[0] != token]
+    sent.append((token, digest, consultation_request.confirmation_token, int(time.time())))
+    return keep_sent(response, sent)
+
+
+def sent_here(request, token):
+    """What this browser sent lately, when one of them has the confirmation ``token``; else None."""
+    sent = _sent(request)
+    return sent if any(entry[2] == token for entry in sent) else None
 
 
 @sensitive_variables()
@@ -614,8 +640,10 @@ def _booking_send(request):
             ),
         )
         return _render_check(request, draft, form)
-    _remember_submission(request, consultation_request.form_token, digest, consultation_request)
-    return _forget_draft(redirect(consultation_request))
+    response = _forget_draft(redirect(consultation_request))
+    return _remember_submission(
+        response, request, consultation_request.form_token, digest, consultation_request
+    )
 
 
 def _time_taken(request, draft, taken):

@@ -30,7 +30,7 @@ from ..services import (
 from ..services.patient_changes import clinician_for_time, patient_open_slots, too_late_message
 from ..slots import booking_window, open_times_by_day
 from ..staff_calendar import time_zone_label
-from .booking import may_see_confirmation
+from .booking import keep_sent, sent_here
 from .common import private as _private
 
 Status = ConsultationRequest.Status
@@ -63,9 +63,10 @@ def request_received(request, token):
     # Only a token's own characters reach the database (PostgreSQL refuses a NUL with an error).
     if not TOKEN_RE.match(token):
         raise Http404
-    # The page shows only in the browser session that sent the request, for a short time: the
-    # patient's lasting link is the signed status link in their e-mail.
-    if not may_see_confirmation(request, token):
+    # The page shows only in the browser that sent the request, for a short time: the patient's
+    # lasting link is the signed status link in their e-mail.
+    sent = sent_here(request, token)
+    if sent is None:
         return _private(render(request, "appointments/request_received_expired.html", status=410))
     consultation_request = get_object_or_404(
         ConsultationRequest.objects.only(
@@ -89,7 +90,8 @@ def request_received(request, token):
     appointment = _booked(consultation_request)
     if appointment is not None:
         context.update(_appointment_context(appointment))
-    return _private(render(request, "appointments/request_received.html", context))
+    # Seen again: this browser keeps it for another SESSION_COOKIE_AGE.
+    return keep_sent(_private(render(request, "appointments/request_received.html", context)), sent)
 
 
 class LinkRefused(Exception):  # noqa: N818 (not an error: the page to show instead)

@@ -235,7 +235,7 @@ def test_a_step_saved_while_the_draft_reaches_staff_keeps_the_link_to_its_reques
     assert booking_drafts_escalate_urgent() == []
 
 
-def test_send_runs_six_statements_and_commits_once(client, django_capture_on_commit_callbacks):
+def test_send_runs_five_statements_in_one_transaction(client, django_capture_on_commit_callbacks):
     walk(client, answers(), stop_after="visit")
     form_token = form_token_in(client.get("/consultation/check/").content.decode())
     data = {"consent_not_emergency": "on", "form_token": form_token}
@@ -243,17 +243,49 @@ def test_send_runs_six_statements_and_commits_once(client, django_capture_on_com
         response = client.post("/consultation/check/", data)
     assert response.status_code == 302
     statements = [query["sql"].split()[0] for query in queries.captured_queries]
-    # Within the test's transaction each atomic block is a savepoint: Send's, the one around the
-    # request's INSERT (a reference that collides is drawn again) and the session's. None more.
-    assert statements.count("SAVEPOINT") == 3
+    # Within the test's transaction each atomic block is a savepoint: Send's and the one around the
+    # request's INSERT (a reference that collides is drawn again). None more.
+    assert statements.count("SAVEPOINT") == 2
     statements = [statement for statement in statements if statement not in ("SAVEPOINT", "RELEASE")]
     # The draft; the draft again, locked; the request; both e-mails in one INSERT; the draft
-    # deleted; the session that lets this browser see the confirmation. (The draft's own form
-    # token names no request, so whether it was sent before is not asked.)
-    assert statements == ["SELECT", "SELECT", "INSERT", "INSERT", "DELETE", "INSERT"], statements
+    # deleted. (The draft's own form token names no request, so whether it was sent before is not
+    # asked; what this browser sent is in a signed cookie, not a session row.)
+    assert statements == ["SELECT", "SELECT", "INSERT", "INSERT", "DELETE"], statements
     # The e-mails are saved with the request, in its transaction: nothing waits for the commit.
     assert callbacks == []
     assert OutboundEmail.objects.count() == 2
+    assert "sessionid" not in response.cookies
+
+
+def test_a_browser_keeps_its_last_ten_confirmations_in_a_cookie_it_cannot_forge(client, settings):
+    settings.CONSULTATION_RATE_LIMIT = "100/m"
+    locations = []
+    for number in range(11):
+        locations.append(walk(client, answers(email=f"patient{number}@example.com"))["Location"])
+    cookie = client.cookies["consultation_sent"]
+    assert (cookie["httponly"], cookie["samesite"], cookie["max-age"]) == (True, "Lax", "")
+    assert len(cookie.OutputString()) < 3000  # Well under the 4,096 bytes a browser keeps.
+    assert client.get(locations[0]).status_code == 410  # The oldest is forgotten.
+    assert all(client.get(location).status_code == 200 for location in locations[1:])
+
+    # Another browser, or one that changed the cookie, sees none of them.
+    assert Client().get(locations[-1]).status_code == 410
+    client.cookies["consultation_sent"] = cookie.value.replace(cookie.value[-3:], "abc")
+    assert client.get(locations[-1]).status_code == 410
+
+
+def test_the_confirmation_shows_for_a_while_after_the_last_look_at_it(client, settings):
+    location = walk(client, answers())["Location"]
+    response = client.get(location)
+    assert response.status_code == 200
+    assert response.cookies["consultation_sent"].value  # Looked at: kept for another while.
+    sent = client.cookies["consultation_sent"].value
+    settings.SESSION_COOKIE_AGE = -1  # The cookie's last writing is now too old ...
+    assert client.get(location).status_code == 410
+    settings.SESSION_COOKIE_AGE = 15 * 60
+    client.cookies["consultation_sent"] = sent
+    settings.CONSULTATION_CONFIRMATION_MAX_AGE = -1  # ... or the request was sent too long ago.
+    assert client.get(location).status_code == 410
 
 
 def test_send_saves_nothing_when_its_emails_cannot_be_saved(client, monkeypatch):

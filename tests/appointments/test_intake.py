@@ -12,6 +12,7 @@ from django.utils import timezone
 from appointments.emails import outbound_email_send_due
 from appointments.models import AuditEvent, ConsultationRequest, OutboundEmail
 from appointments.models.requests import status_link_digest, status_link_signer
+from tests.booking import sent_from
 from tests.factories import make_request
 from tests.outbox import render_pending
 
@@ -456,13 +457,7 @@ def test_the_status_page_links_to_the_intake_and_says_when_it_is_done(client, co
 
 
 def test_the_confirmation_page_links_to_the_intake(client, consultation_request):
-    import time
-
-    from appointments.views.booking import RECEIVED_SESSION_KEY
-
-    session = client.session
-    session[RECEIVED_SESSION_KEY] = {consultation_request.confirmation_token: int(time.time())}
-    session.save()
+    sent_from(client, consultation_request)
     html = client.get(consultation_request.get_absolute_url()).content.decode()
     link = re.search(r'href="(/consultation/intake/[^"]+/)">Answer the questions</a>', html)
     assert link and client.get(link.group(1)).status_code == 200
