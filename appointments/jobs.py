@@ -122,7 +122,7 @@ def closed_requests_purge():
 
 @periodic(every=timedelta(minutes=1))
 def missing_emails_queue():
-    """Queue the e-mails of requests whose process died between saving them and queueing them."""
+    """Queue the e-mails of requests saved without them (preparing them failed, and was logged)."""
     consultation_request_emails_recover()
 
 

@@ -97,6 +97,11 @@ class ExceptionReporterFilter(debug.SafeExceptionReporterFilter):
         variables = super().get_traceback_frame_variables(request, tb_frame)
         return [(name, _safe_value(value, request)) for name, value in variables]
 
+    def get_safe_cookies(self, request):
+        # Every cookie of the site is a bearer secret: a session, a draft, the confirmation pages a
+        # browser may open. Django hides only those whose names look secret (``csrftoken``).
+        return dict.fromkeys(getattr(request, "COOKIES", {}), self.cleansed_substitute)
+
 
 class ExceptionReporter(debug.ExceptionReporter):
     """Django's error report (mailed to ADMINS, or shown with DEBUG on) with messages withheld."""

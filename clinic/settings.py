@@ -200,8 +200,7 @@ OTP_TOTP_ISSUER = env.str("CLINIC_NAME", default="Anti Aging and Ketamine Center
 # once, for this long.
 PASSWORD_RESET_TIMEOUT = env.int("STAFF_LINK_HOURS", default=24) * 3600
 
-# Django's database sessions, one query less for a new one (clinic/sessions.py).
-SESSION_ENGINE = "clinic.sessions"
+# Sessions are the staff's (Django's, in PostgreSQL): a patient has none.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=15 * 60)
 # The idle-logout warning appears this long before the session ends.
 SESSION_WARNING_SECONDS = env.int("SESSION_WARNING_SECONDS", default=2 * 60)

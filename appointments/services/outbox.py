@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import CharField, Exists, OuterRef, Value
+from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone, translation
 
@@ -184,24 +184,23 @@ def patient_appointment_location(appointment, consultation_request):
         return appointment_location(appointment)
 
 
-def consultation_request_emails_recover(*, older_than: timedelta = timedelta(minutes=1)) -> int:
-    """Queue the e-mails of recent requests that have none, and return how many requests that was.
+def _queued(kind):
+    """Whether the request of the outer query has its e-mail of this ``kind`` in the outbox."""
+    key = Concat(Value("consultation-request:"), Cast(OuterRef("pk"), CharField()), Value(f":{kind}"))
+    return Exists(OutboundEmail.objects.filter(dedupe_key=key))
 
-    The e-mails are queued right after a request commits; a process that dies in between
-    would leave a saved request without them. The worker calls this now and then to close
-    that gap; the dedupe keys make a second queueing harmless.
+
+def consultation_request_emails_recover() -> int:
+    """Queue the e-mails that recent requests lack, and return how many requests that was.
+
+    A request's e-mails are saved in the transaction that saves it, unless preparing them failed
+    (that is logged, and the request saved all the same). The worker calls this now and then to
+    queue what such a request lacks: the staff alert, and the patient's acknowledgement once the
+    request is no longer unfinished. The dedupe keys make a second queueing harmless.
     """
-    now = timezone.now()
-    acknowledgement = OutboundEmail.objects.filter(
-        dedupe_key=Concat(
-            Value("consultation-request:"), Cast(OuterRef("pk"), CharField()), Value(":acknowledgement")
-        )
-    )
     orphans = (
-        ConsultationRequest.objects.filter(
-            created_at__range=(now - timedelta(days=7), now - older_than), is_unfinished=False
-        )
-        .exclude(Exists(acknowledgement))
+        ConsultationRequest.objects.filter(created_at__gte=timezone.now() - timedelta(days=7))
+        .filter(~_queued("staff-alert") | Q(is_unfinished=False) & ~_queued("acknowledgement"))
         .values_list("pk", flat=True)
     )
     count = 0

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import Error, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
@@ -48,8 +48,8 @@ def _queue_emails(consultation_request):
     """Queue a new request's e-mails in the transaction that saves it: one commit for both.
 
     A failure to prepare them must not fail the patient's request: it is logged, and the mail
-    worker queues what is missing. A database error is raised, as the transaction cannot go on:
-    nothing is saved, and the patient sees that it did not work, with their answers kept.
+    worker queues what is missing. A database error (or a lost connection) is raised, as the
+    transaction cannot go on: nothing is saved, and the patient is told so, their answers kept.
     """
     try:
         outbox.consultation_request_emails_enqueue(
@@ -57,7 +57,7 @@ def _queue_emails(consultation_request):
             email=consultation_request.email,
             is_unfinished=consultation_request.is_unfinished,
         )
-    except DatabaseError:
+    except Error:
         raise
     except Exception:  # noqa: BLE001 - the request is saved; the mail worker queues its e-mails
         logger.exception("The e-mails of consultation request %s were not queued", consultation_request.pk)

@@ -1,8 +1,8 @@
 """The booking: a start page, a few short steps, crisis help the moment it is needed, check and send.
 
 Each step is a server-rendered page that works without JavaScript. Its answers are kept in a
-``BookingDraft`` found by a random token in a cookie of its own (the draft's 24 hours, not the
-session's idle timeout), so Back, a reload or a closed tab loses nothing. Send keeps what the
+``BookingDraft`` found by a random token in a cookie of its own (the draft's 24 hours; a patient
+has no session), so Back, a reload or a closed tab loses nothing. Send keeps what the
 single page had: the honeypot, both rate limits, an idempotent submit (a resend is a duplicate
 only when it is the same submission from the same browser) and nothing half-saved.
 """
@@ -549,14 +549,19 @@ def _names_no_request(draft, token):
 
 def _sent(request):
     """What this browser sent lately: [(form token, answers digest, confirmation token, sent at)]."""
+    oldest = time.time() - settings.CONSULTATION_CONFIRMATION_MAX_AGE
     try:
         entries = signing.loads(
             request.COOKIES.get(SENT_COOKIE, ""), salt=SENT_COOKIE_SALT, max_age=settings.SESSION_COOKIE_AGE
         )
-    except signing.BadSignature:
+        return [
+            (str(form_token), str(digest), str(confirmation_token), int(sent_at))
+            for form_token, digest, confirmation_token, sent_at in entries
+            if int(sent_at) >= oldest
+        ]
+    except (signing.BadSignature, TypeError, ValueError):
+        # None, changed, too old, or of another shape (a cookie an older version wrote): nothing.
         return []
-    oldest = time.time() - settings.CONSULTATION_CONFIRMATION_MAX_AGE
-    return [tuple(entry) for entry in entries if entry[3] >= oldest]
 
 
 def keep_sent(response, entries):

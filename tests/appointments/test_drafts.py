@@ -3,6 +3,7 @@ an urgent draft left for 30 minutes reaches staff as an unfinished urgent reques
 
 import datetime
 import re
+import time
 
 import pytest
 from django.db import connection
@@ -44,14 +45,13 @@ def test_each_step_is_kept_in_a_draft_named_by_a_cookie_of_its_own(client):
     assert draft.answers["contact"]["first_name"] == "Maria"
     assert draft.answers["contact"]["phone"] == "+12125550199"
     assert draft.has_contact_details and not draft.reports_self_harm
-    assert draft.token not in str(client.session.items())
+    assert "sessionid" not in client.cookies  # A patient has no session: the draft is its own.
     assert ConsultationRequest.objects.count() == 0
 
 
 def test_a_patient_who_leaves_after_step_two_resumes_in_the_same_browser(client):
     walk(client, answers(), stop_after="safety")
-    # The staff's 15-minute idle timeout ends the session; the draft has a lifetime of its own.
-    client.session.flush()
+    # The browser is closed and opened again: only the draft's own cookie, with its 24 hours, is left.
     same_browser = Client()
     same_browser.cookies["booking_draft"] = client.cookies["booking_draft"].value
     html = same_browser.get("/consultation/you/").content.decode()
@@ -235,6 +235,27 @@ def test_a_step_saved_while_the_draft_reaches_staff_keeps_the_link_to_its_reques
     assert booking_drafts_escalate_urgent() == []
 
 
+def test_the_worker_queues_the_staff_alert_an_unfinished_request_lacks(client, clock, monkeypatch):
+    from appointments.services import consultation_request_emails_recover, outbox
+
+    def broken(**kwargs):
+        raise RuntimeError("template missing")
+
+    walk(client, answers(self_harm_thoughts="yes"), stop_after="safety")
+    clock(minutes=31)
+    with monkeypatch.context() as patched:
+        patched.setattr(outbox, "consultation_request_emails_enqueue", broken)
+        (unfinished,) = booking_drafts_escalate_urgent()
+    assert OutboundEmail.objects.count() == 0  # Brought to staff all the same, without its alert.
+
+    assert consultation_request_emails_recover() == 1
+    # The staff alert only: the patient has sent nothing yet.
+    assert list(OutboundEmail.objects.values_list("dedupe_key", flat=True)) == [
+        f"consultation-request:{unfinished.pk}:staff-alert"
+    ]
+    assert consultation_request_emails_recover() == 0
+
+
 def test_send_runs_five_statements_in_one_transaction(client, django_capture_on_commit_callbacks):
     walk(client, answers(), stop_after="visit")
     form_token = form_token_in(client.get("/consultation/check/").content.decode())
@@ -270,21 +291,50 @@ def test_a_browser_keeps_its_last_ten_confirmations_in_a_cookie_it_cannot_forge(
 
     # Another browser, or one that changed the cookie, sees none of them.
     assert Client().get(locations[-1]).status_code == 410
-    client.cookies["consultation_sent"] = cookie.value.replace(cookie.value[-3:], "abc")
+    changed = cookie.value[:-1] + ("A" if cookie.value[-1] != "A" else "B")
+    client.cookies["consultation_sent"] = changed
     assert client.get(locations[-1]).status_code == 410
 
 
-def test_the_confirmation_shows_for_a_while_after_the_last_look_at_it(client, settings):
+@pytest.mark.parametrize("value", [{"a": 1}, "abcdef", [[1, 2]], [["a", "b", "c", "x"]], [None], 5])
+def test_a_sent_cookie_of_another_shape_is_no_cookie(client, value):
+    """Signed with the right key but not as Send writes it (an older version's): as if absent."""
+    from django.core import signing
+
+    from appointments.views.booking import SENT_COOKIE, SENT_COOKIE_SALT
+
+    walk(client, answers(), stop_after="visit")
+    client.cookies[SENT_COOKIE] = signing.dumps(value, salt=SENT_COOKIE_SALT)
+    form_token = form_token_in(client.get("/consultation/check/").content.decode())
+    response = client.post("/consultation/check/", {"consent_not_emergency": "on", "form_token": form_token})
+    location = ConsultationRequest.objects.get().get_absolute_url()
+    assert response["Location"] == location
+    assert client.get(location).status_code == 200  # Send wrote the cookie anew.
+    client.cookies[SENT_COOKIE] = signing.dumps(value, salt=SENT_COOKIE_SALT)
+    assert client.get(location).status_code == 410
+
+
+def test_the_confirmation_shows_for_a_while_after_the_last_look_at_it(client, settings, monkeypatch):
+    settings.SESSION_COOKIE_AGE = 15 * 60
     location = walk(client, answers())["Location"]
+    sent_at = time.time()
+    # Ten minutes later the page is looked at again: its cookie is written anew ...
+    monkeypatch.setattr(time, "time", lambda: sent_at + 10 * 60)
     response = client.get(location)
     assert response.status_code == 200
-    assert response.cookies["consultation_sent"].value  # Looked at: kept for another while.
-    sent = client.cookies["consultation_sent"].value
-    settings.SESSION_COOKIE_AGE = -1  # The cookie's last writing is now too old ...
+    assert response.cookies["consultation_sent"].value
+    # ... so twenty minutes after Send (ten after that look) it still shows; without that look it
+    # would not, fifteen minutes after the cookie was written at Send.
+    monkeypatch.setattr(time, "time", lambda: sent_at + 20 * 60)
+    assert client.get(location).status_code == 200
+    monkeypatch.setattr(time, "time", lambda: sent_at + 36 * 60)
     assert client.get(location).status_code == 410
-    settings.SESSION_COOKIE_AGE = 15 * 60
-    client.cookies["consultation_sent"] = sent
-    settings.CONSULTATION_CONFIRMATION_MAX_AGE = -1  # ... or the request was sent too long ago.
+    # And never past CONSULTATION_CONFIRMATION_MAX_AGE after Send, however often it is looked at.
+    settings.CONSULTATION_CONFIRMATION_MAX_AGE = 30 * 60
+    for minutes in (10, 20, 29):
+        monkeypatch.setattr(time, "time", lambda minutes=minutes: sent_at + minutes * 60)
+        assert client.get(location).status_code == 200
+    monkeypatch.setattr(time, "time", lambda: sent_at + 31 * 60)
     assert client.get(location).status_code == 410
 
 

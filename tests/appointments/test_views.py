@@ -365,6 +365,20 @@ def test_a_failure_to_queue_the_mail_does_not_fail_the_saved_request(submit, mon
     assert OutboundEmail.objects.count() == 0
 
 
+def test_error_reports_would_not_show_the_browsers_cookies(rf):
+    from clinic.redaction import ExceptionReporterFilter
+
+    request = rf.get("/consultation/check/")
+    request.COOKIES = {
+        "consultation_sent": "tokens",
+        "booking_draft": "draft",
+        "sessionid": "s",
+        "csrftoken": "t",
+    }
+    cookies = ExceptionReporterFilter().get_safe_cookies(request)
+    assert cookies == dict.fromkeys(request.COOKIES, ExceptionReporterFilter.cleansed_substitute)
+
+
 def test_error_reports_would_not_show_the_patients_answers(submit):
     from django.views.debug import SafeExceptionReporterFilter
 
