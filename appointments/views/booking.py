@@ -94,7 +94,7 @@ DRAFT_COOKIE_SALT = "appointments.booking-draft"
 # SESSION_COOKIE_AGE without a visit to the confirmation page.
 SENT_COOKIE = "consultation_sent"
 SENT_COOKIE_SALT = "appointments.consultation-sent"
-# A bound on the cookie's size (about 150 bytes a request): a browser sends one or two.
+# A bound on the cookie's size (about 200 bytes a request): a browser sends one or two.
 REMEMBERED_SUBMISSIONS = 10
 
 
