@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev db browser redis-server proxy gettext messages compiled-messages wrk bench bench-admin bench-cache bench-slots load backup restore-drill observatory lighthouse clean
+.PHONY: run test lint format install install-dev db browser redis-server proxy gettext messages compiled-messages wrk bench bench-admin bench-cache bench-cpu bench-slots load backup restore-drill observatory lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -113,9 +113,14 @@ load: install-dev wrk
 bench-cache: install-dev wrk proxy
 	$(BIN)/python bench/shared_cache.py
 
+## The CPU one Send costs the server (Python, PostgreSQL, Redis) under load, against the baseline page's.
+bench-cpu: install-dev wrk
+	$(BIN)/python bench/cpu_per_request.py
+
 ## Every benchmark, one after another (they share the cores); BENCHMARKS.md keeps the latest figures.
 bench: install-dev wrk proxy
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/cpu_per_request.py
 	$(BIN)/python bench/shared_cache.py
 	$(BIN)/python bench/consultation_submit.py
 	$(BIN)/python bench/lighthouse.py
