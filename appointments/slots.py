@@ -291,6 +291,37 @@ def booking_window(kind: ConsultationKind, now: datetime.datetime) -> Interval:
     )
 
 
+# The days of open times a page shows at once (the booking's, the patient's rescheduling and the
+# staff's booking panel); "Earlier dates" and "Later dates" move by as many.
+DAYS_SHOWN = 7
+
+
+class DaysPage(NamedTuple):
+    """A page of ``DAYS_SHOWN`` days of open times, with the first day of the pages either side."""
+
+    first_day: datetime.date
+    last_day: datetime.date
+    earlier: datetime.date | None
+    later: datetime.date | None
+
+
+def days_page(value: str | None, window: Interval) -> DaysPage:
+    """The page that starts on the ISO date ``value`` (the first day of ``window`` when it names no
+    date), kept within the days of ``window`` (a ``booking_window``)."""
+    earliest, latest = (timezone.localtime(moment).date() for moment in window)
+    try:
+        first_day = min(max(datetime.date.fromisoformat(value or ""), earliest), latest)
+    except ValueError:
+        first_day = earliest
+    step = datetime.timedelta(days=DAYS_SHOWN)
+    return DaysPage(
+        first_day=first_day,
+        last_day=first_day + step - datetime.timedelta(days=1),
+        earlier=max(first_day - step, earliest) if first_day > earliest else None,
+        later=first_day + step if first_day + step <= latest else None,
+    )
+
+
 _by_start_then_clinician = operator.itemgetter(0, 2)
 
 

@@ -18,10 +18,8 @@ from django.utils import timezone
 from ..forms.times import parse_time_value, time_value
 from ..models import Appointment, Clinician, ConsultationKind, ConsultationRequest
 from ..services.booking import MoveReason
-from ..slots import Slot, booking_window, open_slots
+from ..slots import DAYS_SHOWN, Slot, booking_window, days_page, open_slots
 from ..staff_calendar import time_zone_label
-
-DAYS_SHOWN = 7
 
 
 @dataclass
@@ -100,15 +98,8 @@ def open_times_panel(*, consultation_request: ConsultationRequest, params, now=N
         [(preferred, Appointment.Modality(preferred).label)] if moving else _modalities(kind, preferred)
     )
     panel.modality = panel.modalities[0][0] if panel.modalities else ""
-    earliest, latest = (timezone.localtime(moment).date() for moment in booking_window(kind, now))
-    try:
-        first_day = datetime.date.fromisoformat(params.get("book_from", ""))
-    except ValueError:
-        first_day = earliest
-    panel.first_day = min(max(first_day, earliest), latest)
-    step = datetime.timedelta(days=DAYS_SHOWN)
-    panel.later = panel.first_day + step if panel.first_day + step <= latest else None
-    panel.earlier = max(panel.first_day - step, earliest) if panel.first_day > earliest else None
+    page = days_page(params.get("book_from"), booking_window(kind, now))
+    panel.first_day, panel.earlier, panel.later = page.first_day, page.earlier, page.later
     slots = open_slots(
         kind=kind,
         now=now,

@@ -7,7 +7,6 @@ single page had: the honeypot, both rate limits, an idempotent submit (a resend 
 only when it is the same submission from the same browser) and nothing half-saved.
 """
 
-import datetime
 import logging
 import time
 from dataclasses import dataclass
@@ -52,7 +51,7 @@ from ..services.drafts import (
     booking_draft_save_step,
     booking_draft_send,
 )
-from ..slots import booking_window, open_slots, open_times_by_day
+from ..slots import DAYS_SHOWN, booking_window, days_page, open_slots, open_times_by_day
 from ..staff_calendar import time_zone_label
 from .common import private as _private
 from .common import too_many_requests
@@ -269,9 +268,6 @@ def booking_help(request):
 
 # The open times: a page of step 4, after "in person or by video"
 
-# The days of open times shown at once; "Later dates" pages on.
-DAYS_SHOWN = 7
-
 
 def _kind_offered(draft):
     """The kind whose open times the draft's patient is offered, or None (the clinic calls them)."""
@@ -302,14 +298,6 @@ def _patient_zone(request, draft):
     if draft.time_zone in PATIENT_ZONE_LABELS:
         return draft.time_zone
     return zone_for_state(draft.step_answers("eligibility").get("state", ""))
-
-
-def _first_day(value, earliest, latest):
-    try:
-        day = datetime.date.fromisoformat(value or "")
-    except ValueError:
-        return earliest
-    return min(max(day, earliest), latest)
 
 
 def _with_patient_zone(form, zone):
@@ -379,27 +367,24 @@ def _booking_when_post(request, draft, kind, returning):
 def _when_page(request, draft, kind):
     """The week of open times asked for (``from``), with the links to the weeks either side."""
     now = timezone.now()
-    window = booking_window(kind, now)
-    earliest = timezone.localtime(window[0]).date()
-    latest = timezone.localtime(window[1]).date()
     data = request.POST if request.method == "POST" else request.GET
     # A posted time is checked against the open times of its own week, whichever page showed it
     # (the nearest times after a taken one can span two weeks).
     posted = parse_time_value(data.get("time", "")) if request.method == "POST" else None
-    first_day = _first_day(
-        timezone.localtime(posted).date().isoformat() if posted else data.get("from"), earliest, latest
+    page = days_page(
+        timezone.localtime(posted).date().isoformat() if posted else data.get("from"),
+        booking_window(kind, now),
     )
     state = draft.step_answers("eligibility").get("state")
-    slots = open_slots(kind=kind, now=now, state=state, first_day=first_day, days=DAYS_SHOWN, cached=True)
-    next_day = first_day + datetime.timedelta(days=DAYS_SHOWN)
+    slots = open_slots(
+        kind=kind, now=now, state=state, first_day=page.first_day, days=DAYS_SHOWN, cached=True
+    )
     modality = draft.step_answers("visit").get("modality", "")
     return {
         "times": open_times_by_day(slots),
-        "first_day": first_day,
-        "later": next_day if next_day <= latest else None,
-        "earlier": max(first_day - datetime.timedelta(days=DAYS_SHOWN), earliest)
-        if first_day > earliest
-        else None,
+        "first_day": page.first_day,
+        "later": page.later,
+        "earlier": page.earlier,
         "is_video": modality != questionnaire.Modality.IN_PERSON,
         "show_zone": shows_patient_zone(modality=modality, time_zone=_patient_zone(request, draft)),
     }

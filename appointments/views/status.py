@@ -28,7 +28,7 @@ from ..services import (
     consultation_request_cancel_by_patient,
 )
 from ..services.patient_changes import clinician_for_time, patient_open_slots, too_late_message
-from ..slots import booking_window, open_times_by_day
+from ..slots import DAYS_SHOWN, booking_window, days_page, open_times_by_day
 from ..staff_calendar import time_zone_label
 from .booking import keep_sent, sent_here
 from .common import private as _private
@@ -53,8 +53,6 @@ DONE_TEXT = {
     "moved": _("Your consultation has been moved. We have e-mailed you the new time for your calendar."),
     "cancelled": _("Your consultation has been cancelled. We have e-mailed you a confirmation."),
 }
-# The days of open times shown at once; "later dates" pages on.
-DAYS_SHOWN = 7
 
 
 @never_cache
@@ -184,14 +182,6 @@ def request_status(request, consultation_request, links):
     return render(request, "appointments/request_status.html", context)
 
 
-def _week_start(value, earliest):
-    try:
-        day = datetime.date.fromisoformat(value or "")
-    except ValueError:
-        return earliest
-    return max(day, earliest)
-
-
 @require_http_methods(["GET", "HEAD", "POST"])
 @signed_link_view
 def appointment_reschedule(request, consultation_request, links):
@@ -215,9 +205,8 @@ def appointment_reschedule(request, consultation_request, links):
         )
         return render(request, "appointments/appointment_reschedule.html", context)
 
-    earliest, latest = (timezone.localtime(moment).date() for moment in booking_window(appointment.kind, now))
     data = request.POST if request.method == "POST" else request.GET
-    first_day = min(_week_start(data.get("from"), earliest), latest)
+    page = days_page(data.get("from"), booking_window(appointment.kind, now))
     error = None
 
     def week(first_day, cached=True):
@@ -226,7 +215,7 @@ def appointment_reschedule(request, consultation_request, links):
         )
         return slots, open_times_by_day(slots)
 
-    slots, times = week(first_day)
+    slots, times = week(page.first_day)
     form = OpenTimesForm(request.POST if request.method == "POST" else None, times=times)
     if request.method == "POST" and form.is_valid():
         starts_at = form.cleaned_data["time"]
@@ -244,7 +233,7 @@ def appointment_reschedule(request, consultation_request, links):
                     "That time has just been taken. Please choose another of the open times below."
                 )
                 # From the database: the booking that took it may not have replaced the version yet.
-                slots, times = week(first_day, cached=False)
+                slots, times = week(page.first_day, cached=False)
                 form = OpenTimesForm(times=times)
             except ValidationError as refusal:
                 context["refusal"] = refusal.messages[0]
@@ -263,21 +252,18 @@ def appointment_reschedule(request, consultation_request, links):
                 new_clinician=Clinician.objects.filter(pk=clinician_id).first(),
                 chosen=request.POST["time"],
                 reason_form=reason_form,
-                first_day=first_day,
+                first_day=page.first_day,
             )
             return render(request, "appointments/appointment_reschedule.html", context)
     # Otherwise a posted time is gone or was never one: the bound form says why, beside fresh times.
 
-    next_day = first_day + datetime.timedelta(days=DAYS_SHOWN)
     context.update(
         form=form,
         error=error,
-        first_day=first_day,
-        last_day=first_day + datetime.timedelta(days=DAYS_SHOWN - 1),
-        later=next_day if next_day <= latest else None,
-        earlier=max(first_day - datetime.timedelta(days=DAYS_SHOWN), earliest)
-        if first_day > earliest
-        else None,
+        first_day=page.first_day,
+        last_day=page.last_day,
+        later=page.later,
+        earlier=page.earlier,
     )
     return render(request, "appointments/appointment_reschedule.html", context)
 

@@ -7,7 +7,9 @@ import pytest
 from appointments import slots as slots_module
 from appointments.models import Appointment, AvailabilityException
 from appointments.slots import (
+    DAYS_SHOWN,
     appointments_outside_hours,
+    days_page,
     local_instant,
     open_slots,
     open_times_by_day,
@@ -324,3 +326,27 @@ def test_starts_resume_on_the_next_step_after_a_time_typed_in_by_hand_and_skip_t
         utc("2026-06-01 15:00"),  # 11:00-11:30, up to the time off
         # 11:15 and 11:30 would run into the time off, 11:30-11:45.
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # (first day, last day, earlier, later) of the page, for a window of Dec 1 to Dec 20.
+        (None, ("12-01", "12-07", None, "12-08")),
+        ("not a date", ("12-01", "12-07", None, "12-08")),
+        ("2026-11-20", ("12-01", "12-07", None, "12-08")),  # Before the window: its first day.
+        ("2026-12-04", ("12-04", "12-10", "12-01", "12-11")),  # Earlier stops at the first day.
+        ("2026-12-08", ("12-08", "12-14", "12-01", "12-15")),
+        ("2026-12-15", ("12-15", "12-21", "12-08", None)),  # Nothing later than Dec 20.
+        ("2027-01-10", ("12-20", "12-26", "12-13", None)),  # After the window: its last day.
+    ],
+)
+def test_a_page_of_days_keeps_within_the_booking_window(value, expected):
+    window = (
+        datetime.datetime(2026, 12, 1, 9, tzinfo=datetime.UTC) + datetime.timedelta(hours=6),
+        datetime.datetime(2026, 12, 20, 18, tzinfo=datetime.UTC),
+    )
+    page = days_page(value, window)
+    assert len(range((page.last_day - page.first_day).days + 1)) == DAYS_SHOWN
+    shown = tuple(day and day.strftime("%m-%d") for day in page)
+    assert shown == expected
