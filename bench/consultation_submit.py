@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.scratch import scratch_database  # noqa: E402
-from tests.servers import SECRET_KEY, collectstatic, gunicorn, production_env  # noqa: E402
+from bench.scratch import NO_RATE_LIMITS, scratch_database, server_env  # noqa: E402
+from tests.servers import gunicorn  # noqa: E402
 
 # The booking's steps as a patient who skips everything optional answers them (12 answers).
 STEPS = [
@@ -119,20 +119,7 @@ def main():
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, scratch_database("clinic_bench_consultation") as database_url:
-        env = production_env(
-            SECRET_KEY=SECRET_KEY,
-            ALLOWED_HOSTS="127.0.0.1",
-            DATABASE_URL=database_url,
-            STATIC_ROOT=str(Path(tmp) / "static"),
-            # Plain HTTP on loopback: TLS belongs to the load balancer in front of production.
-            SECURE_SSL_REDIRECT="false",
-            SECURE_COOKIES="false",
-            CACHE_KEY_PREFIX="bench-consultation",
-            CONSULTATION_RATE_LIMIT="1000000/m",
-            CONSULTATION_ATTEMPT_RATE_LIMIT="1000000/m",
-            LOG_LEVEL="WARNING",
-        )
-        collectstatic(env, Path(tmp) / "static")
+        env = server_env(Path(tmp), database_url, cache_prefix="bench-consultation", **NO_RATE_LIMITS)
         lock = threading.Lock()
         with gunicorn(env, workers=2) as base:
             for n in range(5):

@@ -34,8 +34,8 @@ from bench.load import (  # noqa: E402
     post_script,
     wrk,
 )
-from bench.scratch import scratch_database  # noqa: E402
-from tests.servers import SECRET_KEY, collectstatic, gunicorn, production_env  # noqa: E402
+from bench.scratch import NO_RATE_LIMITS, scratch_database, server_env  # noqa: E402
+from tests.servers import gunicorn  # noqa: E402
 
 GROUPS = ("gunicorn", "postgres", "redis")
 
@@ -81,20 +81,13 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp, scratch_database("clinic_bench_cpu") as database_url:
         folder = Path(tmp)
-        env = production_env(
+        env = server_env(
+            folder,
+            database_url,
+            cache_prefix=f"bench-cpu-{run}",
             DJANGO_SETTINGS_MODULE="bench.settings",
-            SECRET_KEY=SECRET_KEY,
-            ALLOWED_HOSTS="127.0.0.1",
-            DATABASE_URL=database_url,
-            STATIC_ROOT=str(folder / "static"),
-            SECURE_SSL_REDIRECT="false",
-            SECURE_COOKIES="false",
-            CACHE_KEY_PREFIX=f"bench-cpu-{run}",
-            CONSULTATION_RATE_LIMIT="100000000/m",
-            CONSULTATION_ATTEMPT_RATE_LIMIT="100000000/m",
-            LOG_LEVEL="WARNING",
+            **NO_RATE_LIMITS,
         )
-        collectstatic(env, folder / "static")
         get_script = folder / "get.lua"
         get_script.write_text(LUA_COMMON + LUA_GET)
         server_args = ["--config", "python:clinic.gunicorn", "--access-logfile", os.devnull]

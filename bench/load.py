@@ -46,8 +46,8 @@ from django.core import signing
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.consultation_submit import STEPS, answers  # noqa: E402
-from bench.scratch import scratch_database  # noqa: E402
-from tests.servers import SECRET_KEY, collectstatic, get, gunicorn, production_env  # noqa: E402
+from bench.scratch import NO_RATE_LIMITS, scratch_database, server_env  # noqa: E402
+from tests.servers import SECRET_KEY, get, gunicorn  # noqa: E402
 
 BASELINE = "/bench/baseline/"
 ARTICLE = "/learn/ketamine-for-bipolar-disorder/"
@@ -330,22 +330,13 @@ def main():
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp, scratch_database("clinic_bench_load") as database_url:
         folder = Path(tmp)
-        env = production_env(
+        env = server_env(
+            folder,
+            database_url,
+            cache_prefix=f"bench-load-{run}",
             DJANGO_SETTINGS_MODULE="bench.settings",
-            SECRET_KEY=SECRET_KEY,
-            ALLOWED_HOSTS="127.0.0.1",
-            DATABASE_URL=database_url,
-            STATIC_ROOT=str(folder / "static"),
-            # Plain HTTP on loopback: TLS belongs to the load balancer in front of production.
-            SECURE_SSL_REDIRECT="false",
-            SECURE_COOKIES="false",
-            # A fresh key space: nothing cached by an earlier run, no rate-limit counts carried over.
-            CACHE_KEY_PREFIX=f"bench-load-{run}",
-            CONSULTATION_RATE_LIMIT="100000000/m",
-            CONSULTATION_ATTEMPT_RATE_LIMIT="100000000/m",
-            LOG_LEVEL="WARNING",
+            **NO_RATE_LIMITS,
         )
-        collectstatic(env, folder / "static")
         get_script = folder / "get.lua"
         get_script.write_text(LUA_COMMON + LUA_GET)
         log = folder / "gunicorn.log"

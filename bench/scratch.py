@@ -7,7 +7,7 @@ import subprocess
 import psycopg2
 from psycopg2 import sql
 
-from tests.servers import PYTHON, ROOT, SECRET_KEY, production_env
+from tests.servers import PYTHON, ROOT, SECRET_KEY, collectstatic, production_env
 
 
 def _admin(statement):
@@ -31,3 +31,26 @@ def scratch_database(name="clinic_bench"):
         yield url
     finally:
         _admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+# Rate limits a benchmark's clients never reach: wrk sends everything from one address.
+NO_RATE_LIMITS = {"CONSULTATION_RATE_LIMIT": "100000000/m", "CONSULTATION_ATTEMPT_RATE_LIMIT": "100000000/m"}
+
+
+def server_env(folder, database_url, *, cache_prefix, **overrides):
+    """Production's environment for a benchmark's server on loopback, its static files collected
+    into ``folder``; ``cache_prefix`` a fresh key space (nothing cached or counted by an earlier run)."""
+    env = production_env(
+        SECRET_KEY=SECRET_KEY,
+        ALLOWED_HOSTS="127.0.0.1",
+        DATABASE_URL=database_url,
+        STATIC_ROOT=str(folder / "static"),
+        # Plain HTTP on loopback: TLS belongs to the load balancer in front of production.
+        SECURE_SSL_REDIRECT="false",
+        SECURE_COOKIES="false",
+        CACHE_KEY_PREFIX=cache_prefix,
+        LOG_LEVEL="WARNING",
+        **overrides,
+    )
+    collectstatic(env, folder / "static")
+    return env

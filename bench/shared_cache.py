@@ -29,9 +29,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.load import LUA_COMMON, LUA_GET, wrk  # noqa: E402
-from bench.scratch import scratch_database  # noqa: E402
+from bench.scratch import scratch_database, server_env  # noqa: E402
 from tests.nginx import nginx_cache  # noqa: E402
-from tests.servers import SECRET_KEY, collectstatic, free_port, get, gunicorn, production_env  # noqa: E402
+from tests.servers import free_port, get, gunicorn  # noqa: E402
 
 HEALTHZ = "/healthz"
 ARTICLE = "/learn/ketamine-for-bipolar-disorder/"
@@ -134,18 +134,7 @@ def main():
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp, scratch_database("clinic_bench_cache") as database_url:
         folder = Path(tmp)
-        env = production_env(
-            DJANGO_SETTINGS_MODULE="clinic.settings",
-            SECRET_KEY=SECRET_KEY,
-            ALLOWED_HOSTS="127.0.0.1",
-            DATABASE_URL=database_url,
-            STATIC_ROOT=str(folder / "static"),
-            SECURE_SSL_REDIRECT="false",
-            SECURE_COOKIES="false",
-            CACHE_KEY_PREFIX=f"bench-cache-{os.getpid()}",
-            LOG_LEVEL="WARNING",
-        )
-        collectstatic(env, folder / "static")
+        env = server_env(folder, database_url, cache_prefix=f"bench-cache-{os.getpid()}")
         plain = folder / "get.lua"
         plain.write_text(LUA_COMMON + LUA_GET)
         gzipped = folder / "get-gzip.lua"
