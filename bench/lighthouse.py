@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.scratch import scratch_database  # noqa: E402
-from tests.servers import ROOT, SECRET_KEY, collectstatic, gunicorn, production_env  # noqa: E402
+from bench.scratch import scratch_database, server_env  # noqa: E402
+from tests.servers import ROOT, gunicorn  # noqa: E402
 
 BENCH = ROOT / "bench"
 LIGHTHOUSE = BENCH / "node_modules" / ".bin" / "lighthouse"
@@ -78,15 +78,8 @@ def main(paths):
     install_lighthouse()
     with tempfile.TemporaryDirectory() as tmp, scratch_database() as database_url:
         folder = Path(tmp)
-        env = production_env(
-            SECRET_KEY=SECRET_KEY,
-            ALLOWED_HOSTS="127.0.0.1",
-            DATABASE_URL=database_url,
-            STATIC_ROOT=str(folder / "static"),
-            # Plain HTTP on loopback: TLS belongs to the load balancer in front of production.
-            SECURE_SSL_REDIRECT="false",
-        )
-        collectstatic(env, folder / "static")
+        # A key space of its own: pages another server stored from another database are not served.
+        env = server_env(folder, database_url, cache_prefix=f"bench-lighthouse-{os.getpid()}")
         rows = []
         with gunicorn(env, workers=2) as base:
             for path in paths:

@@ -105,11 +105,7 @@ class ConsultationRequestQuerySet(models.QuerySet):
         purged request or one whose token the retention command has replaced.
         """
         value = intake_link_signer().unsign(signed, max_age=settings.CONSULTATION_INTAKE_LINK_MAX_AGE)
-        reference, _dot, digest = value.partition(".")
-        consultation_request = self.get(reference=reference, anonymised_at__isnull=True)
-        if not constant_time_compare(digest, status_link_digest(consultation_request.confirmation_token)):
-            raise self.model.DoesNotExist
-        return consultation_request
+        return self._get_by_link_value(value, anonymised_at__isnull=True)
 
     def get_by_status_signature(self, signed):
         """The request a signed status link points to.
@@ -118,11 +114,16 @@ class ConsultationRequestQuerySet(models.QuerySet):
         ``signing.BadSignature`` for a forged one, and ``DoesNotExist`` for a purged request.
         """
         value = status_link_signer().unsign(signed, max_age=settings.CONSULTATION_STATUS_LINK_MAX_AGE)
-        reference, _dot, digest = value.partition(".")
-        if not digest:
+        if "." not in value:
             # A link sent before status links named the reference: it signed the confirmation token.
             return self.get(confirmation_token=value)
-        consultation_request = self.get(reference=reference)
+        return self._get_by_link_value(value)
+
+    def _get_by_link_value(self, value, **filters):
+        """The request a link's signed value names (``ConsultationRequest.link_value``), while its
+        confirmation token is the one the link was made with."""
+        reference, _dot, digest = value.partition(".")
+        consultation_request = self.get(reference=reference, **filters)
         if not constant_time_compare(digest, status_link_digest(consultation_request.confirmation_token)):
             raise self.model.DoesNotExist
         return consultation_request
@@ -364,14 +365,19 @@ class ConsultationRequest(models.Model):
         """
         return settings.LANGUAGE_CODE if self.language == self.Language.ENGLISH else self.language
 
+    @property
+    def link_value(self):
+        """What the patient's links sign: the reference, and a digest of the confirmation token."""
+        return f"{self.reference}.{status_link_digest(self.confirmation_token)}"
+
     def get_intake_url(self):
         """The patient's clinical intake, behind a signed, expiring link of its own."""
-        signed = intake_link_signer().sign(f"{self.reference}.{status_link_digest(self.confirmation_token)}")
+        signed = intake_link_signer().sign(self.link_value)
         return reverse("appointments:intake_start", kwargs={"signed": signed})
 
     def get_status_url(self):
         """The patient's own page for this request, behind a signed, expiring link."""
-        signed = status_link_signer().sign(f"{self.reference}.{status_link_digest(self.confirmation_token)}")
+        signed = status_link_signer().sign(self.link_value)
         return reverse("appointments:request_status", kwargs={"signed": signed})
 
     @property

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from appointments.emails import outbound_email_send_due
 from appointments.models import AuditEvent, ConsultationRequest, OutboundEmail
-from appointments.models.requests import status_link_digest, status_link_signer
+from appointments.models.requests import status_link_signer
 from tests.booking import sent_from
 from tests.factories import make_request
 from tests.outbox import render_pending
@@ -67,9 +67,7 @@ def test_the_start_page_says_every_question_is_optional_and_links_to_page_one(cl
 
 
 def test_a_forged_or_status_link_opens_nothing(client, consultation_request):
-    status_signed = status_link_signer().sign(
-        f"{consultation_request.reference}.{status_link_digest(consultation_request.confirmation_token)}"
-    )
+    status_signed = status_link_signer().sign(consultation_request.link_value)
     for signed in [status_signed, "KC-2222-2222.abc:1:xyz", "nonsense"]:
         assert client.get(reverse("appointments:intake_start", kwargs={"signed": signed})).status_code == 404
         url = reverse("appointments:intake_page", kwargs={"signed": signed, "section": "about"})

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from appointments.models.requests import status_link_digest, status_link_signer
+from appointments.models.requests import status_link_signer
 from clinic.redaction import SECRET_URL_NAMES, Formatter
 from tests.factories import make_request
 from tests.servers import SECRET_KEY, production_env
@@ -40,9 +40,7 @@ def secrets(settings):
     consultation_request = make_request()
     token = consultation_request.confirmation_token
     status = consultation_request.get_status_url().split("/")[-2]
-    expired = OldSigner(salt=status_link_signer().salt).sign(
-        f"{consultation_request.reference}.{status_link_digest(token)}"
-    )
+    expired = OldSigner(salt=status_link_signer().salt).sign(consultation_request.link_value)
     legacy = status_link_signer().sign(token)
     user = get_user_model().objects.create_user("logcheck", "logcheck@clinic.example", is_staff=True)
     uid = urlsafe_base64_encode(force_bytes(user.pk))
