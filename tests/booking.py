@@ -13,7 +13,7 @@ import urllib.parse
 from django.http import HttpResponse
 
 from appointments.forms import STEP_FORMS
-from appointments.views.booking import STEPS, keep_sent
+from appointments.views.booking import STEPS, Sent, keep_sent
 
 CHECK_URL = "/consultation/check/"
 HELP_URL = "/consultation/help/"
@@ -86,5 +86,7 @@ def form_token_in(page):
 def sent_from(client, consultation_request):
     """Make ``client`` the browser that sent ``consultation_request`` a moment ago (its confirmation
     page shows there), as Send's cookie says."""
-    sent = (consultation_request.form_token, "", consultation_request.confirmation_token, int(time.time()))
+    sent = Sent(
+        consultation_request.form_token, "", consultation_request.confirmation_token, int(time.time())
+    )
     client.cookies.update(keep_sent(HttpResponse(), [sent]).cookies)

@@ -11,6 +11,7 @@ import logging
 import time
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core import signing
@@ -95,6 +96,15 @@ SENT_COOKIE = "consultation_sent"
 SENT_COOKIE_SALT = "appointments.consultation-sent"
 # A bound on the cookie's size (about 200 bytes a request): a browser sends one or two.
 REMEMBERED_SUBMISSIONS = 10
+
+
+class Sent(NamedTuple):
+    """A request this browser sent, as its cookie keeps it."""
+
+    form_token: str
+    digest: str
+    confirmation_token: str
+    sent_at: int
 
 
 def _attempt_rate(group, request):
@@ -519,10 +529,10 @@ def _is_resubmission(request, token, draft):
     """The same submission again from the same browser: its one-time token was sent from here, and
     either the draft it sent is gone (a double click, a reload of Send) or a draft with the very
     same answers is sent again. Changed answers are never dropped."""
-    digest = next((digest for form_token, digest, *_rest in _sent(request) if form_token == token), None)
-    if digest is None:
+    sent = next((sent for sent in _sent(request) if sent.form_token == token), None)
+    if sent is None:
         return False
-    return draft is None or digest == _answers_digest(request, draft)
+    return draft is None or sent.digest == _answers_digest(request, draft)
 
 
 def _names_no_request(draft, token):
@@ -533,14 +543,14 @@ def _names_no_request(draft, token):
 
 
 def _sent(request):
-    """What this browser sent lately: [(form token, answers digest, confirmation token, sent at)]."""
+    """What this browser sent lately, ``Sent`` each, the oldest first."""
     oldest = time.time() - settings.CONSULTATION_CONFIRMATION_MAX_AGE
     try:
         entries = signing.loads(
             request.COOKIES.get(SENT_COOKIE, ""), salt=SENT_COOKIE_SALT, max_age=settings.SESSION_COOKIE_AGE
         )
         return [
-            (str(form_token), str(digest), str(confirmation_token), int(sent_at))
+            Sent(str(form_token), str(digest), str(confirmation_token), int(sent_at))
             for form_token, digest, confirmation_token, sent_at in entries
             if int(sent_at) >= oldest
         ]
@@ -562,15 +572,15 @@ def keep_sent(response, entries):
 
 
 def _remember_submission(response, request, token, digest, consultation_request):
-    sent = [entry for entry in _sent(request) if entry[0] != token]
-    sent.append((token, digest, consultation_request.confirmation_token, int(time.time())))
+    sent = [sent for sent in _sent(request) if sent.form_token != token]
+    sent.append(Sent(token, digest, consultation_request.confirmation_token, int(time.time())))
     return keep_sent(response, sent)
 
 
 def sent_here(request, token):
     """What this browser sent lately, when one of them has the confirmation ``token``; else None."""
     sent = _sent(request)
-    return sent if any(entry[2] == token for entry in sent) else None
+    return sent if any(one.confirmation_token == token for one in sent) else None
 
 
 @sensitive_variables()
