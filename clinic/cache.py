@@ -3,7 +3,7 @@
 Nothing the site must keep lives in the cache (sessions, the outbox, login failures and every
 patient's answer are in PostgreSQL); it holds rendered pages and rate-limit counters. So a cache
 error is answered as a miss: pages are built from the database, and the rate limits fail open
-(``RATELIMIT_FAIL_OPEN``). After an error the cache is left alone for a few seconds, so that
+(``clinic.rate_limits``). After an error the cache is left alone for a few seconds, so that
 patients do not each pay a timeout, then tried again: caching comes back without a restart.
 """
 
@@ -88,6 +88,12 @@ def _default(key, default=None, *args, **kwargs):
 INCR_EXISTING = "if redis.call('exists', KEYS[1]) == 1 then return redis.call('incrby', KEYS[1], ARGV[1]) end"
 
 
+# INCR, and the TTL set with the first count: a counter that expires with its window.
+COUNT = (
+    "local n = redis.call('incr', KEYS[1]) if n == 1 then redis.call('expire', KEYS[1], ARGV[1]) end return n"
+)
+
+
 class OneClientPerPool(RedisCacheClient):
     """Django's Redis client, keeping one ``redis.Redis`` per connection pool instead of a new one a call.
 
@@ -99,7 +105,7 @@ class OneClientPerPool(RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._clients = {}
-        self._incr_existing = None
+        self._scripts = {}
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)
@@ -113,16 +119,32 @@ class OneClientPerPool(RedisCacheClient):
 
         Atomic too: a rate-limit counter that expired between the two came back without its TTL.
         """
-        client = self.get_client(key, write=True)
-        if self._incr_existing is None:
-            self._incr_existing = client.register_script(INCR_EXISTING)
-        value = self._incr_existing(keys=[key], args=[delta], client=client)
+        value = self._script(INCR_EXISTING, key, delta)
         if value is None:
             raise ValueError(f"Key '{key}' not found.")
         return value
 
+    def count(self, key, timeout):
+        """Add one to a counter that lives ``timeout`` seconds from its first count; the new count."""
+        return self._script(COUNT, key, int(timeout))
 
-class ResilientRedisCache(RedisCache):
+    def _script(self, source, key, *args):
+        client = self.get_client(key, write=True)
+        script = self._scripts.get(source)
+        if script is None:
+            script = self._scripts[source] = client.register_script(source)
+        return script(keys=[key], args=list(args), client=client)
+
+
+class CountingRedisCache(RedisCache):
+    """Django's Redis cache, with a counter for the rate limits (``clinic.rate_limits``)."""
+
+    def count(self, key, *, timeout):
+        """Add one to the counter ``key``, which lives ``timeout`` seconds from its first count."""
+        return self._cache.count(self.make_and_validate_key(key), timeout)
+
+
+class ResilientRedisCache(CountingRedisCache):
     """Django's Redis cache, answering a miss (and storing nothing) while Redis cannot be reached."""
 
     def __init__(self, server, params):
@@ -140,7 +162,6 @@ class ResilientRedisCache(RedisCache):
     get_many = _guarded("get_many", lambda keys, *args, **kwargs: {})
     set = _guarded("set", lambda *args, **kwargs: None)
     set_many = _guarded("set_many", lambda data, *args, **kwargs: list(data))
-    # A failed add tells django-ratelimit that counting failed, and it lets the request through.
     add = _guarded("add", lambda *args, **kwargs: False)
     incr = _guarded("incr", lambda *args, **kwargs: None)
     decr = _guarded("decr", lambda *args, **kwargs: None)
@@ -149,3 +170,5 @@ class ResilientRedisCache(RedisCache):
     delete = _guarded("delete", lambda *args, **kwargs: False)
     delete_many = _guarded("delete_many", lambda *args, **kwargs: None)
     clear = _guarded("clear", lambda *args, **kwargs: False)
+    # A rate limit's counter: None, and the request let through, while Redis cannot be reached.
+    count = _guarded("count", lambda *args, **kwargs: None)

@@ -151,10 +151,6 @@ CACHES = {
         },
     }
 }
-# A patient in crisis must never be refused because the cache is down: a rate limit that cannot
-# count lets the request through (clinic/cache.py logs the outage once). Spam is still caught by
-# the honeypot, and a resubmitted form still makes one request (its one-time token).
-RATELIMIT_FAIL_OPEN = True
 
 # The shared HTTP cache in front of the app (a CDN, or nginx with deploy/nginx.conf) keeps public
 # pages (see clinic/http_cache.py). Every change to the library purges them at once when
@@ -324,7 +320,6 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Behind load balancers every connection comes from a balancer; set TRUSTED_PROXY_COUNT to the
 # number of proxies in front of the app so rate limits count each client, not the balancer.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-RATELIMIT_IP_META_KEY = "clinic.network.client_ip"
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -8,9 +8,9 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
-from django_ratelimit.core import is_ratelimited
 from two_factor.views import LoginView, SetupView
 
+from .rate_limits import is_limited
 from .staff import staff_password_set
 
 USERNAME_FIELD = "auth-username"
@@ -50,10 +50,6 @@ class StaffSetupView(SetupView):
 _two_factor_login = StaffLoginView.as_view()
 
 
-def _login_rate(group, request):
-    return settings.STAFF_LOGIN_RATE_LIMIT
-
-
 def login(request, *args, **kwargs):
     """two-factor-auth's login, with two checks before it.
 
@@ -66,7 +62,7 @@ def login(request, *args, **kwargs):
         max_length = get_user_model()._meta.get_field(get_user_model().USERNAME_FIELD).max_length
         if len(request.POST[USERNAME_FIELD]) > max_length:
             return render(request, "400.html", status=400)
-        if is_ratelimited(request, group="clinic.staff_login", key="ip", rate=_login_rate, increment=True):
+        if is_limited(request, group="clinic.staff_login", rate=settings.STAFF_LOGIN_RATE_LIMIT):
             response = render(request, "429.html", status=429)
             response["Retry-After"] = "600"
             return response

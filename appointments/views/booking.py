@@ -28,9 +28,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
-from django_ratelimit.core import is_ratelimited
 
 from clinic.http_cache import public_page
+from clinic.rate_limits import is_limited
 
 from .. import questionnaire
 from ..booking_times import (
@@ -107,18 +107,10 @@ class Sent(NamedTuple):
     sent_at: int
 
 
-def _attempt_rate(group, request):
-    return settings.CONSULTATION_ATTEMPT_RATE_LIMIT
-
-
-def _request_rate(group, request):
-    return settings.CONSULTATION_RATE_LIMIT
-
-
 def _attempt_limited(request, group):
     """The loose limit: every Send counts in one group, every start of a draft (and every failed
     attempt at one) in another, so that a booking counts once in each."""
-    return is_ratelimited(request, group=group, key="ip", rate=_attempt_rate, increment=True)
+    return is_limited(request, group=group, rate=settings.CONSULTATION_ATTEMPT_RATE_LIMIT)
 
 
 # The draft
@@ -614,9 +606,7 @@ def _booking_send(request):
         return redirect(missing.url)
     if not form.is_valid():
         return _render_check(request, draft, form)
-    if is_ratelimited(
-        request, group="appointments.request_create", key="ip", rate=_request_rate, increment=True
-    ):
+    if is_limited(request, group="appointments.request_create", rate=settings.CONSULTATION_RATE_LIMIT):
         return too_many_requests(request)
     form_token = new_token() if token_used else form.cleaned_data["form_token"]
     digest = _answers_digest(request, draft)
