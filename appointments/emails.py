@@ -2,11 +2,12 @@
 
 Messages are queued by the services (``appointments.services.outbox``) and sent by
 ``manage.py mail_worker``, a separate process: a request is never lost to a mail server that is
-down, and no web request waits on SMTP. The messages about a consultation request are queued as
-a template's name (``REQUEST_EMAILS``) and rendered here from the stored request just before
-their first attempt, so the patient's request does not pay for it; the rendered subject and body
-are stored, so a retry sends the same message. Neither the patient's nor the staff's message
-carries a health detail: their templates are given only the fields they may show.
+down, and no web request waits on SMTP. A new consultation request is saved with its e-mails
+pending, and the worker queues them, as a template's name each (``REQUEST_EMAILS``), and
+renders them here from the stored request just before their first attempt, so the patient's
+request does not pay for it; the rendered subject and body are stored, so a retry sends the same
+message. Neither the patient's nor the staff's message carries a health detail: their templates
+are given only the fields they may show.
 """
 
 import logging
@@ -182,9 +183,14 @@ def _due():
 def outbound_emails_render_due(*, limit: int = 100) -> DeliveryReport:
     """Render up to ``limit`` due messages that are still a template's name, one transaction each.
 
-    Each one commits before its first attempt, so that every attempt sends the same words. A
-    message that cannot be rendered is deferred (or failed) like one the mail server refused.
+    The messages of requests saved since the last pass are queued first. Each message commits
+    before its first attempt, so that every attempt sends the same words. A message that cannot
+    be rendered is deferred (or failed) like one the mail server refused.
     """
+    # Imported here: the services' outbox renders the appointments' messages with this module.
+    from .services.outbox import consultation_request_emails_queue_pending
+
+    consultation_request_emails_queue_pending(limit=limit)
     report = DeliveryReport()
     rendered = 0
     while rendered < limit:

@@ -28,7 +28,6 @@ from .models import PeriodicJob, WorkerHeartbeat
 from .services.alerts import consultation_requests_alert_on_call
 from .services.drafts import booking_drafts_delete_expired, booking_drafts_escalate_urgent
 from .services.intake import intake_reminders_enqueue_due
-from .services.outbox import consultation_request_emails_recover
 from .services.reminders import appointment_reminders_enqueue_due
 from .services.retention import consultation_requests_purge_closed
 from .services.unsaved_work import unsaved_staff_work_delete_expired
@@ -118,12 +117,6 @@ def closed_requests_purge():
         older_than=timedelta(days=settings.CONSULTATION_RETENTION_DAYS), dry_run=False
     )
     logger.info("Retention: anonymised %d closed request(s)", report.requests)
-
-
-@periodic(every=timedelta(minutes=1))
-def missing_emails_queue():
-    """Queue the e-mails of requests saved without them (preparing them failed, and was logged)."""
-    consultation_request_emails_recover()
 
 
 @periodic(every=timedelta(hours=1))

@@ -26,7 +26,7 @@ from ..models import (
 from ..models.drafts import DRAFT_LIFETIME, URGENT_DRAFT_AFTER
 from ..slots import nearest_open_slots, open_slots
 from .booking import SlotTaken, appointment_book
-from .requests import _queue_emails, consultation_request_create
+from .requests import consultation_request_insert, consultation_request_saving
 
 logger = logging.getLogger(__name__)
 
@@ -109,48 +109,56 @@ def booking_draft_send(
 ) -> tuple[ConsultationRequest, bool]:
     """Send the draft as a consultation request, with the last step's ``answers``; delete the draft.
 
-    One transaction: the request, the appointment at the chosen time (if any) and their e-mails
-    are saved and the draft deleted, or nothing is. A chosen time taken meanwhile raises
-    ``SlotTaken`` with the nearest open times for the patient's state, and nothing is saved (the
-    exclusion constraint on appointments has the last word). A draft that already reached staff
-    as an unfinished urgent request completes that request. A draft sent meanwhile (a double
-    click) returns the request it became, with ``created=False``.
+    One transaction: the request and the appointment at the chosen time (if any) are saved and the
+    draft deleted, or nothing is; the mail worker queues their e-mails once it has committed. A
+    chosen time taken meanwhile raises ``SlotTaken`` with the nearest open times for the patient's
+    state, and nothing is saved (the exclusion constraint on appointments has the last word). A
+    draft that already reached staff as an unfinished urgent request completes that request. A
+    draft sent meanwhile (a double click) returns the request it became, with ``created=False``.
     """
-    with transaction.atomic():
-        try:
-            draft = BookingDraft.objects.select_for_update().get(pk=draft.pk)
-        except BookingDraft.DoesNotExist:
-            # Sent meanwhile by a second click on Send, which held the lock: its request is this one.
-            sent = ConsultationRequest.objects.filter(form_token=draft.form_token).first()
-            if sent is None:
-                raise
-            return sent, False
-        given = {**draft.all_answers(), **answers}
-        unfinished = draft.consultation_request_id is not None
-        if unfinished:
-            consultation_request = _complete_unfinished(draft.consultation_request, given)
-            created = True
-        else:
-            consultation_request, created = consultation_request_create(
-                form_token=form_token,
-                answers=given,
-                source_article_slug=draft.source_article_slug,
-                language=draft.language,
-            )
-        if (
-            created
-            and draft.chosen_starts_at is not None
-            and draft.chosen_kind is not None
-            and consultation_request.is_open
-            # An unfinished request the clinic has already booked by phone keeps that booking.
-            and not (
-                unfinished
-                and consultation_request.appointments.filter(status=Appointment.Status.BOOKED).exists()
-            )
-        ):
-            _book_chosen_time(consultation_request, draft)
-        draft.delete()
-    return consultation_request, created
+    return consultation_request_saving(form_token, _send, draft=draft, form_token=form_token, answers=answers)
+
+
+@sensitive_variables()
+def _send(*, draft, form_token, answers):
+    taken = _draft_take(draft.pk)
+    if taken is None:
+        # Sent meanwhile by a second click on Send, which deleted it first: its request is this one.
+        sent = ConsultationRequest.objects.filter(form_token=draft.form_token).order_by().first()
+        if sent is None:
+            raise BookingDraft.DoesNotExist
+        return sent, False
+    draft = taken
+    given = {**draft.all_answers(), **answers}
+    unfinished = draft.consultation_request_id is not None
+    if unfinished:
+        consultation_request = _complete_unfinished(draft.consultation_request, given)
+    else:
+        consultation_request = consultation_request_insert(
+            form_token=form_token,
+            answers=given,
+            source_article_slug=draft.source_article_slug,
+            language=draft.language,
+        )
+    if (
+        draft.chosen_starts_at is not None
+        and draft.chosen_kind is not None
+        and consultation_request.is_open
+        # An unfinished request the clinic has already booked by phone keeps that booking.
+        and not (
+            unfinished and consultation_request.appointments.filter(status=Appointment.Status.BOOKED).exists()
+        )
+    ):
+        _book_chosen_time(consultation_request, draft)
+    return consultation_request, True
+
+
+def _draft_take(pk):
+    """Delete the draft and return it as it was, or None if it is gone: one statement that also
+    locks it, so that of two Sends of one draft only the first finds it (the second waits for the
+    first's transaction, and finds it only if that one was rolled back)."""
+    taken = BookingDraft.objects.raw("DELETE FROM appointments_bookingdraft WHERE id = %s RETURNING *", [pk])
+    return next(iter(taken), None)
 
 
 def _book_chosen_time(consultation_request, draft):
@@ -185,10 +193,10 @@ def _complete_unfinished(consultation_request, answers):
     locked.is_unfinished = False
     locked.is_urgent = locked.is_urgent or locked.reports_self_harm()
     locked.flags = locked.answer_flags()
+    # The staff alert went when it reached them; the patient's acknowledgement goes now.
+    locked.emails_pending = True
     locked.full_clean(validate_unique=False, validate_constraints=False)
     locked.save()
-    # The staff alert went when it reached them; the patient's acknowledgement goes now.
-    _queue_emails(locked)
     return locked
 
 
@@ -241,6 +249,7 @@ def _unfinished_request_create(draft, now):
         is_urgent=True,
         respond_by=targets.respond_by(received=now, urgent=True),
         reference=new_reference(),
+        emails_pending=True,
         **answers,
     )
     consultation_request.flags = consultation_request.answer_flags()
@@ -256,5 +265,4 @@ def _unfinished_request_create(draft, now):
     consultation_request.save(force_insert=True)
     draft.consultation_request = consultation_request
     draft.save(update_fields=["consultation_request"])
-    _queue_emails(consultation_request)
     return consultation_request

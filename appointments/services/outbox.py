@@ -7,13 +7,12 @@ carries a health detail: their templates are given only the fields they may show
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import CharField, Exists, OuterRef, Q, Value
-from django.db.models.functions import Cast, Concat
-from django.utils import timezone, translation
+from django.db import transaction
+from django.utils import translation
 
 from clinic import details
 
@@ -184,28 +183,27 @@ def patient_appointment_location(appointment, consultation_request):
         return appointment_location(appointment)
 
 
-def _queued(kind):
-    """Whether the request of the outer query has its e-mail of this ``kind`` in the outbox."""
-    key = Concat(Value("consultation-request:"), Cast(OuterRef("pk"), CharField()), Value(f":{kind}"))
-    return Exists(OutboundEmail.objects.filter(dedupe_key=key))
+def consultation_request_emails_queue_pending(*, limit: int = 100) -> int:
+    """Queue the e-mails of up to ``limit`` requests saved without them; return how many requests.
 
-
-def consultation_request_emails_recover() -> int:
-    """Queue the e-mails that recent requests lack, and return how many requests that was.
-
-    A request's e-mails are saved in the transaction that saves it, unless preparing them failed
-    (that is logged, and the request saved all the same). The worker calls this now and then to
-    queue what such a request lacks: the staff alert, and the patient's acknowledgement once the
-    request is no longer unfinished. The dedupe keys make a second queueing harmless.
+    Send saves a request with ``emails_pending`` set instead of writing its messages: the patient
+    does not wait for them, and the request, in PostgreSQL, is their record until they are queued.
+    The mail worker calls this on each pass, before it renders and sends what is due, so the
+    staff alert of an urgent request is no later than it would be from the outbox. Requests are
+    locked while their messages are queued (``SKIP LOCKED``: several workers may run at once).
     """
-    orphans = (
-        ConsultationRequest.objects.filter(created_at__gte=timezone.now() - timedelta(days=7))
-        .filter(~_queued("staff-alert") | Q(is_unfinished=False) & ~_queued("acknowledgement"))
-        .values_list("pk", flat=True)
-    )
-    count = 0
-    for pk in orphans:
-        consultation_request_emails_enqueue(consultation_request_id=pk)
-        logger.warning("Queued the missing e-mails of consultation request %s", pk)
-        count += 1
-    return count
+    with transaction.atomic():
+        pending = list(
+            ConsultationRequest.objects.filter(emails_pending=True)
+            .select_for_update(skip_locked=True)
+            .order_by("id")
+            .values_list("pk", "email", "is_unfinished")[:limit]
+        )
+        for pk, email, is_unfinished in pending:
+            consultation_request_emails_enqueue(
+                consultation_request_id=pk, email=email, is_unfinished=is_unfinished
+            )
+        ConsultationRequest.objects.filter(pk__in=[pk for pk, _email, _unfinished in pending]).update(
+            emails_pending=False
+        )
+    return len(pending)

@@ -25,7 +25,6 @@ from ..models import (
     StaffNote,
     StatusChange,
     new_reference,
-    new_token,
 )
 from . import outbox
 from .audit import audit_event_record
@@ -42,25 +41,13 @@ KEEPS_APPOINTMENT = {Status.SCHEDULED, Status.COMPLETED}
 
 # A new reference is drawn when one collides; with about 40 bits each, a second draw is already rare.
 REFERENCE_ATTEMPTS = 5
+UNIQUE_VIOLATION = "23505"
 
 
-def _queue_emails(consultation_request):
-    """Queue a new request's e-mails in the transaction that saves it: one commit for both.
-
-    A failure to prepare them must not fail the patient's request: it is logged, and the mail
-    worker queues what is missing. A database error (or a lost connection) is raised, as the
-    transaction cannot go on: nothing is saved, and the patient is told so, their answers kept.
-    """
-    try:
-        outbox.consultation_request_emails_enqueue(
-            consultation_request_id=consultation_request.pk,
-            email=consultation_request.email,
-            is_unfinished=consultation_request.is_unfinished,
-        )
-    except Error:
-        raise
-    except Exception:  # noqa: BLE001 - the request is saved; the mail worker queues its e-mails
-        logger.exception("The e-mails of consultation request %s were not queued", consultation_request.pk)
+def sqlstate(error: Error) -> str | None:
+    """The SQLSTATE of the PostgreSQL error behind a Django database error, if there is one."""
+    cause = error.__cause__
+    return getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
 
 
 def _queue_cancelled_email(pk):
@@ -78,16 +65,69 @@ def consultation_request_create(
     source_article_slug: str = "",
     language: str = ConsultationRequest.Language.ENGLISH,
 ) -> tuple[ConsultationRequest, bool]:
-    """Save a patient's request with its urgency and flags, and queue its two e-mails.
+    """Save a patient's request with its urgency and flags; the mail worker queues its two e-mails.
 
     ``language`` is the language of the pages it was sent from: the patient's e-mails are in it.
 
     ``form_token`` is the one-time token of the form the patient sent: sending the same form
-    twice (a double click, a resubmit) returns the first request and ``created=False``: the
-    unique token refuses the second INSERT, which costs nothing until it happens.
+    twice (a double click, a resubmit) returns the first request and ``created=False``.
     """
+    return consultation_request_saving(
+        form_token,
+        _inserted,
+        form_token=form_token,
+        answers=answers,
+        source_article_slug=source_article_slug,
+        language=language,
+    )
+
+
+@sensitive_variables()
+def _inserted(**fields):
+    return consultation_request_insert(**fields), True
+
+
+@sensitive_variables()
+def consultation_request_saving(form_token, save, /, **fields):
+    """Run ``save(**fields)``, which INSERTs one new request with ``form_token`` and returns
+    ``(request, created)``, in a transaction of its own: again with a new reference if the random
+    one collided, and returning ``(the first request, False)`` if the token is taken (the same form
+    sent twice at once).
+
+    The unique columns refuse a second INSERT, which costs nothing until it happens; a savepoint
+    around the INSERT would cost two statements on every request to save a retry once in a billion.
+    """
+    attempt = 1
+    while True:
+        try:
+            with transaction.atomic():
+                consultation_request, created = save(**fields)
+        except IntegrityError as error:
+            if sqlstate(error) != UNIQUE_VIOLATION:
+                raise
+            existing = ConsultationRequest.objects.filter(form_token=form_token).order_by().first()
+            if existing is not None:
+                return existing, False
+            if attempt == REFERENCE_ATTEMPTS:
+                raise
+            attempt += 1
+            continue
+        if created:
+            logger.info("Consultation request %s saved", consultation_request.pk)
+        return consultation_request, created
+
+
+@sensitive_variables()
+def consultation_request_insert(
+    *, form_token: str, answers: Mapping[str, Any], source_article_slug: str, language: str
+) -> ConsultationRequest:
+    """INSERT a new request, within the caller's transaction (``consultation_request_saving``'s)."""
     consultation_request = ConsultationRequest(
-        form_token=form_token, source_article_slug=source_article_slug, language=language, **answers
+        form_token=form_token,
+        source_article_slug=source_article_slug,
+        language=language,
+        emails_pending=True,
+        **answers,
     )
     consultation_request.is_urgent = consultation_request.reports_self_harm()
     consultation_request.respond_by = targets.respond_by(
@@ -98,28 +138,8 @@ def consultation_request_create(
     # Uniqueness is the database's job (a second query could not close the race anyway), and
     # clean() checks in Python what the check constraints enforce in PostgreSQL.
     consultation_request.full_clean(validate_unique=False, validate_constraints=False)
-
-    # Within a caller's transaction (Send), no savepoint of its own: the INSERT's has the retries.
-    with transaction.atomic(savepoint=False):
-        for attempt in range(1, REFERENCE_ATTEMPTS + 1):
-            try:
-                with transaction.atomic():
-                    consultation_request.save(force_insert=True)
-                break
-            except IntegrityError:
-                # Either the same form arrived twice at once (the other copy won), or a
-                # random reference or token collided: find the first, or draw again.
-                existing = ConsultationRequest.objects.filter(form_token=form_token).order_by().first()
-                if existing is not None:
-                    return existing, False
-                if attempt == REFERENCE_ATTEMPTS:
-                    raise
-                consultation_request.pk = None
-                consultation_request.reference = new_reference()
-                consultation_request.confirmation_token = new_token()
-        _queue_emails(consultation_request)
-    logger.info("Consultation request %s saved", consultation_request.pk)
-    return consultation_request, True
+    consultation_request.save(force_insert=True)
+    return consultation_request
 
 
 def consultation_request_status_refusal(

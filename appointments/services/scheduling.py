@@ -30,8 +30,7 @@ EXCLUSION_VIOLATION = "23P01"
 
 def is_exclusion_violation(error: IntegrityError) -> bool:
     """Whether PostgreSQL refused a row because it overlapped another (SQLSTATE 23P01)."""
-    cause = error.__cause__
-    return EXCLUSION_VIOLATION in (getattr(cause, "pgcode", None), getattr(cause, "sqlstate", None))
+    return request_services.sqlstate(error) == EXCLUSION_VIOLATION
 
 
 # ``appointment_schedule`` without a clinician: the booked consultation keeps the one it has.

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from appointments.models import new_token
 from tests.booking import walk
+from tests.outbox import queue_pending
 
 FORM_URL = "/consultation/"
 
@@ -84,12 +85,15 @@ def reference_in(html):
 
 @pytest.fixture
 def submit(client, django_capture_on_commit_callbacks):
-    """Post answers through the booking's steps and Send (running the after-commit callbacks); return
-    Send's response, or that of the first step that did not move on."""
+    """Post answers through the booking's steps and Send (running the after-commit callbacks), then
+    queue the new request's e-mails as the mail worker's next pass does; return Send's response, or
+    that of the first step that did not move on."""
 
     def post(data=None, *, follow=False, **extra):
         with django_capture_on_commit_callbacks(execute=True):
-            return walk(client, data or answers(), follow=follow, **extra)
+            response = walk(client, data or answers(), follow=follow, **extra)
+        queue_pending()
+        return response
 
     return post
 

@@ -15,6 +15,7 @@ from appointments.models import Appointment, BookingDraft, ConsultationRequest, 
 from appointments.services import SlotTaken, appointment_book
 from tests.booking import CHECK_URL, WHEN_URL, csrf_token_in, form_token_in, send_data
 from tests.factories import make_clinician, make_kind, make_request
+from tests.outbox import queue_pending
 from tests.security.conftest import Browser
 
 from .conftest import answers
@@ -271,4 +272,5 @@ def test_twenty_patients_sending_the_same_chosen_time_at_once_make_exactly_one_b
     } - {winner}
     assert all(draft.chosen_starts_at is None for draft in drafts)
     # The winner's acknowledgement, staff alert and invitation; nothing from the others.
+    queue_pending()
     assert OutboundEmail.objects.count() == 3

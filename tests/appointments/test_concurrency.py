@@ -7,6 +7,7 @@ import pytest
 
 from appointments.models import ConsultationRequest, OutboundEmail
 from tests.booking import CHECK_URL, send_data
+from tests.outbox import queue_pending
 from tests.security.conftest import Browser
 
 from .conftest import answers
@@ -40,4 +41,5 @@ def test_fifty_concurrent_submissions_make_fifty_requests_with_distinct_referenc
     assert ConsultationRequest.objects.count() == CLIENTS
     references = set(ConsultationRequest.objects.values_list("reference", flat=True))
     assert len(references) == CLIENTS
+    assert queue_pending() == CLIENTS
     assert OutboundEmail.objects.count() == 2 * CLIENTS

@@ -16,7 +16,7 @@ from appointments.models import BookingDraft, ConsultationRequest, OutboundEmail
 from appointments.services.drafts import booking_drafts_delete_expired, booking_drafts_escalate_urgent
 from appointments.views import booking as booking_views
 from tests.booking import form_token_in, walk
-from tests.outbox import render_pending
+from tests.outbox import queue_pending, render_pending
 
 from .conftest import answers
 
@@ -90,10 +90,11 @@ def test_send_saves_the_request_and_deletes_the_draft_in_one_transaction(client,
     def broken(self, *args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(BookingDraft, "delete", broken)
+    # The draft is taken (deleted) first, then the request saved: the draft must come back.
+    monkeypatch.setattr(ConsultationRequest, "save", broken)
     with pytest.raises(RuntimeError):
         client.post("/consultation/check/", {"consent_not_emergency": "on"})
-    # Nothing half-saved: no request without its draft gone, no e-mail to the patient.
+    # Nothing half-saved: no draft gone without its request, no e-mail to the patient.
     assert ConsultationRequest.objects.count() == 0
     assert list(OutboundEmail.objects.values_list("subject", flat=True)) == []
     assert BookingDraft.objects.count() == 1
@@ -167,6 +168,7 @@ def test_an_unfinished_request_is_completed_when_the_patient_sends_it(
     assert (saved.is_unfinished, saved.is_urgent, saved.state, saved.is_adult) == (False, True, "NY", True)
     assert saved.consent_not_emergency is True
     assert BookingDraft.objects.count() == 0
+    queue_pending()
     assert OutboundEmail.objects.filter(to="maria@example.com").count() == 1
 
 
@@ -235,28 +237,29 @@ def test_a_step_saved_while_the_draft_reaches_staff_keeps_the_link_to_its_reques
     assert booking_drafts_escalate_urgent() == []
 
 
-def test_the_worker_queues_the_staff_alert_an_unfinished_request_lacks(client, clock, monkeypatch):
-    from appointments.services import consultation_request_emails_recover, outbox
-
-    def broken(**kwargs):
-        raise RuntimeError("template missing")
-
-    walk(client, answers(self_harm_thoughts="yes"), stop_after="safety")
+def test_the_worker_queues_an_unfinished_requests_staff_alert_then_the_patients_acknowledgement(
+    client, clock
+):
+    data = answers(self_harm_thoughts="yes")
+    walk(client, data, stop_after="safety")
     clock(minutes=31)
-    with monkeypatch.context() as patched:
-        patched.setattr(outbox, "consultation_request_emails_enqueue", broken)
-        (unfinished,) = booking_drafts_escalate_urgent()
-    assert OutboundEmail.objects.count() == 0  # Brought to staff all the same, without its alert.
-
-    assert consultation_request_emails_recover() == 1
+    (unfinished,) = booking_drafts_escalate_urgent()
+    assert OutboundEmail.objects.count() == 0
+    assert queue_pending() == 1
     # The staff alert only: the patient has sent nothing yet.
     assert list(OutboundEmail.objects.values_list("dedupe_key", flat=True)) == [
         f"consultation-request:{unfinished.pk}:staff-alert"
     ]
-    assert consultation_request_emails_recover() == 0
+    assert queue_pending() == 0
+    walk(client, data)
+    assert queue_pending() == 1
+    assert sorted(OutboundEmail.objects.values_list("dedupe_key", flat=True)) == [
+        f"consultation-request:{unfinished.pk}:acknowledgement",
+        f"consultation-request:{unfinished.pk}:staff-alert",
+    ]
 
 
-def test_send_runs_five_statements_in_one_transaction(client, django_capture_on_commit_callbacks):
+def test_send_runs_three_statements_in_one_transaction(client, django_capture_on_commit_callbacks):
     walk(client, answers(), stop_after="visit")
     form_token = form_token_in(client.get("/consultation/check/").content.decode())
     data = {"consent_not_emergency": "on", "form_token": form_token}
@@ -264,17 +267,18 @@ def test_send_runs_five_statements_in_one_transaction(client, django_capture_on_
         response = client.post("/consultation/check/", data)
     assert response.status_code == 302
     statements = [query["sql"].split()[0] for query in queries.captured_queries]
-    # Within the test's transaction each atomic block is a savepoint: Send's and the one around the
-    # request's INSERT (a reference that collides is drawn again). None more.
-    assert statements.count("SAVEPOINT") == 2
+    # Within the test's transaction Send's atomic block is a savepoint; there is none around the
+    # request's INSERT (a reference that collides makes the whole transaction run again).
+    assert statements.count("SAVEPOINT") == 1
     statements = [statement for statement in statements if statement not in ("SAVEPOINT", "RELEASE")]
-    # The draft; the draft again, locked; the request; both e-mails in one INSERT; the draft
-    # deleted. (The draft's own form token names no request, so whether it was sent before is not
-    # asked; what this browser sent is in a signed cookie, not a session row.)
-    assert statements == ["SELECT", "SELECT", "INSERT", "INSERT", "DELETE"], statements
-    # The e-mails are saved with the request, in its transaction: nothing waits for the commit.
+    # The draft; the draft taken (deleted, and locked, in one statement); the request. (The
+    # draft's own form token names no request, so whether it was sent before is not asked; what
+    # this browser sent is in a signed cookie, not a session row; the mail worker queues the
+    # e-mails.)
+    assert statements == ["SELECT", "DELETE", "INSERT"], statements
     assert callbacks == []
-    assert OutboundEmail.objects.count() == 2
+    assert OutboundEmail.objects.count() == 0
+    assert ConsultationRequest.objects.get().emails_pending is True
     assert "sessionid" not in response.cookies
 
 
@@ -338,9 +342,9 @@ def test_the_confirmation_shows_for_a_while_after_the_last_look_at_it(client, se
     assert client.get(location).status_code == 410
 
 
-def test_send_saves_nothing_when_its_emails_cannot_be_saved(client, monkeypatch):
-    """The request and its e-mails are one transaction: without the staff alert, no request (the
-    patient is told to try again, their answers kept in the draft)."""
+def test_a_request_whose_emails_cannot_be_queued_keeps_them_pending(client, monkeypatch):
+    """The worker queues a new request's e-mails in one transaction with clearing its mark: a
+    failure leaves both as they were, and a later pass queues them, once."""
     from django.db import OperationalError
 
     from appointments.services import outbox
@@ -348,18 +352,17 @@ def test_send_saves_nothing_when_its_emails_cannot_be_saved(client, monkeypatch)
     def locked(**kwargs):
         raise OperationalError("canceling statement due to lock timeout")
 
-    walk(client, answers(), stop_after="visit")
-    form_token = form_token_in(client.get("/consultation/check/").content.decode())
-    monkeypatch.setattr(outbox, "outbound_emails_record", locked)
-    response = client.post("/consultation/check/", {"consent_not_emergency": "on", "form_token": form_token})
-    assert response.status_code == 503
-    assert "nothing was saved" in response.content.decode().lower()
-    assert ConsultationRequest.objects.count() == 0
-    assert BookingDraft.objects.count() == 1
-    monkeypatch.undo()
-    response = client.post("/consultation/check/", {"consent_not_emergency": "on", "form_token": form_token})
-    assert response["Location"] == ConsultationRequest.objects.get().get_absolute_url()
+    walk(client, answers())
+    with monkeypatch.context() as patched:
+        patched.setattr(outbox, "outbound_emails_record", locked)
+        with pytest.raises(OperationalError):
+            queue_pending()
+    assert ConsultationRequest.objects.get().emails_pending is True
+    assert OutboundEmail.objects.count() == 0
+    assert queue_pending() == 1
+    assert ConsultationRequest.objects.get().emails_pending is False
     assert OutboundEmail.objects.count() == 2
+    assert queue_pending() == 0
 
 
 def test_a_draft_that_reaches_staff_while_it_is_sent_completes_its_request(
@@ -389,5 +392,22 @@ def test_a_draft_that_reaches_staff_while_it_is_sent_completes_its_request(
     assert (saved.is_unfinished, saved.is_urgent, saved.form_token) == (False, True, form_token)
     assert BookingDraft.objects.count() == 0
     # The staff alert when it reached them, the patient's acknowledgement when they sent it.
+    queue_pending()
     assert OutboundEmail.objects.filter(to="maria@example.com").count() == 1
     assert OutboundEmail.objects.count() == 2
+
+
+def test_a_colliding_reference_runs_sends_transaction_again(client, monkeypatch):
+    """No savepoint guards the request's INSERT: a reference already taken rolls back the whole
+    transaction (the draft's deletion too), which runs again with a new one."""
+    from appointments.services import requests
+
+    walk(Client(), answers(email="first@example.com"))
+    taken = ConsultationRequest.objects.get().reference
+    draws = iter([taken, "KC-2345-6789"])
+    monkeypatch.setattr(requests, "new_reference", lambda: next(draws))
+    response = walk(client, answers())
+    saved = ConsultationRequest.objects.get(reference="KC-2345-6789")
+    assert response["Location"] == saved.get_absolute_url()
+    assert ConsultationRequest.objects.count() == 2
+    assert BookingDraft.objects.count() == 0

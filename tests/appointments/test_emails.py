@@ -232,32 +232,28 @@ def test_a_message_locked_by_one_worker_is_skipped_by_another():
     assert len(mail.outbox) == 1
 
 
-def test_the_worker_queues_mail_for_a_request_whose_enqueue_failed(client, monkeypatch):
-    from appointments.services import outbox
-
-    def broken(**kwargs):
-        raise RuntimeError("template missing")
-
-    # Preparing the e-mails fails: the request is saved all the same, without them.
-    with monkeypatch.context() as patched:
-        patched.setattr(outbox, "consultation_request_emails_enqueue", broken)
-        walk(client, answers())
+def test_the_worker_queues_a_new_requests_mail_on_its_next_pass(client):
+    walk(client, answers())
     consultation_request = ConsultationRequest.objects.get()
+    # Send writes no message: the request keeps them pending.
+    assert consultation_request.emails_pending is True
     assert OutboundEmail.objects.count() == 0
 
     # The worker's next pass queues both, and sends them.
     call_command("mail_worker", "--once", verbosity=0)
     assert len(mail.outbox) == 2
     assert set(consultation_request.outbound_emails.values_list("status", flat=True)) == {"sent"}
+    consultation_request.refresh_from_db()
+    assert consultation_request.emails_pending is False
 
 
-def test_recovery_leaves_requests_that_have_their_mail_alone(submit):
-    from appointments.services import consultation_request_emails_recover
+def test_queueing_leaves_requests_without_pending_mail_alone(submit):
+    from appointments.services import consultation_request_emails_queue_pending
 
     submit(answers())
-    OutboundEmail.objects.update(consultation_request=None)  # rows queued before the link existed
-    assert consultation_request_emails_recover() == 0
-    assert OutboundEmail.objects.count() == 2
+    OutboundEmail.objects.all().delete()
+    assert consultation_request_emails_queue_pending() == 0
+    assert OutboundEmail.objects.count() == 0
 
 
 def test_send_queues_both_messages_by_name_and_renders_nothing(submit):

@@ -15,6 +15,7 @@ from appointments.models import (
     new_token,
 )
 from appointments.services import consultation_request_cancel_by_patient, consultation_request_create
+from tests.outbox import queue_pending
 
 pytestmark = pytest.mark.django_db
 
@@ -180,15 +181,17 @@ class RolledBack(Exception):
     pass
 
 
-def test_emails_are_queued_in_the_transaction_that_saves_the_request(django_capture_on_commit_callbacks):
+def test_a_new_request_is_saved_with_its_emails_pending_for_the_worker(django_capture_on_commit_callbacks):
     with pytest.raises(RolledBack), transaction.atomic():
         create()
         raise RolledBack
-    assert (ConsultationRequest.objects.count(), OutboundEmail.objects.count()) == (0, 0)
+    assert ConsultationRequest.objects.count() == 0
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        create()
-    assert callbacks == []  # Nothing is left for after the commit: one commit saves them all.
-    assert (ConsultationRequest.objects.count(), OutboundEmail.objects.count()) == (1, 2)
+        saved = create()
+    assert callbacks == []  # Nothing is left for after the commit.
+    assert (saved.emails_pending, OutboundEmail.objects.count()) == (True, 0)
+    assert queue_pending() == 1
+    assert OutboundEmail.objects.filter(consultation_request=saved).count() == 2
 
 
 def test_cancel_by_patient_follows_the_allowed_transitions(django_capture_on_commit_callbacks):

@@ -23,6 +23,7 @@ from appointments.models import PHQ9_FIELDS, ConsultationRequest, OutboundEmail
 from education.services import clinic_content_load
 from tests.booking import walk
 from tests.factories import ArticleFactory, FAQEntryFactory
+from tests.outbox import queue_pending
 
 from .conftest import marked_answers, unsafe_html
 
@@ -126,8 +127,9 @@ def no_rate_limits(settings):
 
 
 def assert_complete_and_valid(response, before):
-    """Exactly one new request, complete and valid, with its two e-mails, and the patient sent to
-    its confirmation."""
+    """Exactly one new request, complete and valid, with its two e-mails once the mail worker's pass
+    has queued them, and the patient sent to its confirmation."""
+    queue_pending()
     saved = ConsultationRequest.objects.order_by("-pk").first()
     assert counts() == (before[0] + 1, before[1] + 2)
     assert response.status_code == 302
