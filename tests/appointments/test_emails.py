@@ -7,6 +7,7 @@ import smtplib
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 
 from appointments.emails import outbound_email_send_due, retry_delay
@@ -342,3 +343,27 @@ def test_a_message_with_neither_words_nor_template_is_refused():
     with pytest.raises(ValidationError):
         outbound_email_enqueue(dedupe_key="k", to="a@example.com", subject="", body="")
     assert OutboundEmail.objects.count() == 0
+
+
+def test_the_workers_queueing_costs_one_query_when_nothing_is_pending_and_one_insert_a_request():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from appointments.services import consultation_request_emails_queue_pending
+
+    def statements():
+        with CaptureQueriesContext(connection) as queries:
+            consultation_request_emails_queue_pending()
+        return [
+            query["sql"].split()[0]
+            for query in queries.captured_queries
+            if query["sql"].split()[0] not in ("SAVEPOINT", "RELEASE")
+        ]
+
+    assert statements() == ["SELECT"]
+    for number in range(3):
+        walk(Client(), answers(email=f"patient{number}@example.com"))
+    # The pending requests, locked; each one's two messages in one INSERT; the marks cleared.
+    assert statements() == ["SELECT", "INSERT", "INSERT", "INSERT", "UPDATE"]
+    assert OutboundEmail.objects.count() == 6
+    assert statements() == ["SELECT"]
