@@ -3,6 +3,23 @@
 from django.conf import settings
 from django.db import migrations, models
 
+# Before this, the worker's job queued the e-mails a request of the last seven days lacked (its
+# staff alert, or its acknowledgement once finished); from now on the mark does. The requests that
+# lack them as the site is upgraded are marked, so that none is left without.
+MARK_REQUESTS_WITHOUT_THEIR_EMAILS = """
+UPDATE appointments_consultationrequest AS request SET emails_pending = true
+WHERE request.created_at >= now() - interval '7 days' AND (
+    NOT EXISTS (
+        SELECT 1 FROM appointments_outboundemail
+        WHERE dedupe_key = 'consultation-request:' || request.id || ':staff-alert'
+    )
+    OR NOT request.is_unfinished AND NOT EXISTS (
+        SELECT 1 FROM appointments_outboundemail
+        WHERE dedupe_key = 'consultation-request:' || request.id || ':acknowledgement'
+    )
+)
+"""
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -27,4 +44,5 @@ class Migration(migrations.Migration):
                 condition=models.Q(("emails_pending", True)), fields=["id"], name="appt_request_emails_idx"
             ),
         ),
+        migrations.RunSQL(MARK_REQUESTS_WITHOUT_THEIR_EMAILS, migrations.RunSQL.noop),
     ]

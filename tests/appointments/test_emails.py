@@ -367,3 +367,29 @@ def test_the_workers_queueing_costs_one_query_when_nothing_is_pending_and_one_in
     assert statements() == ["SELECT", "INSERT", "INSERT", "INSERT", "UPDATE"]
     assert OutboundEmail.objects.count() == 6
     assert statements() == ["SELECT"]
+
+
+def test_the_upgrade_marks_the_recent_requests_that_lack_their_emails():
+    """Migration 0017: before it, a job queued what a request of the last seven days lacked."""
+    import importlib
+
+    from django.db import connection
+
+    from appointments.services import consultation_request_emails_enqueue
+    from tests.factories import make_request
+
+    upgrade = importlib.import_module("appointments.migrations.0017_request_emails_pending")
+    complete = make_request(email="complete@example.com")
+    consultation_request_emails_enqueue(consultation_request_id=complete.pk)
+    unfinished = make_request(email="unfinished@example.com", is_unfinished=True, is_urgent=True)
+    consultation_request_emails_enqueue(consultation_request_id=unfinished.pk)  # its staff alert only
+    make_request(email="none@example.com")
+    without_acknowledgement = make_request(email="half@example.com")
+    consultation_request_emails_enqueue(consultation_request_id=without_acknowledgement.pk)
+    OutboundEmail.objects.filter(dedupe_key__endswith=":acknowledgement", to="half@example.com").delete()
+    make_request(email="old@example.com", created_at=timezone.now() - datetime.timedelta(days=8))
+
+    with connection.cursor() as cursor:
+        cursor.execute(upgrade.MARK_REQUESTS_WITHOUT_THEIR_EMAILS)
+    marked = set(ConsultationRequest.objects.filter(emails_pending=True).values_list("email", flat=True))
+    assert marked == {"none@example.com", "half@example.com"}
