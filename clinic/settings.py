@@ -16,6 +16,20 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+
+def rate_limit(name, default):
+    """A rate limit from the environment (``5/10m``: five in each ten minutes); refused at start
+    when it is not one, rather than on the first request it limits."""
+    from clinic.rate_limits import parse_rate
+
+    value = env.str(name, default=default)
+    try:
+        parse_rate(value)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name}: {error}.") from None
+    return value
+
+
 DEBUG = env.bool("DEBUG", default=False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -182,7 +196,7 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # The same client address as the rate limits (TRUSTED_PROXY_COUNT), not the balancer's.
 AXES_CLIENT_IP_CALLABLE = "clinic.network.client_ip"
-STAFF_LOGIN_RATE_LIMIT = env.str("STAFF_LOGIN_RATE_LIMIT", default="60/10m")
+STAFF_LOGIN_RATE_LIMIT = rate_limit("STAFF_LOGIN_RATE_LIMIT", "60/10m")
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
@@ -359,8 +373,8 @@ ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 
 # Consultation requests: the per-client limits (counted in the shared cache, keyed by a hash
 # of the client's address, never the address itself), and how long a patient's status link works.
-CONSULTATION_RATE_LIMIT = env.str("CONSULTATION_RATE_LIMIT", default="5/10m")
-CONSULTATION_ATTEMPT_RATE_LIMIT = env.str("CONSULTATION_ATTEMPT_RATE_LIMIT", default="30/10m")
+CONSULTATION_RATE_LIMIT = rate_limit("CONSULTATION_RATE_LIMIT", "5/10m")
+CONSULTATION_ATTEMPT_RATE_LIMIT = rate_limit("CONSULTATION_ATTEMPT_RATE_LIMIT", "30/10m")
 CONSULTATION_STATUS_LINK_MAX_AGE = env.int("CONSULTATION_STATUS_LINK_MAX_AGE", default=180 * 24 * 3600)
 # The clinical intake's link (from the confirmation page, the e-mails and the status page): long
 # enough for a consultation booked weeks ahead, shorter than the status link's.

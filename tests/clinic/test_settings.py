@@ -76,3 +76,12 @@ def test_deploy_check_is_clean_with_production_variables():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_a_rate_limit_that_is_not_a_rate_refuses_to_start():
+    env = production_env(
+        SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="clinic.example", CONSULTATION_RATE_LIMIT="5 per hour"
+    )
+    result = run_check(env)
+    assert result.returncode != 0
+    assert "CONSULTATION_RATE_LIMIT: “5 per hour” is not a rate such as 5/10m." in result.stderr
