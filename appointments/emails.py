@@ -227,8 +227,8 @@ def outbound_email_send_due(*, limit: int = 100) -> DeliveryReport:
     """Send up to ``limit`` due messages, one transaction each; defer or fail those that bounce.
 
     Each message is locked while it is sent (``SKIP LOCKED``), so several workers can run at
-    once and none sends a message another one holds. Those still to be rendered are rendered
-    first (``outbound_emails_render_due``).
+    once and none sends a message another one holds. New requests' messages are queued, and those
+    still to be rendered are rendered, first (``outbound_emails_render_due``).
     """
     report = outbound_emails_render_due(limit=limit)
     connection = get_connection()

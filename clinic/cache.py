@@ -84,10 +84,6 @@ def _default(key, default=None, *args, **kwargs):
     return default
 
 
-# INCRBY on a key that exists; nil (None) for a missing one, as Django's ``incr`` must refuse it.
-INCR_EXISTING = "if redis.call('exists', KEYS[1]) == 1 then return redis.call('incrby', KEYS[1], ARGV[1]) end"
-
-
 # INCR, and the TTL set with the first count: a counter that expires with its window.
 COUNT = (
     "local n = redis.call('incr', KEYS[1]) if n == 1 then redis.call('expire', KEYS[1], ARGV[1]) end return n"
@@ -105,7 +101,7 @@ class OneClientPerPool(RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._clients = {}
-        self._scripts = {}
+        self._count = None
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)
@@ -114,26 +110,15 @@ class OneClientPerPool(RedisCacheClient):
             client = self._clients[pool] = self._client(connection_pool=pool)
         return client
 
-    def incr(self, key, delta):
-        """Add ``delta`` to a key that exists, in one round trip (Django's asks EXISTS first, then INCRBY).
-
-        Atomic too: a rate-limit counter that expired between the two came back without its TTL.
-        """
-        value = self._script(INCR_EXISTING, key, delta)
-        if value is None:
-            raise ValueError(f"Key '{key}' not found.")
-        return value
-
     def count(self, key, timeout):
-        """Add one to a counter that lives ``timeout`` seconds from its first count; the new count."""
-        return self._script(COUNT, key, int(timeout))
+        """Add one to a counter that lives ``timeout`` seconds from its first count; the new count.
 
-    def _script(self, source, key, *args):
+        One round trip, and atomic: the counter never outlives its window without a TTL.
+        """
         client = self.get_client(key, write=True)
-        script = self._scripts.get(source)
-        if script is None:
-            script = self._scripts[source] = client.register_script(source)
-        return script(keys=[key], args=list(args), client=client)
+        if self._count is None:
+            self._count = client.register_script(COUNT)
+        return self._count(keys=[key], args=[int(timeout)], client=client)
 
 
 class CountingRedisCache(RedisCache):

@@ -19,6 +19,10 @@ WHERE request.created_at >= now() - interval '7 days' AND (
     )
 )
 """
+# That job's row, which no worker runs any more.
+DELETE_THE_REMOVED_JOB = (
+    "DELETE FROM appointments_periodicjob WHERE name = 'appointments.jobs.missing_emails_queue'"
+)
 
 
 class Migration(migrations.Migration):
@@ -32,6 +36,7 @@ class Migration(migrations.Migration):
             model_name="consultationrequest",
             name="emails_pending",
             field=models.BooleanField(
+                db_default=False,
                 default=False,
                 editable=False,
                 help_text="Saved without its e-mails (the patient's acknowledgement, the staff alert): the mail worker queues them on its next pass.",
@@ -45,4 +50,5 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunSQL(MARK_REQUESTS_WITHOUT_THEIR_EMAILS, migrations.RunSQL.noop),
+        migrations.RunSQL(DELETE_THE_REMOVED_JOB, migrations.RunSQL.noop),
     ]

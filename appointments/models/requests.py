@@ -239,6 +239,8 @@ class ConsultationRequest(models.Model):
     emails_pending = models.BooleanField(
         _("e-mails to queue"),
         default=False,
+        # In the table too: while a deploy rolls out, the previous code inserts requests without it.
+        db_default=False,
         editable=False,
         help_text=_(
             "Saved without its e-mails (the patient's acknowledgement, the staff alert): the mail "

@@ -41,13 +41,23 @@ KEEPS_APPOINTMENT = {Status.SCHEDULED, Status.COMPLETED}
 
 # A new reference is drawn when one collides; with about 40 bits each, a second draw is already rare.
 REFERENCE_ATTEMPTS = 5
-UNIQUE_VIOLATION = "23505"
+# The unique columns of a new request: a reference and a confirmation token drawn at random (drawn
+# again when one collides) and the form's token (taken: the same form sent twice).
+NEW_REQUEST_UNIQUES = {
+    f"appointments_consultationrequest_{column}_key"
+    for column in ("reference", "confirmation_token", "form_token")
+}
 
 
 def sqlstate(error: Error) -> str | None:
     """The SQLSTATE of the PostgreSQL error behind a Django database error, if there is one."""
     cause = error.__cause__
     return getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
+
+
+def constraint_name(error: Error) -> str | None:
+    """The constraint PostgreSQL named when it refused a row, if it named one."""
+    return getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
 
 
 def _queue_cancelled_email(pk):
@@ -92,7 +102,7 @@ def consultation_request_saving(form_token, save, /, **fields):
     """Run ``save(**fields)``, which INSERTs one new request with ``form_token`` and returns
     ``(request, created)``, in a transaction of its own: again with a new reference if the random
     one collided, and returning ``(the first request, False)`` if the token is taken (the same form
-    sent twice at once).
+    sent twice at once). Any other refusal is raised at once.
 
     The unique columns refuse a second INSERT, which costs nothing until it happens; a savepoint
     around the INSERT would cost two statements on every request to save a retry once in a billion.
@@ -103,7 +113,7 @@ def consultation_request_saving(form_token, save, /, **fields):
             with transaction.atomic():
                 consultation_request, created = save(**fields)
         except IntegrityError as error:
-            if sqlstate(error) != UNIQUE_VIOLATION:
+            if constraint_name(error) not in NEW_REQUEST_UNIQUES:
                 raise
             existing = ConsultationRequest.objects.filter(form_token=form_token).order_by().first()
             if existing is not None:

@@ -393,3 +393,28 @@ def test_the_upgrade_marks_the_recent_requests_that_lack_their_emails():
         cursor.execute(upgrade.MARK_REQUESTS_WITHOUT_THEIR_EMAILS)
     marked = set(ConsultationRequest.objects.filter(emails_pending=True).values_list("email", flat=True))
     assert marked == {"none@example.com", "half@example.com"}
+
+
+def test_a_request_whose_mail_cannot_be_queued_does_not_hold_up_the_others(monkeypatch, caplog):
+    from appointments.services import consultation_request_emails_queue_pending, outbox
+    from tests.factories import make_request
+
+    broken = make_request(email="broken@example.com", emails_pending=True)
+    fine = make_request(email="fine@example.com", emails_pending=True)
+    real = outbox.consultation_request_emails_enqueue
+
+    def enqueue(*, consultation_request_id, **kwargs):
+        if consultation_request_id == broken.pk:
+            raise ValueError("broken@example.com is not an address")
+        real(consultation_request_id=consultation_request_id, **kwargs)
+
+    monkeypatch.setattr(outbox, "consultation_request_emails_enqueue", enqueue)
+    assert consultation_request_emails_queue_pending() == 1
+    assert set(OutboundEmail.objects.values_list("consultation_request", flat=True)) == {fine.pk}
+    assert list(ConsultationRequest.objects.filter(emails_pending=True)) == [broken]
+    # The log names the request, and no message it quotes.
+    assert f"consultation request {broken.pk} could not be queued (ValueError)" in caplog.text
+    assert "broken@example.com" not in caplog.text
+    monkeypatch.undo()
+    assert consultation_request_emails_queue_pending() == 1
+    assert OutboundEmail.objects.filter(consultation_request=broken).count() == 2

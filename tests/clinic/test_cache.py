@@ -107,16 +107,5 @@ def test_incr_adds_to_a_key_that_exists_and_refuses_a_missing_one():
     assert cache.get("counted") == 16
 
 
-def test_incr_is_one_round_trip_and_keeps_the_expiry(redis_commands):
-    """Django's incr asked EXISTS, then INCRBY (a counter that expired between the two came back
-    with no expiry); ours asks once, and the counter keeps its TTL."""
-    cache.set("counted", 1, 30)
-    cache.incr("counted")  # Redis learns the script (once per server), whichever test runs first.
-    redis_commands.clear()
-    assert cache.incr("counted") == 3
-    assert redis_commands == ["EVALSHA"]
-    assert 0 < cache._cache.get_client().ttl(cache.make_key("counted")) <= 30
-
-
 def test_incr_without_the_cache_answers_nothing(dead_redis):
     assert cache.incr("counted") is None

@@ -23,7 +23,9 @@ def test_a_rate_is_a_count_in_a_period(rate, expected):
     assert parse_rate(rate) == expected
 
 
-@pytest.mark.parametrize("rate", ["", "5", "5/", "5/10x", "m/5", "-1/m", "5/m ", "five/m"])
+@pytest.mark.parametrize(
+    "rate", ["", "5", "5/", "5/10x", "m/5", "-1/m", "5/m ", "five/m", "5/0m", "5/00s", "٥/m"]
+)
 def test_a_rate_that_is_not_one_is_refused(rate):
     with pytest.raises(ValueError, match="is not a rate"):
         parse_rate(rate)
@@ -71,3 +73,22 @@ def test_without_the_cache_nothing_is_limited(settings):
     request = from_address("192.0.2.1")
     assert dead.count("anything", timeout=60) is None
     assert not any(is_limited(request, group="a", rate="0/m") for _ in range(3))
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        ("2001:db8:1:2::1", "2001:db8:1:2:ffff::9", True),  # one /64: one household
+        ("2001:db8:1:2::1", "2001:db8:1:3::1", False),
+        ("::ffff:192.0.2.1", "192.0.2.1", True),  # an IPv4 client seen through IPv6
+        ("192.0.2.1", "192.0.2.2", False),
+    ],
+)
+def test_an_ipv6_client_is_its_64_network(first, second, same):
+    assert not is_limited(from_address(first), group="a", rate="1/h")
+    assert is_limited(from_address(second), group="a", rate="1/h") is same
+
+
+def test_a_connection_without_an_address_is_counted_not_refused():
+    request = RequestFactory().post("/", REMOTE_ADDR="")
+    assert [is_limited(request, group="a", rate="1/h") for _ in range(2)] == [False, True]
