@@ -183,14 +183,9 @@ def _due():
 def outbound_emails_render_due(*, limit: int = 100) -> DeliveryReport:
     """Render up to ``limit`` due messages that are still a template's name, one transaction each.
 
-    The messages of requests saved since the last pass are queued first. Each message commits
-    before its first attempt, so that every attempt sends the same words. A message that cannot
-    be rendered is deferred (or failed) like one the mail server refused.
+    Each one commits before its first attempt, so that every attempt sends the same words. A
+    message that cannot be rendered is deferred (or failed) like one the mail server refused.
     """
-    # Imported here: the services' outbox renders the appointments' messages with this module.
-    from .services.outbox import consultation_request_emails_queue_pending
-
-    consultation_request_emails_queue_pending(limit=limit)
     report = DeliveryReport()
     rendered = 0
     while rendered < limit:
@@ -227,9 +222,14 @@ def outbound_email_send_due(*, limit: int = 100) -> DeliveryReport:
     """Send up to ``limit`` due messages, one transaction each; defer or fail those that bounce.
 
     Each message is locked while it is sent (``SKIP LOCKED``), so several workers can run at
-    once and none sends a message another one holds. New requests' messages are queued, and those
-    still to be rendered are rendered, first (``outbound_emails_render_due``).
+    once and none sends a message another one holds. The worker's pass: the messages of requests
+    saved since the last one are queued (``consultation_request_emails_queue_pending``), those still
+    a template's name rendered (``outbound_emails_render_due``), then what is due sent.
     """
+    # Imported here: the services' outbox renders the appointments' messages with this module.
+    from .services.outbox import consultation_request_emails_queue_pending
+
+    consultation_request_emails_queue_pending(limit=limit)
     report = outbound_emails_render_due(limit=limit)
     connection = get_connection()
     try:

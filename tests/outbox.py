@@ -12,4 +12,5 @@ def queue_pending():
 def render_pending():
     """Queue new requests' messages and render those still a template's name, as the worker does
     before sending."""
+    queue_pending()
     outbound_emails_render_due(limit=1000)
