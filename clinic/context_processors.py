@@ -44,11 +44,24 @@ SWITCH_KEEPS = {
 }
 
 
+def _translated(path, language):
+    """``path`` in ``language``, or None unless both are paths on this site: Django's
+    ``translate_url`` reads ``//host/`` as a host, and a browser reads ``/\\host/`` as one too."""
+    if not _is_local(path):
+        return None
+    url = translate_url(path, language)
+    return url if _is_local(url) else None
+
+
+def _is_local(path):
+    return path.startswith("/") and not path.startswith(("//", "/\\"))
+
+
 def _switch(request):
     current = get_language()
     other = _other(current)
-    url = translate_url(request.path, other)
-    if url == request.path:
+    url = _translated(request.path, other)
+    if url is None or url == request.path:
         return {}
     try:
         given = list(request.GET.items())
@@ -62,8 +75,8 @@ def _switch(request):
 
 
 def _alternates(request):
-    english = translate_url(request.path, settings.LANGUAGE_CODE)
-    spanish = translate_url(request.path, SPANISH)
-    if english == spanish:
+    english = _translated(request.path, settings.LANGUAGE_CODE)
+    spanish = _translated(request.path, SPANISH)
+    if english is None or spanish is None or english == spanish:
         return []
     return [{"hreflang": "en", "path": english}, {"hreflang": SPANISH, "path": spanish}]

@@ -106,3 +106,16 @@ def test_spanish_prices_are_written_as_dollars_are_in_the_united_states(client, 
     html = client.get("/es/costs/").content.decode()
     assert "unos $2,700 en total" in html
     assert "$2\xa0700" not in html and "$2.700" not in html
+
+
+@pytest.mark.parametrize(
+    "path", ["//evil.example/", "//evil.example/learn/", "/\\evil.example/", "///evil.example/"]
+)
+def test_the_language_links_of_an_address_with_a_host_in_it_stay_on_this_site(client, path):
+    # The test client would read "//host/" as a host; a server passes the path on as it came.
+    response = client.get("/", PATH_INFO=path)
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "evil.example" not in html
+    assert 'href="//' not in html
+    assert 'href="/\\' not in html
