@@ -322,7 +322,7 @@ CSRF_FAILURE_VIEW = "clinic.views.csrf_failure"
 # HTTPS: on by default whenever DEBUG is off. Behind a TLS-terminating load balancer,
 # set TRUST_X_FORWARDED_PROTO=true so Django knows the original request was HTTPS.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz\Z", r"^readyz\Z"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 63072000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)

@@ -21,8 +21,9 @@ from clinic import details
 from .. import questionnaire
 from ..questionnaire import PHQ9_FIELDS, Kind, Phq9Answer
 
-SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]{1,200}$")
-TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+# \Z, not $: a $ also matches before a final line break ("slug\n").
+SLUG_RE = re.compile(r"\A[-a-zA-Z0-9_]{1,200}\Z")
+TOKEN_RE = re.compile(r"\A[A-Za-z0-9_-]{20,64}\Z")
 URL_RE = re.compile(r"https?://|www\.", re.IGNORECASE)
 # Tabs and line breaks are fine in the longer answers; no other control character is.
 ALLOWED_CONTROLS = {"\t", "\n", "\r"}
@@ -141,7 +142,7 @@ class MemorableDateWidget(forms.MultiWidget):
         return mark_safe(render_to_string(template_name, context))  # noqa: S308 (a template's output)
 
 
-DATE_PART = re.compile(r"^[0-9]{1,4}$")
+DATE_PART = re.compile(r"\A[0-9]{1,4}\Z")
 
 
 class MemorableDateField(forms.MultiValueField):

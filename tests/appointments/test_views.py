@@ -78,7 +78,9 @@ def test_article_the_patient_came_from_is_kept(client, submit):
     assert ConsultationRequest.objects.get().source_article_slug == "ketamine-for-bipolar-disorder"
 
 
-@pytest.mark.parametrize("value", ["../../etc/passwd", "<script>", "a" * 201, "slug with spaces"])
+@pytest.mark.parametrize(
+    "value", ["../../etc/passwd", "<script>", "a" * 201, "slug with spaces", "ketamine\n", "ketamine\r\n"]
+)
 def test_a_bad_article_slug_is_dropped_not_stored_nor_echoed(client, submit, value):
     html = client.get(FORM_URL, {"from": value}).content.decode()
     assert 'href="/consultation/you/"' in html
