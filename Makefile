@@ -117,7 +117,7 @@ bench-cache: install-dev wrk proxy
 bench-cpu: install-dev wrk
 	$(BIN)/python bench/cpu_per_request.py
 
-## Every benchmark, one after another (they share the cores); BENCHMARKS.md keeps the latest figures.
+## Every benchmark, one after another (they share the cores); docs/benchmarks.md keeps the latest figures.
 bench: install-dev wrk proxy
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/cpu_per_request.py
