@@ -1,6 +1,9 @@
 """A patient's consultation request: every answer, its reference, urgency, flags and status."""
 
+import datetime
 import secrets
+import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -59,6 +62,49 @@ def intake_link_signer():
     return signing.TimestampSigner(salt=INTAKE_LINK_SALT)
 
 
+@dataclass(frozen=True)
+class OpenedLink:
+    """A patient's link that opened: its request, and when the link stops working.
+
+    ``expires_at`` is what a link made from this one carries (``not_after``), so that no link
+    shown on a page reached by a link outlives the link it was reached by."""
+
+    consultation_request: "ConsultationRequest"
+    expires_at: datetime.datetime
+
+
+def _unsign_link(signer, signed, max_age):
+    """The value a patient's link signs, and when the link expires: its own age limit, or sooner
+    when it was made from another link and carries that link's end (``value.<b62 expiry>``).
+
+    Raises ``signing.SignatureExpired`` once either has passed, ``signing.BadSignature`` for a
+    forged link."""
+    value = signer.unsign(signed, max_age=max_age)
+    # Checked by the signature above: the second the link was signed.
+    issued = signing.b62_decode(signed.rsplit(signer.sep, 2)[-2])
+    expires = issued + max_age
+    reference, dot, rest = value.partition(".")
+    digest, dot_, ends = rest.partition(".")
+    if dot and dot_:
+        try:
+            carried = signing.b62_decode(ends)
+        except ValueError:
+            raise signing.BadSignature("Not a link's expiry") from None
+        expires = min(expires, carried)
+        value = f"{reference}.{digest}"
+    if time.time() > expires:
+        raise signing.SignatureExpired("The link it was made from has expired")
+    return value, datetime.datetime.fromtimestamp(expires, tz=datetime.UTC)
+
+
+def _sign_link(signer, value, max_age, not_after):
+    """A signed link to ``value`` that works ``max_age`` seconds, or only until ``not_after`` (the
+    end of the link it is made from) when that comes first."""
+    if not_after is not None and not_after.timestamp() < time.time() + max_age:
+        value = f"{value}.{signing.b62_encode(int(not_after.timestamp()))}"
+    return signer.sign(value)
+
+
 def status_link_digest(confirmation_token):
     """Ties a status link to the request's current confirmation token without revealing it: the
     retention command's new token voids every link sent before."""
@@ -98,26 +144,40 @@ class ConsultationRequestQuerySet(models.QuerySet):
         )
 
     def get_by_intake_signature(self, signed):
-        """The request a signed intake link points to.
-
-        Raises ``signing.SignatureExpired`` for a link older than ``CONSULTATION_INTAKE_LINK_MAX_AGE``,
-        ``signing.BadSignature`` for a forged one (or a status link), and ``DoesNotExist`` for a
-        purged request or one whose token the retention command has replaced.
-        """
-        value = intake_link_signer().unsign(signed, max_age=settings.CONSULTATION_INTAKE_LINK_MAX_AGE)
-        return self._get_by_link_value(value, anonymised_at__isnull=True)
+        """The request a signed intake link points to (``open_intake_link``'s request)."""
+        return self.open_intake_link(signed).consultation_request
 
     def get_by_status_signature(self, signed):
-        """The request a signed status link points to.
+        """The request a signed status link points to (``open_status_link``'s request)."""
+        return self.open_status_link(signed).consultation_request
 
-        Raises ``signing.SignatureExpired`` for a link older than ``CONSULTATION_STATUS_LINK_MAX_AGE``,
-        ``signing.BadSignature`` for a forged one, and ``DoesNotExist`` for a purged request.
+    def open_intake_link(self, signed):
+        """The request a signed intake link points to, and when the link expires (``OpenedLink``).
+
+        Raises ``signing.SignatureExpired`` for a link older than ``CONSULTATION_INTAKE_LINK_MAX_AGE``
+        or past the end of the link it was made from, ``signing.BadSignature`` for a forged one (or
+        a status link), and ``DoesNotExist`` for a purged request or one whose token the retention
+        command has replaced.
         """
-        value = status_link_signer().unsign(signed, max_age=settings.CONSULTATION_STATUS_LINK_MAX_AGE)
+        value, expires_at = _unsign_link(
+            intake_link_signer(), signed, settings.CONSULTATION_INTAKE_LINK_MAX_AGE
+        )
+        return OpenedLink(self._get_by_link_value(value, anonymised_at__isnull=True), expires_at)
+
+    def open_status_link(self, signed):
+        """The request a signed status link points to, and when the link expires (``OpenedLink``).
+
+        Raises ``signing.SignatureExpired`` for a link older than ``CONSULTATION_STATUS_LINK_MAX_AGE``
+        or past the end of the link it was made from, ``signing.BadSignature`` for a forged one, and
+        ``DoesNotExist`` for a purged request.
+        """
+        value, expires_at = _unsign_link(
+            status_link_signer(), signed, settings.CONSULTATION_STATUS_LINK_MAX_AGE
+        )
         if "." not in value:
             # A link sent before status links named the reference: it signed the confirmation token.
-            return self.get(confirmation_token=value)
-        return self._get_by_link_value(value)
+            return OpenedLink(self.get(confirmation_token=value), expires_at)
+        return OpenedLink(self._get_by_link_value(value), expires_at)
 
     def _get_by_link_value(self, value, **filters):
         """The request a link's signed value names (``ConsultationRequest.link_value``), while its
@@ -383,14 +443,23 @@ class ConsultationRequest(models.Model):
         """What the patient's links sign: the reference, and a digest of the confirmation token."""
         return f"{self.reference}.{status_link_digest(self.confirmation_token)}"
 
-    def get_intake_url(self):
-        """The patient's clinical intake, behind a signed, expiring link of its own."""
-        signed = intake_link_signer().sign(self.link_value)
+    def get_intake_url(self, *, not_after=None):
+        """The patient's clinical intake, behind a signed, expiring link of its own.
+
+        ``not_after``: the end of the link the page showing this one was reached by (``OpenedLink``);
+        the new link expires then at the latest, so that links made from links never renew them.
+        """
+        signed = _sign_link(
+            intake_link_signer(), self.link_value, settings.CONSULTATION_INTAKE_LINK_MAX_AGE, not_after
+        )
         return reverse("appointments:intake_start", kwargs={"signed": signed})
 
-    def get_status_url(self):
-        """The patient's own page for this request, behind a signed, expiring link."""
-        signed = status_link_signer().sign(self.link_value)
+    def get_status_url(self, *, not_after=None):
+        """The patient's own page for this request, behind a signed, expiring link (``not_after``: as
+        for ``get_intake_url``)."""
+        signed = _sign_link(
+            status_link_signer(), self.link_value, settings.CONSULTATION_STATUS_LINK_MAX_AGE, not_after
+        )
         return reverse("appointments:request_status", kwargs={"signed": signed})
 
     @property

@@ -84,6 +84,8 @@ def request_received(request, token):
         "consultation_request": consultation_request,
         "open_now": opens == now,
         "next_opening": opens and opens.astimezone(facts.time_zone),
+        # Shown only in the browser that sent the request, soon after: a link of the intake's own age.
+        "intake_url": consultation_request.get_intake_url(),
     }
     appointment = _booked(consultation_request)
     if appointment is not None:
@@ -100,7 +102,7 @@ class LinkRefused(Exception):  # noqa: N818 (not an error: the page to show inst
 
 def _request_from_link(request, signed):
     try:
-        return ConsultationRequest.objects.get_by_status_signature(signed)
+        return ConsultationRequest.objects.open_status_link(signed)
     except signing.SignatureExpired:
         raise LinkRefused(
             _private(render(request, "appointments/status_link_expired.html", status=410))
@@ -129,12 +131,15 @@ def _appointment_context(appointment):
     }
 
 
-def _links(signed):
-    """The pages of one status link, all on the same signature (never a fresh, longer-lived one)."""
-    return {
+def _links(signed, opened):
+    """The pages of one status link, all on the same signature (never a fresh, longer-lived one),
+    and the intake's link, which expires with the status link at the latest."""
+    links = {
         name: reverse(f"appointments:{name}", kwargs={"signed": signed})
         for name in ["request_status", "appointment_reschedule", "appointment_cancel"]
     }
+    links["intake"] = opened.consultation_request.get_intake_url(not_after=opened.expires_at)
+    return links
 
 
 def signed_link_view(view):
@@ -144,10 +149,10 @@ def signed_link_view(view):
     @wraps(view)
     def wrapped(request, signed):
         try:
-            consultation_request = _request_from_link(request, signed)
+            opened = _request_from_link(request, signed)
         except LinkRefused as refused:
             return refused.response
-        return _private(view(request, consultation_request, _links(signed)))
+        return _private(view(request, opened.consultation_request, _links(signed, opened)))
 
     return wrapped
 
@@ -174,6 +179,7 @@ def request_status(request, consultation_request, links):
         "error": error,
         "done": DONE_TEXT.get(request.GET.get("done", "")),
         "links": links,
+        "intake_url": links["intake"],
     }
     if appointment is not None:
         context.update(_appointment_context(appointment))

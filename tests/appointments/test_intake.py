@@ -23,7 +23,16 @@ PAGES = ["about", "treatments", "health", "prescriber", "phq9", "mdq", "payment"
 
 @pytest.fixture
 def consultation_request(clinic_facts):
-    return make_request(first_name="Maria", email="maria@example.com", date_of_birth=None, episode="")
+    # Nothing answered yet on any page of the intake (the factory fills some of its columns).
+    return make_request(
+        first_name="Maria",
+        email="maria@example.com",
+        date_of_birth=None,
+        episode="",
+        antidepressant_trials="",
+        treatment_preference="",
+        payment="",
+    )
 
 
 def intake_url(consultation_request):

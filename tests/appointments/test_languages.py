@@ -259,7 +259,15 @@ def test_a_spanish_patient_moves_their_consultation_on_spanish_pages(client, set
 
 @pytest.fixture
 def spanish_intake_url(clinic_facts):
-    consultation_request = make_request(first_name="Maria", language="es", date_of_birth=None, episode="")
+    consultation_request = make_request(
+        first_name="Maria",
+        language="es",
+        date_of_birth=None,
+        episode="",
+        antidepressant_trials="",
+        treatment_preference="",
+        payment="",
+    )
     with translation.override("es"):
         url = consultation_request.get_intake_url()
     assert url.startswith("/es/consultation/intake/")

@@ -23,7 +23,13 @@ SHOTS = os.environ.get("INTAKE_SCREENSHOTS")
 def emailed_request(transactional_db, clinic_facts):
     """A booked request and its acknowledgement e-mail, committed for the live server's thread."""
     consultation_request = make_request(
-        first_name="Dana", email="dana@example.com", date_of_birth=None, episode="", antidepressant_trials=""
+        first_name="Dana",
+        email="dana@example.com",
+        date_of_birth=None,
+        episode="",
+        antidepressant_trials="",
+        treatment_preference="",
+        payment="",
     )
     consultation_request_emails_enqueue(consultation_request_id=consultation_request.pk)
     return consultation_request
@@ -161,6 +167,54 @@ def test_every_intake_page_with_its_errors_shown_passes_axe(page, live_server, e
         look(page, f"errors-{section}")
 
 
+def test_saved_answers_stay_hidden_until_the_date_of_birth(page, live_server, transactional_db, clinic_facts):
+    """A saved page opened by the link alone: answered, nothing shown; a wrong date of birth says
+    so; the right one shows the answers, and the read is in the audit trail."""
+    import datetime
+
+    from appointments.models import AuditEvent
+
+    consultation_request = make_request(
+        first_name="Dana",
+        date_of_birth=datetime.date(1971, 8, 14),
+        current_medications="Lamictal 200 mg",
+        blood_pressure_systolic=164,
+        blood_pressure_diastolic=98,
+    )
+    page.goto(live_server.url + consultation_request.get_intake_url() + "health/")
+    expect(page.get_by_role("heading", name="You have answered this page", level=2)).to_be_visible()
+    expect(page.get_by_label("Which medicines do you take")).to_have_value("")
+    expect(page.locator("main")).not_to_contain_text("Lamictal")
+    look(page, "hidden-health")
+
+    dob = page.get_by_role("group", name="Your date of birth")
+    dob.get_by_label("Month").fill("8")
+    dob.get_by_label("Day").fill("15")
+    dob.get_by_label("Year").fill("1971")
+    page.get_by_role("button", name="Show my answers").click()
+    summary = page.locator(".intake-saved .error-summary")
+    expect(summary).to_contain_text("That is not the date of birth saved with your answers")
+    expect(summary).to_be_focused()
+    expect(page.get_by_label("Which medicines do you take")).to_have_value("")
+    look(page, "hidden-health-wrong-date")
+    summary.get_by_role("link").click()
+    expect(dob.get_by_label("Month")).to_be_focused()
+
+    dob.get_by_label("Month").fill("8")
+    dob.get_by_label("Day").fill("14")
+    dob.get_by_label("Year").fill("1971")
+    page.get_by_role("button", name="Show my answers").click()
+    expect(page.get_by_label("Which medicines do you take")).to_have_value("Lamictal 200 mg")
+    expect(page.get_by_label("the top number")).to_have_value("164")
+    expect(page.locator(".intake-saved")).to_have_count(0)
+    look(page, "shown-health")
+    assert AuditEvent.objects.filter(
+        consultation_request=consultation_request,
+        actor_label="patient via intake link",
+        description__startswith="Clinical intake: page 3 of 7 shown with its saved answers",
+    ).exists()
+
+
 @pytest.fixture
 def intake_done(transactional_db):
     from django.utils import timezone
@@ -225,7 +279,14 @@ def test_the_spanish_intake_from_the_email_link_through_crisis_help_to_the_end(
     page, live_server, transactional_db, clinic_facts
 ):
     consultation_request = make_request(
-        first_name="María", email="maria@example.com", language="es", date_of_birth=None, episode=""
+        first_name="María",
+        email="maria@example.com",
+        language="es",
+        date_of_birth=None,
+        episode="",
+        antidepressant_trials="",
+        treatment_preference="",
+        payment="",
     )
     consultation_request_emails_enqueue(consultation_request_id=consultation_request.pk)
     render_pending()
