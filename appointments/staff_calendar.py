@@ -53,15 +53,25 @@ class CalendarDay:
 
 
 def calendar_days(
-    *, first_day: datetime.date, days: int, clinician: Clinician | None, show_names: bool
+    *,
+    first_day: datetime.date,
+    days: int,
+    clinician: Clinician | None,
+    show_names: bool,
+    active: list[Clinician] | None = None,
 ) -> list[CalendarDay]:
     """The booked appointments and free time of one clinician, or of every active clinician, day by day.
 
     Appointments typed in without a clinician appear in a column of their own. Five queries,
-    whatever the number of clinicians and days.
+    whatever the number of clinicians and days (four when given the ``active`` clinicians).
     """
     last_day = first_day + DAY * (days - 1)
-    clinicians = [clinician] if clinician is not None else list(Clinician.objects.filter(is_active=True))
+    if clinician is not None:
+        clinicians = [clinician]
+    elif active is not None:
+        clinicians = active
+    else:
+        clinicians = list(Clinician.objects.filter(is_active=True))
     by_id = {c.pk: c for c in clinicians}
     availability = Availability(by_id, first_day, last_day)
     range_start = local_day_bounds(first_day)[0]
@@ -116,11 +126,25 @@ def _booked_item(appointment: Appointment, show_names: bool) -> CalendarItem:
     return CalendarItem("booked", appointment.starts_at, appointment.ends_at, appointment, name)
 
 
-def clinician_feed_ics(*, clinician: Clinician, now: datetime.datetime) -> str:
+def clinician_feed_appointments(*, clinician: Clinician, now: datetime.datetime) -> list[Appointment]:
+    """What the clinician's feed lists: their booked consultations, from 30 days back onwards. One query."""
+    return list(
+        clinician.appointments.filter(
+            status=Appointment.Status.BOOKED, starts_at__gte=now - datetime.timedelta(days=FEED_PAST_DAYS)
+        )
+        .select_related("consultation_request", "kind")
+        .order_by("starts_at")
+    )
+
+
+def clinician_feed_ics(
+    *, clinician: Clinician, now: datetime.datetime, appointments: list[Appointment] | None = None
+) -> str:
     """The clinician's booked consultations as an iCalendar feed: "Consultation <reference>", no names.
 
-    From 30 days back onwards. A cancelled or moved appointment simply leaves the feed or
-    changes its time: calendar apps replace the feed's events at each refresh.
+    From 30 days back onwards (``appointments``, when given, are ``clinician_feed_appointments``).
+    A cancelled or moved appointment simply leaves the feed or changes its time: calendar apps
+    replace the feed's events at each refresh.
     """
     calendar = Calendar()
     clinic_name = details.get().name
@@ -128,13 +152,8 @@ def clinician_feed_ics(*, clinician: Clinician, now: datetime.datetime) -> str:
     calendar.add("version", "2.0")
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", f"{clinic_name}: {clinician.display_name}")
-    appointments = (
-        clinician.appointments.filter(
-            status=Appointment.Status.BOOKED, starts_at__gte=now - datetime.timedelta(days=FEED_PAST_DAYS)
-        )
-        .select_related("consultation_request", "kind")
-        .order_by("starts_at")
-    )
+    if appointments is None:
+        appointments = clinician_feed_appointments(clinician=clinician, now=now)
     stamp = now.astimezone(datetime.UTC)
     for appointment in appointments:
         event = Event()

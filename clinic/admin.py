@@ -14,6 +14,7 @@ from django.shortcuts import redirect
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 from two_factor.admin import AdminSiteOTPRequiredMixin
 
@@ -59,7 +60,20 @@ class ClinicAdminSite(AdminSiteOTPRequiredMixin, admin.AdminSite):
         extra_context = extra_context or {}
         if request.user.has_perm("appointments.view_consultationrequest"):
             now = timezone.now()
-            extra_context.update(dashboard=consultation_request_dashboard(now=now), dashboard_now=now)
+            dashboard = consultation_request_dashboard(now=now)
+            extra_context.update(dashboard=dashboard, dashboard_now=now)
+            # Its lists name requests (since closing, the oldest not yet contacted): audited.
+            shown = [item.pk for item in dashboard.since_closing]
+            if dashboard.oldest_uncontacted is not None:
+                shown.append(dashboard.oldest_uncontacted.pk)
+            consultation_requests_record_list(
+                by=request.user,
+                where=_g("Dashboard"),
+                filters={},
+                search_terms="",
+                rows=len(shown),
+                shown=shown,
+            )
         if request.user.has_perm(CALENDAR_PERMISSION):
             # Listed until moved: nobody is left booked when nobody is there.
             extra_context["conflicts"] = appointments_outside_hours(now=timezone.now())

@@ -112,6 +112,33 @@ def staff_role_set(*, user: AbstractBaseUser, role: Group, by: AbstractBaseUser)
         )
 
 
+def staff_member_active_set(*, user: AbstractBaseUser, active: bool, by: AbstractBaseUser) -> None:
+    """Switch ``user``'s login on or off; audited.
+
+    Switching it off also gives the person's calendar feed (when they are a clinician) a new secret
+    address: the feed answers only an active login, and switching the login back on never brings
+    the old address, or any copy of it, back.
+    """
+    from appointments.models import Clinician
+    from appointments.services import clinician_calendar_feed_renew
+
+    if user.is_superuser and not by.is_superuser:
+        raise PermissionDenied("Only a superuser may act on a superuser's login.")
+    with transaction.atomic():
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        clinician = None if active else Clinician.objects.filter(user=user).first()
+        if clinician is not None:
+            clinician_calendar_feed_renew(clinician=clinician)
+        if active:
+            description = _g("Switched on the login of %(username)s")
+        elif clinician is not None:
+            description = _g("Switched off the login of %(username)s; calendar feed address replaced")
+        else:
+            description = _g("Switched off the login of %(username)s")
+        _audit(by=by, description=description % {"username": user.get_username()})
+
+
 def staff_devices_delete(*, user: AbstractBaseUser, by: AbstractBaseUser) -> int:
     """Remove every authenticator of ``user`` (a lost phone): the next sign-in enrols a new one."""
     if user.is_superuser and not by.is_superuser:

@@ -122,6 +122,9 @@ class StaffUserAdmin(admin.ModelAdmin):
             )
             return
         obj.save()
+        if "is_active" in form.changed_data:
+            # Switching a login off also replaces its calendar feed address.
+            staff.staff_member_active_set(user=obj, active=obj.is_active, by=request.user)
         if "role" in form.changed_data:
             staff.staff_role_set(user=obj, role=form.cleaned_data["role"], by=request.user)
 

@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -26,6 +27,7 @@ from .. import services
 from ..models import AvailabilityException, Clinician, ConsultationKind, WeeklyHours
 from ..models.booking import LICENSABLE_STATES
 from ..roles import CALENDAR_PERMISSION, CLINICIANS_PERMISSION
+from ..services.audit import appointments_record_list
 from ..slot_cache import open_times_changed
 from ..slots import appointments_outside_hours
 from ..staff_calendar import VIEWS, calendar_days, time_zone_label
@@ -202,6 +204,13 @@ class ClinicianAdmin(OpenTimesChangeMixin, admin.ModelAdmin):
         open_times_changed()
         outside = appointments_outside_hours(clinician=form.instance, now=timezone.now())
         if outside:
+            # The message names their requests: a list like any other.
+            appointments_record_list(
+                by=request.user,
+                where=_g("Outside working time of %(name)s, after saving")
+                % {"name": form.instance.display_name},
+                appointments=outside,
+            )
             # A link to the list where each is moved: rendered from a template, so escaped there.
             self.message_user(
                 request,
@@ -220,17 +229,25 @@ class ClinicianAdmin(OpenTimesChangeMixin, admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         clinician = self.get_object(request, object_id)
         extra_context = extra_context or {}
+        outside = []
         if clinician is not None:
             if clinician.user_id == request.user.pk or request.user.has_perm(CLINICIANS_PERMISSION):
                 feed = reverse("clinician_calendar_feed", args=[clinician.calendar_feed_token])
                 extra_context["feed_url"] = settings.CLINIC_SITE_URL.rstrip("/") + feed
-            extra_context["outside_hours"] = appointments_outside_hours(
-                clinician=clinician, now=timezone.now()
-            )
+            outside = appointments_outside_hours(clinician=clinician, now=timezone.now())
+            extra_context["outside_hours"] = outside
             extra_context["can_open_requests"] = request.user.has_perm(
                 "appointments.view_consultationrequest"
             )
-        return super().change_view(request, object_id, form_url, extra_context)
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if outside and response.status_code == 200:
+            # The page was shown (not a redirect after saving): so was its list of requests.
+            appointments_record_list(
+                by=request.user,
+                where=_g("Outside working time of %(name)s") % {"name": clinician.display_name},
+                appointments=outside,
+            )
+        return response
 
     # --- The calendar ------------------------------------------------------------------------
 
@@ -270,6 +287,12 @@ class ClinicianAdmin(OpenTimesChangeMixin, admin.ModelAdmin):
         if chosen.isdigit():
             selected = next((c for c in clinicians if c.pk == int(chosen)), None)
         step = datetime.timedelta(days=VIEWS[view])
+        show_names = request.user.has_perm("appointments.view_consultationrequest")
+        days = calendar_days(
+            first_day=day, days=VIEWS[view], clinician=selected, show_names=show_names, active=clinicians
+        )
+        conflicts = appointments_outside_hours(now=timezone.now())
+        _record_calendar(request, view=view, first_day=day, selected=selected, days=days, names=show_names)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -281,15 +304,10 @@ class ClinicianAdmin(OpenTimesChangeMixin, admin.ModelAdmin):
             "today": timezone.localdate(),
             "clinicians": clinicians,
             "selected": selected,
-            "days": calendar_days(
-                first_day=day,
-                days=VIEWS[view],
-                clinician=selected,
-                show_names=request.user.has_perm("appointments.view_consultationrequest"),
-            ),
+            "days": days,
             "zone_label": time_zone_label(),
-            "can_open_requests": request.user.has_perm("appointments.view_consultationrequest"),
-            "conflicts": appointments_outside_hours(now=timezone.now()),
+            "can_open_requests": show_names,
+            "conflicts": conflicts,
         }
         return TemplateResponse(request, "admin/appointments/calendar.html", context)
 
@@ -301,17 +319,45 @@ class ClinicianAdmin(OpenTimesChangeMixin, admin.ModelAdmin):
         """
         if not request.user.has_perm(CALENDAR_PERMISSION):
             raise PermissionDenied
+        conflicts = appointments_outside_hours(now=timezone.now())
+        appointments_record_list(
+            by=request.user, where=_g("Appointments outside working time"), appointments=conflicts
+        )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": _("Appointments outside working time"),
-            "conflicts": appointments_outside_hours(now=timezone.now()),
+            "conflicts": conflicts,
             "zone_label": time_zone_label(),
             "can_open_requests": request.user.has_perm("appointments.view_consultationrequest"),
             "can_move": request.user.has_perm("appointments.change_consultationrequest"),
             "move_reason": services.MoveReason.CLINICIAN_UNAVAILABLE,
         }
         return TemplateResponse(request, "admin/appointments/conflicts.html", context)
+
+
+def _record_calendar(request, *, view, first_day, selected, days, names):
+    """The calendar shows requests by reference (and name): audited as a list of the booked ones."""
+    where = _g("Calendar week") if view == "week" else _g("Calendar day")
+    if names:
+        where = _g("%(view)s, references and names") % {"view": where}
+    else:
+        where = _g("%(view)s, references") % {"view": where}
+    filters = {"from": first_day.isoformat()}
+    if selected is not None:
+        filters["clinician"] = str(selected.pk)
+    appointments_record_list(
+        by=request.user,
+        where=where,
+        filters=filters,
+        appointments=[
+            item.appointment
+            for calendar_day in days
+            for column in calendar_day.columns
+            for item in column.items
+            if item.kind == "booked"
+        ],
+    )
 
 
 @admin.register(ConsultationKind)

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from ..models import AuditEvent, AuditSearchTerms, OutboundEmail
@@ -38,7 +39,15 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_help_text = _("Search by a request's reference (KC-XXXX-XXXX) or a staff member's username.")
     date_hierarchy = "created_at"
     list_per_page = 100
-    fields = ["created_at", "actor_label", "action", "request_link", "description", "searched_for"]
+    fields = [
+        "created_at",
+        "actor_label",
+        "action",
+        "request_link",
+        "description",
+        "searched_for",
+        "requests_shown_links",
+    ]
     readonly_fields = fields
 
     @admin.display(description=_("searched for"))
@@ -48,6 +57,23 @@ class AuditEventAdmin(ReadOnlyAdmin):
             return obj.search_terms.terms
         except AuditSearchTerms.DoesNotExist:
             return "–"
+
+    @admin.display(description=_("requests shown"))
+    def requests_shown_links(self, obj):
+        # A list's rows, by reference (on the event's own page only: the list stays one query).
+        shown = obj.requests_shown.order_by("pk").only("pk", "reference")
+        links = format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            (
+                (
+                    reverse("admin:appointments_consultationrequest_change", args=[request.pk]),
+                    request.reference,
+                )
+                for request in shown
+            ),
+        )
+        return links or "–"
 
     @admin.display(description=_("request"), ordering="reference")
     def request_link(self, obj):

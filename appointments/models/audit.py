@@ -50,6 +50,11 @@ class AuditEvent(models.Model):
     reference = models.CharField(_("reference"), max_length=12, blank=True)
     description = models.CharField(_("what"), max_length=300)
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    # A list's rows (the request list, the calendar, the dashboard, a feed...): which requests it
+    # showed. Kept with the event, like the reference; a trigger refuses changes and deletions.
+    requests_shown = models.ManyToManyField(
+        ConsultationRequest, verbose_name=_("requests shown"), related_name="+", blank=True
+    )
 
     class Meta:
         verbose_name = _("audit event")

@@ -3,7 +3,8 @@
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _g
 from django.utils.translation import ngettext
 
@@ -86,7 +87,12 @@ def consultation_requests_record_list(
     shown: Iterable[int],
 ) -> AuditEvent:
     """Record that a staff member listed, filtered or searched the requests (``where``: the list, an
-    autocomplete): the filters and how many rows in the event, the search terms beside it."""
+    autocomplete, the calendar, the dashboard, a feed): the filters and how many rows in the event,
+    with the requests it showed (``shown``: their primary keys); the search terms beside it.
+
+    One query however many rows (with search terms, three more in a transaction).
+    """
+    shown = list(dict.fromkeys(shown))
     described_filters = "; ".join(
         f"{name}={','.join(values) if isinstance(values, list | tuple) else values}"
         for name, values in sorted(filters.items())
@@ -99,10 +105,58 @@ def consultation_requests_record_list(
         description += _g(", searched")
     if described_filters:
         description += _g("; filters: %(filters)s") % {"filters": described_filters}
+    event = AuditEvent(
+        actor=by, actor_label=by.get_username(), action=Action.LIST, description=description[:300]
+    )
+    event.full_clean(exclude=["actor", "consultation_request"])
     if not search_terms:
-        return audit_event_record(actor=by, action=Action.LIST, description=description)
+        return _list_event_insert(event, shown)
     with transaction.atomic():
-        event = audit_event_record(actor=by, action=Action.LIST, description=description)
+        _list_event_insert(event, shown)
         terms = AuditSearchTerms.objects.create(event=event, terms=search_terms[:200])
         terms.requests.add(*shown)
     return event
+
+
+# A list event and the requests it showed, in one statement: one query however many rows, and all
+# or nothing without a transaction of its own (data-modifying WITH clauses run once, referenced or not).
+LIST_EVENT_INSERT = """
+WITH event AS (
+    INSERT INTO appointments_auditevent (actor_id, actor_label, action, reference, description, created_at)
+    VALUES (%s, %s, %s, '', %s, %s)
+    RETURNING id
+), shown AS (
+    INSERT INTO appointments_auditevent_requests_shown (auditevent_id, consultationrequest_id)
+    SELECT event.id, request_id FROM event, unnest(%s::bigint[]) AS request_id
+)
+SELECT id FROM event
+"""
+
+
+def _list_event_insert(event: AuditEvent, shown: list[int]) -> AuditEvent:
+    event.created_at = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            LIST_EVENT_INSERT,
+            [event.actor_id, event.actor_label, event.action, event.description, event.created_at, shown],
+        )
+        (event.pk,) = cursor.fetchone()
+    event._state.adding = False
+    event._state.db = connection.alias
+    return event
+
+
+def appointments_record_list(
+    *, by: AbstractBaseUser, where: str, appointments: Iterable, filters: dict[str, str] | None = None
+) -> AuditEvent:
+    """Record a list of booked appointments shown (the calendar, the times outside working hours, a
+    feed) as a list of their requests: one row per appointment."""
+    appointments = list(appointments)
+    return consultation_requests_record_list(
+        by=by,
+        where=where,
+        filters=filters or {},
+        search_terms="",
+        rows=len(appointments),
+        shown=[appointment.consultation_request_id for appointment in appointments],
+    )
