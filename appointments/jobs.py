@@ -152,5 +152,7 @@ def booking_drafts_purge():
 
 @periodic(every=timedelta(minutes=5))
 def urgent_booking_drafts_escalate():
-    """Bring to staff the drafts left for 30 minutes with a yes to the safety question."""
+    """Bring to staff the drafts left for 30 minutes with a yes to the safety question: each
+    counted against its client's strict limit, once per patient's contact details, and e-mailed one
+    by one up to ``URGENT_DRAFT_ALERT_LIMIT`` (then one summary a period; ``booking_drafts_escalate_urgent``)."""
     booking_drafts_escalate_urgent()

@@ -375,6 +375,24 @@ ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 # of the client's address, never the address itself), and how long a patient's status link works.
 CONSULTATION_RATE_LIMIT = rate_limit("CONSULTATION_RATE_LIMIT", "5/10m")
 CONSULTATION_ATTEMPT_RATE_LIMIT = rate_limit("CONSULTATION_ATTEMPT_RATE_LIMIT", "30/10m")
+# An IPv6 client is counted by its /64 and also by its /48, which may send this many times each
+# per-client limit's count (a /48 holds 65,536 /64s).
+RATE_LIMIT_IPV6_48_MULTIPLIER = env.int("RATE_LIMIT_IPV6_48_MULTIPLIER", default=4)
+if RATE_LIMIT_IPV6_48_MULTIPLIER < 1:
+    raise ImproperlyConfigured("RATE_LIMIT_IPV6_48_MULTIPLIER must be 1 or more.")
+# New requests per e-mail address and per phone number, whatever the client (each one mails the
+# address it gives), counted by a hash of the address or number.
+CONSULTATION_EMAIL_RATE_LIMIT = rate_limit("CONSULTATION_EMAIL_RATE_LIMIT", "3/d")
+CONSULTATION_PHONE_RATE_LIMIT = rate_limit("CONSULTATION_PHONE_RATE_LIMIT", "3/d")
+# The clinic-wide ceiling on open times booked online, per clock hour and per day (UTC): past it
+# a patient is asked to call, or to send without a time, and staff get one e-mail a day about it.
+BOOKING_CEILING_PER_HOUR = env.int("BOOKING_CEILING_PER_HOUR", default=10)
+BOOKING_CEILING_PER_DAY = env.int("BOOKING_CEILING_PER_DAY", default=40)
+if min(BOOKING_CEILING_PER_HOUR, BOOKING_CEILING_PER_DAY) < 0:
+    raise ImproperlyConfigured("BOOKING_CEILING_PER_HOUR and BOOKING_CEILING_PER_DAY must be 0 or more.")
+# Unfinished urgent requests (abandoned drafts with a yes to the safety question) e-mailed to staff
+# one by one, clinic-wide; past it they still reach the workspace, with one summary e-mail a period.
+URGENT_DRAFT_ALERT_LIMIT = rate_limit("URGENT_DRAFT_ALERT_LIMIT", "10/h")
 CONSULTATION_STATUS_LINK_MAX_AGE = env.int("CONSULTATION_STATUS_LINK_MAX_AGE", default=180 * 24 * 3600)
 # The clinical intake's link (from the confirmation page, the e-mails and the status page): long
 # enough for a consultation booked weeks ahead, shorter than the status link's.

@@ -53,9 +53,31 @@ def reject_invisible_characters(value):
         )
 
 
-def reject_web_addresses(value):
-    if URL_RE.search(value):
-        raise ValidationError(_("Enter your name without a web address."), code="web_address")
+# A domain name: labels of letters or digits joined by dots, the last of two letters or more
+# ("evil.com", "xn--80ak6aa92e.com"). A dot followed by a space ("Dr. Li") or single letters
+# ("J.R.R. Tolkien") are not one. Checked after NFKC, which makes full-width dots and digits plain.
+DOMAIN_RE = re.compile(
+    r"[^\W_](?:[\w-]*[^\W_])?\.(?:[^\W_][\w-]*\.)*(?:[^\W\d_]{2,}|xn--[\w-]+)", re.IGNORECASE
+)
+# Dots a browser or a mail program may read as the dot of a domain name.
+DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": ".", "\u2024": "."})
+# More digits than any name holds: a phone number, or part of one ("1-800-FLOWERS", a short code).
+NAME_DIGITS = 3
+
+
+def reject_contact_details_in_name(value):
+    """A name is what the clinic's e-mails start with ("Dear ..."): not a phone number, a web
+    address or a domain name, which would turn the clinic's own message into someone's advert."""
+    plain = unicodedata.normalize("NFKC", value).translate(DOTS)
+    if (
+        URL_RE.search(plain)
+        or DOMAIN_RE.search(plain)
+        or "@" in plain
+        or sum(char.isdigit() for char in plain) >= NAME_DIGITS
+    ):
+        raise ValidationError(
+            _("Enter your name without a phone number or web address."), code="contact_details"
+        )
 
 
 def phone_number_e164(raw):

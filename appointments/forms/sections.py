@@ -2,7 +2,7 @@
 
 The booking and the intake ask their questions a section at a time. ``section_form(section)``
 builds the form class for a section from the questionnaire's one definition; the section's own
-checks (a required_if, a phone number, a name without a web address) come with it.
+checks (a required_if, a phone number, a name without a phone number or web address) come with it.
 """
 
 from functools import cache
@@ -16,14 +16,14 @@ from .fields import (
     check_date_of_birth,
     phone_number_e164,
     question_field,
-    reject_web_addresses,
+    reject_contact_details_in_name,
 )
 
 # Checks that belong to a question rather than to a kind: the question's name -> a function of the
 # cleaned value that returns the value to store or raises ValidationError.
 QUESTION_CHECKS = {
-    "first_name": lambda value: reject_web_addresses(value) or value,
-    "last_name": lambda value: reject_web_addresses(value) or value,
+    "first_name": lambda value: reject_contact_details_in_name(value) or value,
+    "last_name": lambda value: reject_contact_details_in_name(value) or value,
     "phone": phone_number_e164,
     "date_of_birth": check_date_of_birth,
 }

@@ -44,6 +44,12 @@ class BookingDraft(models.Model):
         choices=ConsultationRequest.Language.choices,
         default=ConsultationRequest.Language.ENGLISH,
     )
+    # Who answered, as the rate limits count clients (``clinic.rate_limits.client_key``: an HMAC,
+    # never the address): an unfinished request it becomes counts against that client's limit.
+    # A database default: a worker of the release before this one saves drafts without it.
+    client_key = models.CharField(
+        _("client (hashed)"), max_length=65, blank=True, default="", db_default="", editable=False
+    )
     reports_self_harm = models.BooleanField(_("reports thoughts of self-harm"), default=False)
     has_contact_details = models.BooleanField(_("has contact details"), default=False)
     consultation_request = models.OneToOneField(

@@ -9,9 +9,14 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
+
+from clinic import rate_limits
 
 from .. import questionnaire, targets
 from ..booking_times import appointment_modality
@@ -25,12 +30,22 @@ from ..models import (
 )
 from ..models.drafts import DRAFT_LIFETIME, URGENT_DRAFT_AFTER
 from ..slots import nearest_open_slots, open_slots
+from .alerts import unfinished_requests_summary_enqueue
 from .booking import SlotTaken, appointment_book
 from .requests import consultation_request_insert, consultation_request_saving
 
 logger = logging.getLogger(__name__)
 
 CONTACT_STEP = questionnaire.sections(stage=questionnaire.BOOKING)[0].id
+# The strict per-client limit Send counts new requests in: an unfinished request counts there too.
+REQUEST_CREATE_GROUP = "appointments.request_create"
+# An urgent draft whose e-mail or phone number is already that of an open urgent request received
+# this recently is not brought to staff again: they already have that patient to call.
+DUPLICATE_WITHIN = DRAFT_LIFETIME
+# In its last hour a draft is brought to staff whatever its client's count: none is deleted unseen.
+LAST_CALL = datetime.timedelta(hours=1)
+# The clinic-wide count of unfinished requests e-mailed to staff one by one.
+ALERTED_GROUP = "appointments.unfinished.alerted"
 
 
 @sensitive_variables()
@@ -41,13 +56,17 @@ def booking_draft_save_step(
     answers: Mapping[str, Any],
     source_article_slug: str = "",
     language: str = ConsultationRequest.Language.ENGLISH,
+    client_key: str = "",
 ) -> BookingDraft:
     """Keep one step's answers in the patient's draft (a new draft if ``draft`` is None), in the
-    ``language`` of the page they were given on."""
+    ``language`` of the page they were given on, from the client ``client_key``
+    (``clinic.rate_limits.client_key``: the draft counts against it if it reaches staff unsent)."""
     now = timezone.now()
     if draft is None:
         draft = BookingDraft(source_article_slug=source_article_slug)
     draft.language = language
+    if client_key:
+        draft.client_key = client_key
     previous = draft.step_answers(step)
     draft.answers = {**draft.answers, step: dict(answers)}
     # A time was chosen for a kind, held one way, with the clinicians of one state: another
@@ -67,6 +86,7 @@ def booking_draft_save_step(
         draft.save(
             update_fields=[
                 "language",
+                "client_key",
                 "answers",
                 "chosen_kind",
                 "chosen_starts_at",
@@ -219,10 +239,25 @@ def booking_drafts_escalate_urgent() -> list[ConsultationRequest]:
     ``URGENT_DRAFT_AFTER`` into an unfinished urgent request, and alert staff as for any urgent one.
 
     The patient agreed on the first step that the clinic may contact them about an unfinished
-    request that shows they may be at risk. Each draft once: it keeps a link to its request.
+    request that shows they may be at risk. Each draft once: it keeps a link to its request. So
+    that abandoned drafts cannot bury the staff, as a request sent with Send would not:
+
+    - a draft whose e-mail address or phone number is that of an open urgent request received in
+      the last ``DUPLICATE_WITHIN`` waits (staff already have that patient to call), and is brought
+      to staff only if that request closes before the draft expires;
+    - each counts against its client's strict limit (``CONSULTATION_RATE_LIMIT``, the one Send
+      counts in); one over it waits for a later run, and in its last hour (``LAST_CALL``) comes
+      whatever the count, so that none is deleted unseen;
+    - staff are e-mailed one by one for ``URGENT_DRAFT_ALERT_LIMIT`` of them, clinic-wide; past
+      that a request is still made, without an e-mail of its own, and one summary e-mail a period
+      says how many more are waiting in the workspace.
+
+    A count that cannot be made (Redis is down) holds nothing back: each comes with its e-mail.
     """
     now = timezone.now()
+    at = now.timestamp()
     created = []
+    waiting = duplicates = unalerted = 0
     drafts = BookingDraft.objects.select_for_update(skip_locked=True).filter(
         reports_self_harm=True,
         has_contact_details=True,
@@ -231,15 +266,85 @@ def booking_drafts_escalate_urgent() -> list[ConsultationRequest]:
         expires_at__gt=now,
     )
     with transaction.atomic():
+        drafts = list(drafts.order_by("updated_at", "pk"))
+        known = _contacts_with_staff(drafts, now)
+        over_limit = set()  # The clients this run found over their limit: their other drafts wait too.
         for draft in drafts:
-            created.append(_unfinished_request_create(draft, now))
+            contact = _contact_of(draft)
+            if contact & known:
+                duplicates += 1
+                continue
+            if draft.expires_at - now > LAST_CALL and (
+                draft.client_key in over_limit
+                or rate_limits.count_client_key(
+                    draft.client_key, group=REQUEST_CREATE_GROUP, rate=settings.CONSULTATION_RATE_LIMIT, at=at
+                ).over
+            ):
+                over_limit.add(draft.client_key)
+                waiting += 1
+                continue
+            alert = not rate_limits.count(
+                ALERTED_GROUP, "clinic", rate=settings.URGENT_DRAFT_ALERT_LIMIT, at=at
+            ).over
+            created.append(_unfinished_request_create(draft, now, alert=alert))
+            known |= contact
+            unalerted += not alert
+        if unalerted:
+            unfinished_requests_summary_enqueue(
+                count=unalerted, now=now, rate=settings.URGENT_DRAFT_ALERT_LIMIT
+            )
+    # Counts only: which requests came this way would say which patients may be at risk.
     if created:
-        # A count only: which requests came this way would say which patients may be at risk.
         logger.info("Brought %d unfinished booking(s) to staff", len(created))
+    if unalerted:
+        logger.warning(
+            "%d unfinished booking(s) brought to staff past the e-mail limit (one summary a period)",
+            unalerted,
+        )
+    if waiting or duplicates:
+        logger.info(
+            "Unfinished bookings held back: %d over their client's limit, %d already with staff",
+            waiting,
+            duplicates,
+        )
     return created
 
 
-def _unfinished_request_create(draft, now):
+def _contact_of(draft):
+    """The draft's e-mail address (lower case) and phone number, as a set to compare."""
+    contact = draft.step_answers(CONTACT_STEP)
+    found = set()
+    if email := (contact.get("email") or "").strip().lower():
+        found.add(("email", email))
+    if phone := contact.get("phone") or "":
+        found.add(("phone", phone))
+    return found
+
+
+def _contacts_with_staff(drafts, now):
+    """The e-mail addresses and phone numbers of these drafts that open urgent requests received
+    in the last ``DUPLICATE_WITHIN`` already have, in the form ``_contact_of`` gives."""
+    contacts = set().union(*(_contact_of(draft) for draft in drafts)) if drafts else set()
+    emails = [value for kind, value in contacts if kind == "email"]
+    phones = [value for kind, value in contacts if kind == "phone"]
+    if not contacts:
+        return set()
+    rows = (
+        ConsultationRequest.objects.open()
+        .filter(is_urgent=True, created_at__gte=now - DUPLICATE_WITHIN)
+        .annotate(email_lower=Lower("email"))
+        .filter(Q(email_lower__in=emails) | Q(phone__in=phones))
+        .values_list("email_lower", "phone")
+    )
+    known = set()
+    for email, phone in rows:
+        known |= {("email", email), ("phone", phone)}
+    return known & contacts
+
+
+def _unfinished_request_create(draft, now, *, alert=True):
+    """The draft as an unfinished urgent request; its staff alert queued by the mail worker's
+    next pass unless ``alert`` is false (past the limit: the summary e-mail tells staff)."""
     answers = draft.all_answers()
     consultation_request = ConsultationRequest(
         form_token=draft.form_token,
@@ -249,7 +354,7 @@ def _unfinished_request_create(draft, now):
         is_urgent=True,
         respond_by=targets.respond_by(received=now, urgent=True),
         reference=new_reference(),
-        emails_pending=True,
+        emails_pending=alert,
         **answers,
     )
     consultation_request.flags = consultation_request.answer_flags()

@@ -29,6 +29,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
+from clinic import rate_limits
 from clinic.http_cache import public_page
 from clinic.rate_limits import is_limited
 
@@ -46,6 +47,7 @@ from ..models import BookingDraft, ConsultationRequest, new_token
 from ..models.drafts import DRAFT_LIFETIME
 from ..questionnaire import Kind
 from ..services import SlotTaken
+from ..services.alerts import booking_ceiling_alert_enqueue
 from ..services.drafts import (
     booking_draft_choose_time,
     booking_draft_delete,
@@ -202,6 +204,8 @@ def _booking_step_post(request, step, draft, form_class, returning):
         source_article_slug=source if SLUG_RE.match(source) else "",
         # "es" under /es/, "en" at the English addresses ("en-us").
         language=get_language().split("-")[0],
+        # An urgent draft left unsent counts against its client when it reaches staff.
+        client_key=rate_limits.client_key(request),
     )
     if step.section == "safety" and draft.reports_self_harm:
         next_url = reverse("appointments:booking_help")
@@ -450,7 +454,7 @@ def booking_check(request):
     return _render_check(request, draft, form)
 
 
-def _render_check(request, draft, form):
+def _render_check(request, draft, form, *, busy=None, status=200):
     summary = _summary(draft)
     if _kind_offered(draft) is not None:
         when = chosen_time_text(draft) if draft.chosen_starts_at else _("Call me to find a time")
@@ -468,8 +472,10 @@ def _render_check(request, draft, form):
         "step_count": STEP_COUNT,
         "back_url": STEPS[-1].url,
         "honeypot": form[SendForm.HONEYPOT_FIELD],
+        # Why Send could not go online just now (a ``Busy``), with the phone number to call.
+        "busy": busy,
     }
-    return render(request, "appointments/booking_check.html", context)
+    return render(request, "appointments/booking_check.html", context, status=status)
 
 
 def _display(question, answers):
@@ -608,6 +614,19 @@ def _booking_send(request):
         return _render_check(request, draft, form)
     if is_limited(request, group="appointments.request_create", rate=settings.CONSULTATION_RATE_LIMIT):
         return too_many_requests(request)
+    counted = _contact_counted(draft)
+    if counted.over:
+        counted.refund()
+        return _render_check(request, draft, form, busy=Busy.CONTACT, status=429)
+    if draft.chosen_starts_at is not None:
+        ceiling = _ceiling_counted()
+        if ceiling.over:
+            ceiling.refund()
+            counted.refund()
+            # Nothing is booked: the patient calls, or sends without a time and is called.
+            booking_draft_choose_time(draft=draft, kind=None, starts_at=None)
+            return _render_check(request, draft, form, busy=Busy.CEILING, status=429)
+        counted = rate_limits.joined(counted, ceiling)
     form_token = new_token() if token_used else form.cleaned_data["form_token"]
     digest = _answers_digest(request, draft)
     try:
@@ -615,10 +634,13 @@ def _booking_send(request):
             draft=draft, form_token=form_token, answers=form.answers()
         )
     except BookingDraft.DoesNotExist:
+        counted.refund()
         return redirect(STEPS[0].url)
     except SlotTaken as taken:
+        counted.refund()
         return _time_taken(request, draft, taken)
     except ValidationError:
+        counted.refund()
         # The chosen time cannot be booked any more for another reason (the kind changed, the
         # clinic closed or booked the request meanwhile): send without it, the clinic calls.
         booking_draft_choose_time(draft=draft, kind=None, starts_at=None)
@@ -634,6 +656,66 @@ def _booking_send(request):
     return _remember_submission(
         response, request, consultation_request.form_token, digest, consultation_request
     )
+
+
+class Busy:
+    """Why Send did not go online just now; the check page says it calmly, with the phone number."""
+
+    # This e-mail address or phone number sent its day's requests already (CONSULTATION_*_RATE_LIMIT).
+    CONTACT = "contact"
+    # The clinic's ceiling on times booked online was reached (BOOKING_CEILING_PER_*).
+    CEILING = "ceiling"
+
+
+CONTACT_GROUPS = {
+    "email": ("appointments.request_create.email", "CONSULTATION_EMAIL_RATE_LIMIT"),
+    "phone": ("appointments.request_create.phone", "CONSULTATION_PHONE_RATE_LIMIT"),
+}
+CEILING_GROUP = "appointments.booking.ceiling"
+
+
+def email_identity(email):
+    """An e-mail address as the limit counts it: one mailbox however it is spelt (case, a
+    "+tag", Gmail's dots), so that varying the spelling does not mail one person more often."""
+    local, _at, domain = email.strip().lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in {"gmail.com", "googlemail.com"}:
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
+
+
+@sensitive_variables()
+def _contact_counted(draft):
+    """Count this new request against its e-mail address and its phone number (hashed, like
+    addresses): every request mails the address it gives. A request the clinic already has (an
+    unfinished one completed now) is not new."""
+    if draft.consultation_request_id is not None:
+        return rate_limits.NOT_COUNTED
+    contact = draft.step_answers(STEPS[0].section)
+    counts = []
+    for name, identity in (("email", email_identity), ("phone", str)):
+        if value := contact.get(name):
+            group, setting = CONTACT_GROUPS[name]
+            counts.append(rate_limits.count(group, identity(value), rate=getattr(settings, setting)))
+    return rate_limits.joined(*counts)
+
+
+def _ceiling_counted():
+    """Count a time booked online against the clinic-wide ceilings, per hour and per day; when
+    one is reached, queue staff's one e-mail (a day) about it."""
+    ceilings = [
+        ("hour", settings.BOOKING_CEILING_PER_HOUR, "h"),
+        ("day", settings.BOOKING_CEILING_PER_DAY, "d"),
+    ]
+    counts = [
+        (name, allowed, rate_limits.count(CEILING_GROUP, "clinic", rate=f"{allowed}/{unit}"))
+        for name, allowed, unit in ceilings
+    ]
+    for name, allowed, counted in counts:
+        if counted.over:
+            booking_ceiling_alert_enqueue(ceiling=name, allowed=allowed)
+            break
+    return rate_limits.joined(*(counted for _name, _allowed, counted in counts))
 
 
 def _time_taken(request, draft, taken):

@@ -26,6 +26,7 @@ LIST_MAX_QUERIES = 13
 @pytest.fixture(autouse=True)
 def _no_rate_limit(settings):
     settings.CONSULTATION_RATE_LIMIT = "1000/m"
+    settings.CONSULTATION_EMAIL_RATE_LIMIT = settings.CONSULTATION_PHONE_RATE_LIMIT = "1000/m"
 
 
 def references_in(html):

@@ -213,6 +213,8 @@ def test_twenty_patients_sending_the_same_chosen_time_at_once_make_exactly_one_b
     settings.TIME_ZONE = "America/New_York"
     settings.CONSULTATION_RATE_LIMIT = "1000/m"
     settings.CONSULTATION_ATTEMPT_RATE_LIMIT = "1000/m"
+    settings.CONSULTATION_EMAIL_RATE_LIMIT = settings.CONSULTATION_PHONE_RATE_LIMIT = "1000/m"
+    settings.BOOKING_CEILING_PER_HOUR = settings.BOOKING_CEILING_PER_DAY = 1000
     kind = make_kind(
         duration_minutes=45, interval_minutes=60, minimum_notice_minutes=2 * 24 * 60, horizon_days=30
     )

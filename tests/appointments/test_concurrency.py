@@ -31,6 +31,7 @@ def send_one(base_url, barrier):
 def test_fifty_concurrent_submissions_make_fifty_requests_with_distinct_references(live_server, settings):
     settings.CONSULTATION_RATE_LIMIT = "1000/m"
     settings.CONSULTATION_ATTEMPT_RATE_LIMIT = "1000/m"
+    settings.CONSULTATION_EMAIL_RATE_LIMIT = settings.CONSULTATION_PHONE_RATE_LIMIT = "1000/m"
     barrier = threading.Barrier(CLIENTS)
     with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
         results = list(pool.map(lambda _: send_one(live_server.url, barrier), range(CLIENTS)))

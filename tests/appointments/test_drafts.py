@@ -284,6 +284,7 @@ def test_send_runs_three_statements_in_one_transaction(client, django_capture_on
 
 def test_a_browser_keeps_its_last_ten_confirmations_in_a_cookie_it_cannot_forge(client, settings):
     settings.CONSULTATION_RATE_LIMIT = "100/m"
+    settings.CONSULTATION_PHONE_RATE_LIMIT = "100/d"  # one phone number, eleven requests
     locations = []
     for number in range(11):
         locations.append(walk(client, answers(email=f"patient{number}@example.com"))["Location"])

@@ -26,7 +26,11 @@ BAD_INPUT = [
     ("first_name", "", "Enter your first name."),
     ("first_name", "   ", "Enter your first name."),
     ("first_name", "x" * 101, "Shorten this to 100 characters or fewer (it has 101)."),
-    ("first_name", "Buy pills at https://spam.example", "Enter your name without a web address."),
+    (
+        "first_name",
+        "Buy pills at https://spam.example",
+        "Enter your name without a phone number or web address.",
+    ),
     ("first_name", "Ma\x00ria", "Remove the hidden control characters"),
     ("first_name", "Ma\x1bria", "Remove the hidden control characters"),
     ("first_name", "Maria\nBcc: someone", "Remove the hidden control characters"),

@@ -23,7 +23,7 @@ def test_a_step_checks_its_questions_and_says_where():
         }
     )
     assert not form.is_valid()
-    assert form.error_links() == [("id_last_name", "Enter your name without a web address.")]
+    assert form.error_links() == [("id_last_name", "Enter your name without a phone number or web address.")]
     assert form.cleaned_data["phone"] == "+12125550123"
 
 

@@ -92,3 +92,51 @@ def test_an_ipv6_client_is_its_64_network(first, second, same):
 def test_a_connection_without_an_address_is_counted_not_refused():
     request = RequestFactory().post("/", REMOTE_ADDR="")
     assert [is_limited(request, group="a", rate="1/h") for _ in range(2)] == [False, True]
+
+
+def test_an_ipv6_client_is_counted_in_its_48_too_with_a_looser_limit(settings):
+    """A /48 holds 65,536 /64s: each /64 a client of its own, and the /48 at four times the count."""
+    settings.RATE_LIMIT_IPV6_48_MULTIPLIER = 4
+    # Eight /64s of one /48, one request each: each /64 is within its 2, the /48 reaches its 8.
+    first_eight = [is_limited(from_address(f"2001:db8:aa:{n:x}::1"), group="a", rate="2/h") for n in range(8)]
+    assert first_eight == [False] * 8
+    # A ninth /64 of that /48 is refused at its first request, and so is a second request of the first.
+    assert is_limited(from_address("2001:db8:aa:ff::1"), group="a", rate="2/h")
+    assert is_limited(from_address("2001:db8:aa:0::2"), group="a", rate="2/h")
+    # The next /48 along is another client; IPv4 has no wider count.
+    assert not is_limited(from_address("2001:db8:ab:0::1"), group="a", rate="2/h")
+    assert [is_limited(from_address("192.0.2.7"), group="a", rate="2/h") for _ in range(3)] == [
+        False,
+        False,
+        True,
+    ]
+
+
+def test_a_kept_client_key_names_no_address_and_counts_as_its_client(settings):
+    from clinic.rate_limits import client_key, count_client_key
+
+    request = from_address("2001:db8:aa:1::1")
+    key = client_key(request)
+    assert "2001" not in key and "db8" not in key
+    assert len(key.split()) == 2  # The /64 and the /48.
+    assert len(client_key(from_address("192.0.2.1")).split()) == 1
+    # Counted later from the key (a draft keeps it), it is the same count as the client's own.
+    assert not is_limited(request, group="a", rate="2/h")
+    assert not count_client_key(key, group="a", rate="2/h").over
+    assert is_limited(request, group="a", rate="2/h")
+    assert not count_client_key("", group="a", rate="0/h").over  # None kept: nothing to count.
+
+
+def test_a_count_taken_back_leaves_room_for_another():
+    from clinic.rate_limits import count
+
+    assert not count("a", "maria@example.com", rate="1/h").over
+    refused = count("a", "maria@example.com", rate="1/h")
+    assert refused.over
+    refused.refund()
+    assert count("a", "maria@example.com", rate="1/h").over  # The first still counts.
+    first = count("b", "x", rate="1/h")
+    first.refund()
+    assert not count("b", "x", rate="1/h").over
+    client = cache._cache.get_client()
+    assert not [key for key in client.keys(cache.make_key("rate:*")) if b"maria" in key]

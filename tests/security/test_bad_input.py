@@ -124,6 +124,8 @@ def visitor(db):
 def no_rate_limits(settings):
     settings.CONSULTATION_RATE_LIMIT = "1000000/m"
     settings.CONSULTATION_ATTEMPT_RATE_LIMIT = "1000000/m"
+    settings.CONSULTATION_EMAIL_RATE_LIMIT = settings.CONSULTATION_PHONE_RATE_LIMIT = "1000000/m"
+    settings.BOOKING_CEILING_PER_HOUR = settings.BOOKING_CEILING_PER_DAY = 1000000
 
 
 def assert_complete_and_valid(response, before):

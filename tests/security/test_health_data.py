@@ -231,6 +231,9 @@ def test_the_production_server_logs_no_health_data(tmp_path, settings):
         SECURE_COOKIES="false",
         LOG_LEVEL="DEBUG",
         CONSULTATION_RATE_LIMIT="1000/m",
+        # The test's own key space, emptied after it: the e-mail and phone limits count per day.
+        REDIS_URL=settings.CACHES["default"]["LOCATION"],
+        CACHE_KEY_PREFIX=settings.CACHES["default"]["KEY_PREFIX"],
         STATICFILES_BACKEND="django.contrib.staticfiles.storage.StaticFilesStorage",
     )
     try:
