@@ -27,6 +27,8 @@ node_modules/.package-lock.json: package.json package-lock.json
 install: $(VENV)/.installed node_modules/.package-lock.json
 install-dev: $(VENV)/.installed-dev node_modules/.package-lock.json
 
+## Create the development database and load the clinic's content (DEBUG=true unless set, as for run).
+db: export DEBUG ?= true
 db: install
 	$(BIN)/python -m clinic.ensure_db
 	$(BIN)/python manage.py migrate --no-input

@@ -1,6 +1,7 @@
 """The readiness report: each dependency's state and how long it took to answer.
 
-It names dependencies and states, never hosts, ports, versions or error texts.
+It names dependencies and states, never hosts, ports, versions or error texts; and whether the
+app tells its clients apart (``client_addresses``: see clinic/network.py).
 """
 
 import time
@@ -76,6 +77,16 @@ def _outbox():
     return {"state": state, "oldest_pending_seconds": _age_seconds(oldest, now)}
 
 
+def _client_addresses():
+    # Whether the app tells its clients apart: "degraded" when nearly all the recent requests whose
+    # client address counts came from one address (a proxy's, most likely: TRUSTED_PROXY_COUNT).
+    from .network import one_address_for_all, recent_client_addresses
+
+    requests, from_one = recent_client_addresses()
+    state = DEGRADED if one_address_for_all(requests, from_one) else OK
+    return {"state": state, "requests": requests, "from_one_address": round(from_one, 2)}
+
+
 def readiness_report():
     """Each dependency's state and latency, and the site's: unavailable without PostgreSQL."""
     checks = {"postgresql": _timed(_postgresql), "redis": _timed(_redis)}
@@ -85,6 +96,7 @@ def readiness_report():
     else:
         checks["mail_worker"] = {"state": UNAVAILABLE}
         checks["outbox"] = {"state": UNAVAILABLE}
+    checks["client_addresses"] = _timed(_client_addresses)
     if checks["postgresql"]["state"] != OK:
         status = UNAVAILABLE
     elif any(check["state"] != OK for check in checks.values()):

@@ -33,10 +33,11 @@ http {{
 """
 
 
-def site_conf(*, listen, purge_listen, upstream, cache_dir, access_log):
-    """deploy/nginx.conf with its five values filled in, as envsubst fills them in production."""
+def site_conf(*, listen, purge_listen, upstream, cache_dir, access_log, balancer):
+    """deploy/nginx.conf with its six values filled in, as envsubst fills them in production."""
     template = string.Template(SITE_CONF.read_text())
     return template.safe_substitute(
+        CLINIC_BALANCER=balancer,
         CLINIC_LISTEN=listen,
         CLINIC_PURGE_LISTEN=purge_listen,
         CLINIC_UPSTREAM=upstream,
@@ -46,10 +47,13 @@ def site_conf(*, listen, purge_listen, upstream, cache_dir, access_log):
 
 
 @contextlib.contextmanager
-def nginx_cache(upstream, directory, *, workers=1, port=None):
+def nginx_cache(upstream, directory, *, workers=1, port=None, balancer="127.0.0.1"):
     """Serve ``upstream`` (host:port) through the shared cache on a loopback port.
 
-    Yields the base URLs of the site and of its purging address.
+    ``balancer`` is the address of the load balancer in front, whose X-Forwarded-For nginx trusts:
+    this host's, so that a test (or a benchmark's load) can stand in for the balancer.
+    Yields the base URLs of the site and of its purging address; its logs are ``access.log`` and
+    ``error.log`` in ``directory``.
     """
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(binary).exists() or not PURGE_MODULE.exists():
@@ -65,6 +69,7 @@ def nginx_cache(upstream, directory, *, workers=1, port=None):
             upstream=upstream,
             cache_dir=directory / "cache",
             access_log=directory / "access.log",
+            balancer=balancer,
         )
     )
     (directory / "nginx.conf").write_text(

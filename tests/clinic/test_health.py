@@ -19,7 +19,7 @@ def test_readiness_is_ok_when_every_dependency_answers(client):
     assert response.status_code == 200
     report = response.json()
     assert report["status"] == "ok"
-    assert set(report["checks"]) == {"postgresql", "redis", "mail_worker", "outbox"}
+    assert set(report["checks"]) == {"postgresql", "redis", "mail_worker", "outbox", "client_addresses"}
     assert {check["state"] for check in report["checks"].values()} == {"ok"}
     assert all(check["latency_ms"] >= 0 for check in report["checks"].values())
     assert "no-cache" in response["Cache-Control"]

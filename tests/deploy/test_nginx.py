@@ -3,42 +3,16 @@
 import gzip
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 
-import pytest
-from django.core.signals import request_started
-
 from education.models import Article, library_content_changed
-from education.services import clinic_content_load
 from tests.factories import log_in_verified, make_staff
-from tests.nginx import nginx_cache
 from tests.servers import get
+
+from .conftest import Visitor
 
 ARTICLE = "/learn/ketamine-for-bipolar-disorder/"
 TITLE = "How Ketamine for Bipolar Disorder Treatment Works"
-
-
-@pytest.fixture
-def app_requests():
-    """The paths the app (the live server) was asked for, in order."""
-    seen = []
-
-    def count(sender, environ, **kwargs):
-        seen.append(environ["PATH_INFO"])
-
-    request_started.connect(count, weak=False)
-    yield seen
-    request_started.disconnect(count)
-
-
-@pytest.fixture
-def proxy(live_server, transactional_db, tmp_path, settings):
-    clinic_content_load()
-    upstream = urllib.parse.urlsplit(live_server.url).netloc
-    with nginx_cache(upstream, tmp_path / "nginx") as (base, purge_base):
-        settings.HTTP_CACHE_PURGE_URL = purge_base
-        yield base
 
 
 def send(url, *, method, data=None, headers=None):
@@ -143,3 +117,42 @@ def test_an_edit_shows_once_the_stored_copy_expires_without_a_purge(proxy, app_r
     _status, headers, html = fetch(proxy + ARTICLE)
     assert "Ketamine and bipolar disorder" in html
     assert headers["X-Cache-Status"] in ("EXPIRED", "MISS")
+
+
+def test_a_copy_is_stored_only_for_the_query_strings_a_page_uses(proxy, app_requests):
+    # Any other query string goes to the app every time, and nothing is stored for it: a stranger
+    # cannot fill the cache with copies of one page (nor push the real pages out of it).
+    for target in ["/learn/?utm_source=mail", "/learn/?x=1", "/?q=1", ARTICLE + "?page=2", "/%6cearn/"]:
+        for _ in range(2):
+            status, headers, _html = fetch(proxy + target)
+            assert status == 200, target
+            assert headers["X-Cache-Status"] == "BYPASS", target
+    assert len(app_requests) == 10
+    # The start page's link from an article (?from=<its slug>) is a page of its own, stored once.
+    start = "/consultation/?from=ketamine-for-bipolar-disorder"
+    assert fetch(proxy + start)[1]["X-Cache-Status"] == "MISS"
+    status, headers, html = fetch(proxy + start)
+    assert (status, headers["X-Cache-Status"]) == (200, "HIT")
+    assert "from=ketamine-for-bipolar-disorder" in html
+    # ...and the plain page is stored as before.
+    fetch(proxy + "/learn/")
+    assert fetch(proxy + "/learn/")[1]["X-Cache-Status"] == "HIT"
+    # A search is the app's, every time (its page is private, no-store).
+    for _ in range(2):
+        status, headers, _html = fetch(proxy + "/learn/?q=ketamine")
+        assert status == 200
+        assert headers["X-Cache-Status"] != "HIT"
+
+
+def test_a_form_posted_through_a_port_other_than_443_passes_the_csrf_origin_check(proxy):
+    # A browser sends the port in Host and in Origin; Django compares the two (nginx's $host drops it).
+    visitor = Visitor(proxy)
+    origin = proxy  # http://127.0.0.1:<port>
+    response = visitor.post_form(
+        "/consultation/you/", {}, headers={"Origin": origin, "Referer": origin + "/"}
+    )
+    assert response.status == 200  # the form again, with what is missing: not the CSRF refusal
+    assert "Please send the form again" not in response.text
+    # A foreign origin is still refused.
+    refused = visitor.post_form("/consultation/you/", {}, headers={"Origin": "http://evil.example"})
+    assert refused.status == 403
