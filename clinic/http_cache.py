@@ -42,7 +42,8 @@ def mark_public(response):
     return response
 
 
-def _is_shareable(request, response):
+def is_shareable(request, response):
+    """Whether a shared cache may keep ``response``: a page marked public, with nothing personal in it."""
     if not getattr(response, PUBLIC_ATTRIBUTE, False) or response.has_header("Cache-Control"):
         return False
     session = getattr(request, "session", None)
@@ -65,7 +66,7 @@ def cache_policy(get_response):
 
     def middleware(request):
         response = get_response(request)
-        if not _is_shareable(request, response):
+        if not is_shareable(request, response):
             # Kept by nobody but the visitor's own browser for this one view (a Cache-Control set
             # by the view itself, such as a search's, is only ever narrowed).
             patch_cache_control(response, private=True, no_store=True)

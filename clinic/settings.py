@@ -86,9 +86,6 @@ MIDDLEWARE = [
     # The page's language from its URL alone (/es/... or English), before the URLs are resolved:
     # never from the browser's Accept-Language, so English pages carry no Vary on it.
     "clinic.middleware.language_from_path",
-    # A public page this worker keeps goes out here to a visitor without a session, without the
-    # session, CSRF, auth and staff middlewares below, which a public page never needs.
-    "education.middleware.serve_kept_pages",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Before CSRF: its refusals are logged with the path, which may carry a patient's secret.
     "clinic.redaction.LogPathMiddleware",

@@ -31,13 +31,13 @@ def home(request):
             "featured_articles": featured,
             "structured_data": clinic_structured_data(details.get()),
         }
-        # The next scheduled publication changes the featured articles: the stored page stops there.
+        # The next scheduled publication changes the featured articles: the cached page stops there.
         stale_at = featured[0].next_publication_at if featured else timezone.now()
         return render(request, "home.html", context), stale_at
 
-    # The home page lists the library's articles and the clinic's facts, whose changes replace the
-    # library's content version: it is stored under that version.
-    return cached_page(request, "home", build)
+    # The home page lists the library's articles and the clinic's facts, whose changes drop it
+    # from the cache with the library's pages.
+    return cached_page(request, build)
 
 
 @public_page

@@ -136,7 +136,9 @@ class ArticleAdmin(admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("topics")
 
     def delete_queryset(self, request, queryset):
-        # A bulk delete bypasses Article.delete(), which marks the library's cached pages stale.
+        # A bulk delete bypasses Article.delete(), which drops the library's cached pages (before,
+        # while the articles' addresses are listed, and after).
+        library_content_changed()
         super().delete_queryset(request, queryset)
         library_content_changed()
 

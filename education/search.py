@@ -9,14 +9,12 @@ words the library knows (PostgreSQL's trigram similarity: "ketmine" → "did you
 and is counted, as words only, for the editors.
 """
 
-import contextlib
 import html
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.contrib.postgres.search import SearchQuery
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Prefetch
 from django.db.models.sql import Query
@@ -34,7 +32,6 @@ from .models import (
     FAQEntry,
     SearchSynonym,
     clean_search_terms,
-    library_content_version,
 )
 
 RESULTS = 20
@@ -83,21 +80,8 @@ class Outcome:
 
 
 def _synonym_groups():
-    """Each synonym group as a list of terms, from the shared cache while the library is unchanged."""
-    key = "education:synonyms"
-    try:
-        version = library_content_version()
-        entry = cache.get(key)
-    except Exception:  # noqa: BLE001 - without the cache, read the database.
-        version, entry = None, None
-    if entry is not None and entry["version"] == version:
-        return entry["groups"]
-    groups = [synonym.term_list for synonym in SearchSynonym.objects.all()]
-    if version is not None:
-        # A cache that refuses the entry costs one query next time.
-        with contextlib.suppress(Exception):
-            cache.set(key, {"version": version, "groups": groups}, 60 * 60)
-    return groups
+    """Each synonym group as a list of terms."""
+    return [synonym.term_list for synonym in SearchSynonym.objects.all()]
 
 
 def concepts(terms, groups):

@@ -15,7 +15,6 @@ from .search import SearchMiss, SearchSynonym, search_miss_term, synonym_terms
 from .translations import ArticleTranslation, translate_articles
 
 __all__ = [  # noqa: F405
-    "CONTENT_VERSION_KEY",
     "FACTS_CACHE_KEY",
     "HIGHLIGHT_START",
     "HIGHLIGHT_STOP",
@@ -40,5 +39,5 @@ __all__ = [  # noqa: F405
     "clean_search_terms",
     "clinic_facts_changed",
     "library_content_changed",
-    "library_content_version",
+    "library_page_cache_key",
 ]

@@ -1,10 +1,11 @@
 """The education library: patient articles, their topics and their questions and answers."""
 
 import datetime
+import functools
 import hashlib
 import html
 import json
-import uuid
+import threading
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
@@ -20,14 +21,12 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Q, Subquery
-from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
 
 from clinic import http_cache
-from clinic.cache import cache_reconnected
 
 from ..rendering import PAGE_IDS, render_markdown
 
@@ -40,8 +39,6 @@ SEARCH_MAX_LENGTH = 200
 # Paths under /learn/ that are not articles.
 RESERVED_SLUGS = frozenset({"feed"})
 REVIEW_DUE_SOON_DAYS = 30
-# In the shared cache: a token that changes whenever an article, topic or question does.
-CONTENT_VERSION_KEY = "education:content-version"
 
 
 def _searchable(text):
@@ -56,27 +53,6 @@ def clean_search_terms(terms):
     """What a visitor typed, made safe to hand to PostgreSQL: no NUL bytes, bounded length."""
     terms = (terms or "").replace("\x00", " ")
     return " ".join(terms.split())[:SEARCH_MAX_LENGTH].strip()
-
-
-def library_content_version():
-    """The library's content version: cached pages stored under another version are stale."""
-    version = cache.get(CONTENT_VERSION_KEY)
-    if version is None:
-        cache.add(CONTENT_VERSION_KEY, uuid.uuid4().hex, timeout=None)
-        version = cache.get(CONTENT_VERSION_KEY)
-    return version
-
-
-def _new_content_version():
-    # A random token, never a counter: a version lost from the cache can never come back.
-    cache.set(CONTENT_VERSION_KEY, uuid.uuid4().hex, timeout=None)
-
-
-@receiver(cache_reconnected)
-def _library_content_changed_during_outage(**kwargs):
-    # An edit made while the cache was unreachable could not replace the version: pages cached
-    # before the outage would come back with the cache. A new version makes them all stale.
-    _new_content_version()
 
 
 def library_public_paths():
@@ -98,25 +74,55 @@ def library_public_paths():
     return paths
 
 
-def _library_committed():
-    _new_content_version()
-    http_cache.purge(library_public_paths())
+def library_page_cache_key(path):
+    """The shared cache's key for the public page at ``path`` (hashed: an address typed into the
+    address bar can be too long for a key)."""
+    return f"education:page:{hashlib.sha256(path.encode()).hexdigest()}"
+
+
+def _library_pages_forget(paths):
+    cache.delete_many([library_page_cache_key(path) for path in paths])
+
+
+class _Purge:
+    """The purge shared by the changes of one transaction, with the addresses they touched: made
+    by the first of their on-commit callbacks to run. A rolled-back transaction's callbacks never
+    run, and the next transaction's changes take its purge over."""
+
+    def __init__(self):
+        self.done = False
+        self.paths = set()
+
+
+_purges = threading.local()
+
+
+def _library_committed(purge):
+    if purge.done:
+        return
+    purge.done = True
+    paths = purge.paths | set(library_public_paths())
+    _library_pages_forget(paths)
+    http_cache.purge(paths)
 
 
 def library_content_changed():
-    """Make every cached page of the library stale: now, and again once the transaction commits.
+    """Drop the library's pages from the shared cache: now, and again once the transaction commits.
 
-    The second change matters: a page rendered by another request from the rows as they were
-    before the commit, and cached under the first new version, is stale once the commit lands.
-    Then the shared HTTP cache in front, when configured, drops its copies, once per transaction
-    however many rows changed. A slug changed in the transaction is purged under its new path
-    only: the old path's copy expires on its own (``s-maxage``).
+    Now, for what this transaction shows next; again, for a page another request built from the
+    rows as they were before the commit. Then the shared HTTP cache in front, when configured,
+    drops its copies, once per transaction however many rows changed (an admin save changes an
+    article and each of its questions). Called before an article is deleted too, so that its
+    address is among them. A slug changed in the transaction is dropped under its new path only:
+    the old path's copies expire on their own (``PAGE_CACHE_SECONDS``, ``s-maxage``).
     """
-    _new_content_version()
-    # One purge per transaction: an admin save changes an article and each of its questions.
-    connection = transaction.get_connection()
-    if not any(callback is _library_committed for _savepoints, callback, _robust in connection.run_on_commit):
-        transaction.on_commit(_library_committed, robust=True)
+    paths = library_public_paths()
+    _library_pages_forget(paths)
+    purge = getattr(_purges, "pending", None)
+    if purge is None or purge.done:
+        purge = _purges.pending = _Purge()
+    purge.paths.update(paths)
+    transaction.on_commit(functools.partial(_library_committed, purge), robust=True)
 
 
 class LibraryContent(models.Model):
@@ -415,6 +421,8 @@ class Article(models.Model):
         return reverse("education:article_detail", kwargs={"slug": self.slug})
 
     def delete(self, *args, **kwargs):
+        # Before, while its address is listed; after, for the pages that listed it.
+        library_content_changed()
         result = super().delete(*args, **kwargs)
         library_content_changed()
         return result
