@@ -33,8 +33,8 @@ http {{
 """
 
 
-def site_conf(*, listen, purge_listen, upstream, cache_dir, access_log, balancer):
-    """deploy/nginx.conf with its six values filled in, as envsubst fills them in production."""
+def site_conf(*, listen, purge_listen, upstream, cache_dir, access_log, error_log, balancer):
+    """deploy/nginx.conf with its seven values filled in, as envsubst fills them in production."""
     template = string.Template(SITE_CONF.read_text())
     return template.safe_substitute(
         CLINIC_BALANCER=balancer,
@@ -43,6 +43,7 @@ def site_conf(*, listen, purge_listen, upstream, cache_dir, access_log, balancer
         CLINIC_UPSTREAM=upstream,
         CLINIC_CACHE_DIR=cache_dir,
         CLINIC_ACCESS_LOG=access_log,
+        CLINIC_ERROR_LOG=error_log,
     )
 
 
@@ -52,8 +53,8 @@ def nginx_cache(upstream, directory, *, workers=1, port=None, balancer="127.0.0.
 
     ``balancer`` is the address of the load balancer in front, whose X-Forwarded-For nginx trusts:
     this host's, so that a test (or a benchmark's load) can stand in for the balancer.
-    Yields the base URLs of the site and of its purging address; its logs are ``access.log`` and
-    ``error.log`` in ``directory``.
+    Yields the base URLs of the site and of its purging address; its logs are ``access.log``,
+    ``clinic-error.log`` (the site's errors) and ``error.log`` (nginx's own) in ``directory``.
     """
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(binary).exists() or not PURGE_MODULE.exists():
@@ -69,6 +70,7 @@ def nginx_cache(upstream, directory, *, workers=1, port=None, balancer="127.0.0.
             upstream=upstream,
             cache_dir=directory / "cache",
             access_log=directory / "access.log",
+            error_log=directory / "clinic-error.log",
             balancer=balancer,
         )
     )

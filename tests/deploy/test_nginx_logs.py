@@ -12,6 +12,8 @@ from django.utils.http import urlsafe_base64_encode
 
 from appointments.views.intake import SECTION_IDS
 from tests.factories import make_clinician, make_request
+from tests.nginx import nginx_cache
+from tests.servers import free_port
 
 from .conftest import raw_request
 
@@ -135,3 +137,17 @@ def test_every_route_with_a_secret_is_logged_redacted_in_the_test_above(secrets)
 
     tested = {resolve(path).url_name for path, _secret, _shape in secrets if not path.startswith("/es/")}
     assert set(secret_routes()) <= tested
+
+
+def test_nginx_logs_no_secret_link_when_the_app_is_down(tmp_path, secrets):
+    # Nothing listens upstream: nginx answers 502 and, at "error", would log the request line.
+    with nginx_cache(f"127.0.0.1:{free_port()}", tmp_path / "nginx") as (base, _purge_base):
+        statuses = {raw_request(base, "GET", path).status for path, _secret, _shape in secrets}
+    assert statuses == {502}
+    logs = "".join(
+        (tmp_path / "nginx" / name).read_text(errors="replace")
+        for name in ["clinic-error.log", "error.log", "access.log"]
+    )
+    assert '" 502 ' in logs  # the access log keeps each failed request, its path redacted
+    leaked = sorted({secret for _path, secret, _shape in secrets for run in windows(secret) if run in logs})
+    assert leaked == []
