@@ -31,7 +31,7 @@ from django.utils.crypto import salted_hmac
 
 from .network import client_ip
 
-RATE_RE = re.compile(r"^(\d+)/([1-9]\d*)?([smhd])$", re.ASCII)
+RATE_RE = re.compile(r"\A(\d+)/([1-9]\d*)?([smhd])\Z", re.ASCII)
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # The network an IPv6 client is counted in besides its /64, with a looser limit.
 IPV6_SITE_PREFIX = 48

@@ -24,7 +24,7 @@ def test_a_rate_is_a_count_in_a_period(rate, expected):
 
 
 @pytest.mark.parametrize(
-    "rate", ["", "5", "5/", "5/10x", "m/5", "-1/m", "5/m ", "five/m", "5/0m", "5/00s", "٥/m"]
+    "rate", ["", "5", "5/", "5/10x", "m/5", "-1/m", "5/m ", "five/m", "5/0m", "5/00s", "٥/m", "5/m\n"]
 )
 def test_a_rate_that_is_not_one_is_refused(rate):
     with pytest.raises(ValueError, match="is not a rate"):
