@@ -1,24 +1,25 @@
 """The shared cache, made optional: with Redis down or hanging, the site runs without it.
 
 Nothing the site must keep lives in the cache (sessions, the outbox, login failures and every
-patient's answer are in PostgreSQL); it holds rendered pages and rate-limit counters. So a cache
-error is answered as a miss: pages are built from the database, and the rate limits fail open
-(``clinic.rate_limits``). After an error the cache is left alone for a few seconds, so that
-patients do not each pay a timeout, then tried again: caching comes back without a restart.
+patient's answer are in PostgreSQL); it holds copies of what the database can rebuild and
+rate-limit counters. So a cache error is answered as a miss: pages are built from the database,
+and the rate limits fail open (``clinic.rate_limits``). After an error the cache is left alone for
+a few seconds, so that patients do not each pay a timeout, then tried again: caching comes back
+without a restart.
 """
 
 import logging
 import threading
 import time
 
-from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django.core.cache.backends.redis import RedisCache
 from django.dispatch import Signal
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
-# Sent when the cache answers again after an outage: what was changed meanwhile (a content
-# version the cache could not store) can be made stale in it now.
+# Sent when the cache answers again after an outage: what was changed meanwhile (a version the
+# cache could not store) can be made stale in it now.
 cache_reconnected = Signal()
 
 # How long the cache is skipped after an error before the next try (OPTIONS["retry_after"]).
@@ -66,7 +67,7 @@ def _guarded(name, fallback):
         try:
             if self.breaker.down_since is not None:
                 # Back after an outage: say so before answering, so that what changed meanwhile
-                # (a content version the cache could not store) is made stale before it is read.
+                # (a version the cache could not store) is made stale before it is read.
                 self._cache.get_client(write=True).ping()
                 self.breaker.succeeded()
             result = getattr(super(ResilientRedisCache, self), name)(*args, **kwargs)
@@ -90,43 +91,21 @@ COUNT = (
 )
 
 
-class OneClientPerPool(RedisCacheClient):
-    """Django's Redis client, keeping one ``redis.Redis`` per connection pool instead of a new one a call.
-
-    Each new one copies about 170 response callbacks: 0.16 ms of a cached page's 1.2 ms. A client
-    is only a front for its pool, which hands each command its own connection (and makes new ones
-    in a forked worker), so one client serves every thread of the process.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._clients = {}
-        self._count = None
-
-    def get_client(self, key=None, *, write=False):
-        pool = self._get_connection_pool(write)
-        client = self._clients.get(pool)
-        if client is None:
-            client = self._clients[pool] = self._client(connection_pool=pool)
-        return client
-
-    def count(self, key, timeout):
-        """Add one to a counter that lives ``timeout`` seconds from its first count; the new count.
-
-        One round trip, and atomic: the counter never outlives its window without a TTL.
-        """
-        client = self.get_client(key, write=True)
-        if self._count is None:
-            self._count = client.register_script(COUNT)
-        return self._count(keys=[key], args=[int(timeout)], client=client)
-
-
 class CountingRedisCache(RedisCache):
     """Django's Redis cache, with a counter for the rate limits (``clinic.rate_limits``)."""
 
     def count(self, key, *, timeout):
-        """Add one to the counter ``key``, which lives ``timeout`` seconds from its first count."""
-        return self._cache.count(self.make_and_validate_key(key), timeout)
+        """Add one to the counter ``key``, which lives ``timeout`` seconds from its first count.
+
+        One round trip, and atomic: the counter never outlives its window without a TTL. Django's
+        ``incr`` cannot do this (EXISTS, then INCRBY: a key that expires between the two comes
+        back with no TTL), so the script runs through the Redis client Django's cache holds
+        (``_cache``, not public API: with the reconnection check, the one place this module
+        reaches into Django's backend, which it otherwise only calls).
+        """
+        key = self.make_and_validate_key(key)
+        client = self._cache.get_client(key, write=True)
+        return client.register_script(COUNT)(keys=[key], args=[int(timeout)])
 
 
 class ResilientRedisCache(CountingRedisCache):
@@ -136,12 +115,7 @@ class ResilientRedisCache(CountingRedisCache):
         options = dict(params.get("OPTIONS", {}))
         retry_after = options.pop("retry_after", RETRY_AFTER_SECONDS)
         super().__init__(server, {**params, "OPTIONS": options})
-        self._class = OneClientPerPool
         self.breaker = Breaker(retry_after)
-
-    @property
-    def is_available(self):
-        return self.breaker.down_since is None
 
     get = _guarded("get", _default)
     get_many = _guarded("get_many", lambda keys, *args, **kwargs: {})

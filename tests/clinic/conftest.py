@@ -1,17 +1,16 @@
 import pytest
-from django.core.cache import cache
+from redis import Redis
 
 
 @pytest.fixture
 def redis_commands(monkeypatch):
-    """The name of each command the cache sends to Redis from now on, in order."""
-    client = cache._cache.get_client(write=True)
+    """The name of each command this process sends to Redis from now on, in order."""
     sent = []
-    real = client.execute_command
+    real = Redis.execute_command
 
-    def record(*args, **kwargs):
+    def record(self, *args, **kwargs):
         sent.append(args[0])
-        return real(*args, **kwargs)
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(client, "execute_command", record)
+    monkeypatch.setattr(Redis, "execute_command", record)
     return sent

@@ -88,14 +88,6 @@ def test_requests_are_taken_without_the_cache_even_past_the_limit(dead_redis, cl
     assert ConsultationRequest.objects.count() == 3
 
 
-def test_the_cache_keeps_one_redis_client_for_every_call():
-    client = cache._cache.get_client()
-    assert cache._cache.get_client(write=True) is client
-    cache.set("one-client", "kept")
-    assert cache.get("one-client") == "kept"
-    assert cache._cache.get_client() is client
-
-
 def test_incr_adds_to_a_key_that_exists_and_refuses_a_missing_one():
     cache.delete("counted")
     with pytest.raises(ValueError):
