@@ -3,7 +3,6 @@
 Every value can be overridden on the command line or with GUNICORN_CMD_ARGS.
 """
 
-import gc
 import multiprocessing
 import os
 from pathlib import Path
@@ -17,7 +16,7 @@ keepalive = 5
 # never restart together; the app is loaded once, before forking, so a new worker starts fast.
 # Every 10,000 to 20,000 requests: at 2,000 a busy worker (400 requests a second on the benchmark)
 # restarted every few seconds, 183 starts in a 5-minute run against 21 at this value, each start
-# a fork, two connections and its kept pages fetched again.
+# a fork and two connections.
 max_requests = 10000
 max_requests_jitter = 10000
 preload_app = True
@@ -36,17 +35,13 @@ else:
 
 
 def when_ready(server):
-    """Before the first worker forks: load what every request needs once, and freeze it.
+    """Before the first worker forks: load what every request needs, once.
 
     With the app preloaded, the URL map, every template and the translations are loaded here, in
     the master, so no worker (a first one or a recycled one) pays for them on its first requests.
-    Then ``gc.freeze()`` moves everything loaded so far out of the collector's reach: a full
-    collection scanned its ~85,000 objects in 120 ms on a busy 2-core machine, and such pauses
-    landed in the slowest 1% of requests. Frozen objects also stay shared between the workers.
     """
     if server.cfg.preload_app:
         warm_app()
-    gc.freeze()
 
 
 def warm_app():
