@@ -10,7 +10,6 @@ only when it is the same submission from the same browser) and nothing half-save
 import logging
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import NamedTuple
 
 from django.conf import settings
@@ -18,7 +17,6 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -228,17 +226,6 @@ def _back_url(step):
     return STEPS[number - 1].url if number else reverse("appointments:booking_start")
 
 
-@lru_cache(maxsize=32)
-def _blank_step_fields(section_id, language):
-    """The questions of a step nobody has answered yet, rendered once per process and language.
-
-    Crispy's field templates are the costliest part of a step's page, and an empty step's
-    questions are the same for everyone: the per-visitor parts (the CSRF token, the Back link)
-    are rendered outside them.
-    """
-    return render_to_string("appointments/_booking_fields.html", {"form": STEP_FORMS[section_id]()})
-
-
 def _render_step(request, step, form, *, draft, returning=False):
     number = STEPS.index(step) + 1
     context = {
@@ -253,9 +240,6 @@ def _render_step(request, step, form, *, draft, returning=False):
         # times depend on the answer to "in person or by video".
         "times_next": step.section == "visit" and _any_kind_offered(draft),
     }
-    # In development, template edits show at once.
-    if not form.is_bound and not form.initial and not settings.DEBUG:
-        context["fields_html"] = _blank_step_fields(step.section, get_language())
     return render(request, "appointments/booking_step.html", context)
 
 
