@@ -12,7 +12,6 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from .models import Clinician, ConsultationKind, WeeklyHours
-from .slot_cache import open_times_changed
 
 WEEKDAYS = range(5)
 
@@ -116,5 +115,4 @@ def sample_schedule_load() -> list[SampleReport]:
                 for day, starts, ends in fields["hours"]
             )
             reports.append(SampleReport(f"clinician {fields['username']}", True))
-        open_times_changed()
     return reports

@@ -20,10 +20,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from django.db import connection, models
+from django.db import models
 from django.utils import timezone
 
-from . import slot_cache
 from .models import Appointment, AvailabilityException, Clinician, ConsultationKind, WeeklyHours
 
 UTC = datetime.UTC
@@ -105,61 +104,13 @@ def _subtract(windows: Iterable[Interval], taken: list[Interval]) -> list[Interv
     return free
 
 
-HOURS, EXCEPTION, BOOKED = 1, 2, 3
-
-
-def _availability_query(clinicians, first_day, last_day, range_start, range_end, *, ignore_appointment):
-    """One query for the hours, the exceptions and (with ``range_start``) the booked appointments.
-
-    Three ORM querysets cost three round trips and, profiled, more time building their SQL than
-    PostgreSQL took to answer them: the slot step runs on every page a patient sees.
-    """
-    if isinstance(clinicians, models.QuerySet):
-        chosen_sql, params = clinicians.order_by().values("pk").query.sql_with_params()
-        chosen = f"WITH chosen AS ({chosen_sql}) "
-        params = list(params)
-        # An array computed once: a semi-join per row cost more than the whole of the rest.
-        member = "= ANY(ARRAY(SELECT * FROM chosen))"
-        member_params = []
-    else:
-        chosen, params = "", []
-        member = "= ANY(%s)"
-        member_params = [list(clinicians)]
-    hours = WeeklyHours._meta.db_table
-    exceptions = AvailabilityException._meta.db_table
-    # Only table names and the ORM's own compiled subquery go into the text; values are parameters.
-    sql = f"""{chosen}
-        SELECT {HOURS}, clinician_id, weekday, NULL::date, NULL, starts, ends, NULL::timestamptz,
-            NULL::timestamptz
-        FROM {hours} WHERE clinician_id {member}
-        UNION ALL
-        SELECT {EXCEPTION}, clinician_id, NULL, date, kind, starts, ends, NULL, NULL
-        FROM {exceptions} WHERE clinician_id {member} AND date BETWEEN %s AND %s
-    """  # noqa: S608
-    params += [*member_params, *member_params, first_day, last_day]
-    if range_start is not None:
-        appointments = Appointment._meta.db_table
-        sql += f"""
-            UNION ALL
-            SELECT {BOOKED}, clinician_id, NULL, NULL, NULL, NULL, NULL, lower(blocked), upper(blocked)
-            FROM {appointments}
-            WHERE clinician_id {member} AND status = %s AND blocked && tstzrange(%s, %s, '[)')
-        """  # noqa: S608
-        params += [*member_params, Appointment.Status.BOOKED.value, range_start, range_end]
-        if ignore_appointment is not None:
-            sql += " AND id <> %s"
-            params.append(ignore_appointment)
-    # Booked ranges in time order, per clinician: the slot walk depends on it.
-    sql += " ORDER BY 2, 8"
-    return sql, params
-
-
 class Availability:
-    """The hours, exceptions and booked appointments of some clinicians over some days, in one query.
+    """The hours, exceptions and booked appointments of some clinicians over some days.
 
-    ``clinicians`` is a list of ids, or a queryset of clinicians that each query reads as a
-    subquery; ``clinician_ids`` is then those of them who have any hours. With ``busy=False``
-    the booked appointments are not read (two queries), for questions about working time only.
+    ``clinicians`` is a list of ids, or a queryset of clinicians; ``clinician_ids`` is then those
+    of them who have any hours. One query for each of hours, exceptions and booked appointments
+    (and one for a queryset's ids), whatever the number of days. With ``busy=False`` the booked
+    appointments are not read, for questions about working time only.
     """
 
     def __init__(
@@ -171,32 +122,47 @@ class Availability:
         ignore_appointment: int | None = None,
         busy: bool = True,
     ):
+        chosen = isinstance(clinicians, models.QuerySet)
+        ids = list(clinicians.values_list("pk", flat=True)) if chosen else list(clinicians)
         self.hours = defaultdict(list)
         self.extra = defaultdict(list)
         self.off = defaultdict(list)
         self.busy = defaultdict(list)
         found = set()
-        range_start = local_day_bounds(first_day - DAY)[0] if busy else None
-        range_end = local_day_bounds(last_day + DAY)[1] if busy else None
-        sql, params = _availability_query(
-            clinicians, first_day, last_day, range_start, range_end, ignore_appointment=ignore_appointment
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        time_off = AvailabilityException.Kind.TIME_OFF
-        for source, clinician_id, weekday, day, kind, starts, ends, lower, upper in rows:
-            if source == HOURS:
-                self.hours[clinician_id, weekday].append((starts, ends))
-                found.add(clinician_id)
-            elif source == BOOKED:
-                self.busy[clinician_id].append((lower, upper))
-            elif kind == time_off:
+        # Unordered: the models' ordering joins the clinicians, and the windows are sorted here.
+        hours = WeeklyHours.objects.filter(clinician_id__in=ids).order_by()
+        for clinician_id, weekday, starts, ends in hours.values_list(
+            "clinician_id", "weekday", "starts", "ends"
+        ):
+            self.hours[clinician_id, weekday].append((starts, ends))
+            found.add(clinician_id)
+        exceptions = AvailabilityException.objects.filter(
+            clinician_id__in=ids, date__range=(first_day, last_day)
+        ).order_by()
+        for clinician_id, day, kind, starts, ends in exceptions.values_list(
+            "clinician_id", "date", "kind", "starts", "ends"
+        ):
+            if kind == AvailabilityException.Kind.TIME_OFF:
                 self.off[clinician_id, day].append((starts, ends))
             else:
                 self.extra[clinician_id, day].append((starts, ends))
                 found.add(clinician_id)
-        self.clinician_ids = sorted(found) if isinstance(clinicians, models.QuerySet) else list(clinicians)
+        if busy:
+            # From the day before to the day after: a neighbouring day's booking and buffers can
+            # reach into the first or the last day.
+            days = (local_day_bounds(first_day - DAY)[0], local_day_bounds(last_day + DAY)[1])
+            booked = Appointment.objects.filter(
+                clinician_id__in=ids, status=Appointment.Status.BOOKED, blocked__overlap=days
+            )
+            if ignore_appointment is not None:
+                booked = booked.exclude(pk=ignore_appointment)
+            # Booked ranges in time order, per clinician: the slot walk depends on it. Their ends
+            # as two timestamps: parsing the range in Python took most of a week's page.
+            for clinician_id, lower, upper in booked.order_by("clinician_id", "blocked").values_list(
+                "clinician_id", "blocked__startswith", "blocked__endswith"
+            ):
+                self.busy[clinician_id].append((lower, upper))
+        self.clinician_ids = sorted(found) if chosen else ids
         self.busy_ends = {key: [end for _start, end in value] for key, value in self.busy.items()}
 
     def windows(self, clinician_id: int, day: datetime.date) -> list[Interval]:
@@ -340,10 +306,11 @@ def open_slots(
 
     ``state`` keeps the clinicians licensed there; ``clinician`` keeps one (who must do the kind);
     ``first_day`` and ``days`` keep the local days of one page; ``ignore_appointment`` treats that
-    appointment as free (to move it). One query, whatever the number of clinicians and days.
+    appointment as free (to move it). Always computed from the database: four queries, whatever
+    the number of clinicians and days.
 
-    ``cached`` reads and keeps the days' open times in the shared cache (``slot_cache``), for
-    pages that only show times: deciding whether a time may be booked never passes it.
+    ``cached`` is accepted and ignored (the booking's times page still passes it): open times
+    are never kept between requests.
     """
     earliest, latest = booking_window(kind, now)
     first = timezone.localtime(earliest).date()
@@ -354,47 +321,15 @@ def open_slots(
         last = min(last, first + datetime.timedelta(days=days - 1))
     if first > last:
         return []
-    clinician_id = clinician.pk if clinician is not None else None
-    ignore_id = ignore_appointment.pk if ignore_appointment is not None else None
-    if not cached:
-        return _days_open_slots(kind, state, clinician_id, ignore_id, first, last, earliest, latest)
-    # Whole days, whatever the notice and horizon: the key and the value must not depend on now.
-    key = ":".join(
-        str(part)
-        for part in (
-            "appointments:open-times",
-            timezone.get_default_timezone_name(),
-            kind.pk,
-            kind.duration_minutes,
-            kind.buffer_before_minutes,
-            kind.buffer_after_minutes,
-            kind.interval_minutes,
-            state or "",
-            clinician_id or "",
-            ignore_id or "",
-            first.isoformat(),
-            last.isoformat(),
-        )
-    )
-    version, found = slot_cache.open_times_get(key)
-    if found is None:
-        found = _days_open_slots(kind, state, clinician_id, ignore_id, first, last, None, None)
-        slot_cache.open_times_set(key, version, found)
-    # Starts step from the start of the hours, not from the notice: filtering whole days gives
-    # the same times as computing from ``earliest`` (tests/appointments/test_slot_cache.py).
-    return [slot for slot in found if earliest <= slot.starts_at <= latest]
-
-
-def _days_open_slots(kind, state, clinician_id, ignore_id, first, last, earliest, latest) -> list[Slot]:
-    """The open times of the local days ``first`` to ``last``; from ``earliest`` to ``latest`` when given."""
     clinicians = Clinician.objects.bookable(kind=kind, state=state)
-    if clinician_id is not None:
-        clinicians = clinicians.filter(pk=clinician_id)
-    availability = Availability(clinicians, first, last, ignore_appointment=ignore_id)
-    if earliest is None:
-        # Wider than the days, so that no start of theirs is cut off.
-        earliest = local_day_bounds(first - DAY)[0]
-        latest = local_day_bounds(last + DAY)[1]
+    if clinician is not None:
+        clinicians = clinicians.filter(pk=clinician.pk)
+    availability = Availability(
+        clinicians,
+        first,
+        last,
+        ignore_appointment=ignore_appointment.pk if ignore_appointment is not None else None,
+    )
     found = []
     day = first
     while day <= last:
@@ -484,7 +419,7 @@ def appointments_outside_hours(
 
     After hours change or time off is added, these are the patients to move or call; they stay
     listed until moved, cancelled, or the hours change back. Times a clinic admin booked outside
-    the hours on purpose are not listed. Every clinician's, or one's; four queries either way.
+    the hours on purpose are not listed. Every clinician's, or one's; three queries either way.
     """
     upcoming = Appointment.objects.filter(
         status=Appointment.Status.BOOKED,

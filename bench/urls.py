@@ -28,7 +28,7 @@ def baseline(request):
 @require_safe
 def slots(request, days):
     kind = get_object_or_404(ConsultationKind, slug=BENCH_KIND)
-    found = open_slots(kind=kind, now=timezone.now(), state="NY", days=days, cached=True)
+    found = open_slots(kind=kind, now=timezone.now(), state="NY", days=days)
     times = open_times_by_day(found)
     # The values and labels of the patient's form (appointments/forms/times.py).
     labels = time_labels(times)

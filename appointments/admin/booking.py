@@ -28,7 +28,6 @@ from ..models import AvailabilityException, Clinician, ConsultationKind, WeeklyH
 from ..models.booking import LICENSABLE_STATES
 from ..roles import CALENDAR_PERMISSION, CLINICIANS_PERMISSION
 from ..services.audit import appointments_record_list
-from ..slot_cache import open_times_changed
 from ..slots import appointments_outside_hours
 from ..staff_calendar import VIEWS, calendar_days, time_zone_label
 
@@ -111,20 +110,8 @@ class AvailabilityExceptionInline(OwnHoursInlineMixin, admin.TabularInline):
         return super().get_queryset(request).filter(date__gte=since)
 
 
-class OpenTimesChangeMixin:
-    """Deleting what open times are computed from replaces the cached open times' version."""
-
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        open_times_changed()
-
-    def delete_queryset(self, request, queryset):
-        super().delete_queryset(request, queryset)
-        open_times_changed()
-
-
 @admin.register(Clinician)
-class ClinicianAdmin(OpenTimesChangeMixin, admin.ModelAdmin):
+class ClinicianAdmin(admin.ModelAdmin):
     form = ClinicianAdminForm
     list_display = [
         "display_name",
@@ -200,8 +187,6 @@ class ClinicianAdmin(OpenTimesChangeMixin, admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        # Hours, time off, kinds, states or "active": any of them changes the open times.
-        open_times_changed()
         outside = appointments_outside_hours(clinician=form.instance, now=timezone.now())
         if outside:
             # The message names their requests: a list like any other.
@@ -361,7 +346,7 @@ def _record_calendar(request, *, view, first_day, selected, days, names):
 
 
 @admin.register(ConsultationKind)
-class ConsultationKindAdmin(OpenTimesChangeMixin, admin.ModelAdmin):
+class ConsultationKindAdmin(admin.ModelAdmin):
     list_display = [
         "name",
         "length_display",
@@ -392,10 +377,6 @@ class ConsultationKindAdmin(OpenTimesChangeMixin, admin.ModelAdmin):
         ),
         (_("Sample data"), {"fields": ["is_sample"], "classes": ["collapse"]}),
     ]
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        open_times_changed()
 
     @admin.display(description=_("length"), ordering="duration_minutes")
     def length_display(self, obj):

@@ -21,7 +21,6 @@ from clinic import details
 
 from ..models import Appointment, AuditEvent, Clinician, ConsultationKind, ConsultationRequest
 from ..models.booking import new_calendar_feed_token
-from ..slot_cache import open_times_changed
 from ..slots import Slot, nearest_open_slots, slot_is_open
 from . import outbox
 from . import requests as request_services
@@ -140,7 +139,6 @@ def appointment_book(
                 exclude=["consultation_request", "scheduled_by"], validate_constraints=False
             )
             appointment.save()
-            open_times_changed()
             if locked.status != ConsultationRequest.Status.SCHEDULED:
                 request_services.consultation_request_set_status(
                     consultation_request=locked, status=ConsultationRequest.Status.SCHEDULED, by=by
@@ -234,7 +232,6 @@ def appointment_reschedule(
             locked.outside_hours_approved = False
             locked.sequence += 1
             locked.save()
-            open_times_changed()
             audit_event_record(
                 actor=by,
                 action=AuditEvent.Action.SCHEDULE,

@@ -12,7 +12,6 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _g
 
 from ..models import Appointment, AuditEvent, ConsultationRequest
-from ..slot_cache import open_times_changed
 from . import outbox
 from .audit import audit_event_record
 from .reminders import appointment_reminders_withdraw
@@ -31,7 +30,6 @@ def appointment_cancel_locked(
     appointment.status = Appointment.Status.CANCELLED
     appointment.sequence += 1
     appointment.save(update_fields=["status", "sequence", "updated_at"])
-    open_times_changed()
     audit_event_record(
         actor=by,
         action=AuditEvent.Action.SCHEDULE,

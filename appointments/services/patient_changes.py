@@ -68,12 +68,10 @@ def patient_open_slots(
     now: datetime.datetime,
     first_day: datetime.date | None,
     days: int | None,
-    cached: bool = False,
 ) -> list[Slot]:
     """The open times the patient may move ``appointment`` to: its kind, clinicians licensed in
-    their state, never its own current time. ``cached`` for showing them (``slots.open_slots``)."""
+    their state, never its own current time."""
     slots = open_slots(
-        cached=cached,
         kind=appointment.kind,
         now=now,
         state=appointment.consultation_request.state,

@@ -13,7 +13,6 @@ from django.utils.translation import gettext_lazy as _
 
 from ..models import Appointment, AuditEvent, Clinician, ConsultationRequest
 from ..roles import may_book_outside_hours
-from ..slot_cache import open_times_changed
 from ..slots import within_working_hours
 from . import outbox
 from . import requests as request_services
@@ -179,7 +178,6 @@ def appointment_schedule(
         try:
             with transaction.atomic():
                 appointment.save()
-                open_times_changed()
         except IntegrityError as error:
             # A booking with a clinician, moved by hand onto another of theirs.
             if not is_exclusion_violation(error):

@@ -215,10 +215,8 @@ def appointment_reschedule(request, consultation_request, links):
     page = days_page(data.get("from"), booking_window(appointment.kind, now))
     error = None
 
-    def week(first_day, cached=True):
-        slots = patient_open_slots(
-            appointment=appointment, now=now, first_day=first_day, days=DAYS_SHOWN, cached=cached
-        )
+    def week(first_day):
+        slots = patient_open_slots(appointment=appointment, now=now, first_day=first_day, days=DAYS_SHOWN)
         return slots, open_times_by_day(slots)
 
     slots, times = week(page.first_day)
@@ -238,8 +236,7 @@ def appointment_reschedule(request, consultation_request, links):
                 error = gettext(
                     "That time has just been taken. Please choose another of the open times below."
                 )
-                # From the database: the booking that took it may not have replaced the version yet.
-                slots, times = week(page.first_day, cached=False)
+                slots, times = week(page.first_day)
                 form = OpenTimesForm(times=times)
             except ValidationError as refusal:
                 context["refusal"] = refusal.messages[0]

@@ -369,3 +369,31 @@ def test_an_unfinished_urgent_request_the_clinic_booked_meanwhile_keeps_its_book
     assert [a.starts_at for a in saved.appointments.filter(status=Appointment.Status.BOOKED)] == [
         at(first_full_day(), 10)
     ]
+
+
+def test_the_times_page_shows_what_the_database_holds_whoever_wrote_it(client, clinician, kind):
+    """No writer has to remember to tell the times page: a time stored without the booking
+    services, and hours changed by a plain update, are seen by the next page at once."""
+    to_the_times(client)
+    day = first_full_day()
+    values = radio_values(client.get(WHEN_URL).content.decode())
+    assert {time_value(at(day, hour)) for hour in (9, 10, 11, 12)} <= set(values)
+
+    appointment = Appointment(
+        consultation_request=make_request(state="NY"),
+        clinician=clinician,
+        kind=kind,
+        starts_at=at(day, 10),
+        duration_minutes=kind.duration_minutes,
+        modality=Appointment.Modality.TELEHEALTH,
+        telehealth_instructions="Join by the link.",
+    )
+    appointment.save()
+    values = radio_values(client.get(WHEN_URL).content.decode())
+    assert time_value(at(day, 10)) not in values
+    assert time_value(at(day, 9)) in values
+
+    clinician.weekly_hours.update(ends=datetime.time(12))
+    values = radio_values(client.get(WHEN_URL).content.decode())
+    assert time_value(at(day, 12)) not in values
+    assert time_value(at(day, 11)) in values

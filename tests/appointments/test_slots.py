@@ -1,11 +1,18 @@
 """Open times from clinicians' hours: daylight-saving changes, notice, horizon, buffers, exceptions, licences."""
 
 import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
-from appointments import slots as slots_module
+from appointments.forms.times import time_label, time_labels
 from appointments.models import Appointment, AvailabilityException
+from appointments.services import (
+    appointment_book,
+    appointment_cancel,
+    appointment_reschedule_by_patient,
+)
 from appointments.slots import (
     DAYS_SHOWN,
     appointments_outside_hours,
@@ -17,28 +24,12 @@ from appointments.slots import (
 )
 from tests.factories import make_clinician, make_kind, make_request
 
+from .test_staff_times import hours_form
+
 pytestmark = pytest.mark.django_db
 
 UTC = datetime.UTC
 SUNDAY, MONDAY, TUESDAY, SATURDAY = 6, 0, 1, 5
-
-
-@pytest.fixture(autouse=True, params=["database", "cached"])
-def _open_slots_source(request, monkeypatch):
-    """Every test twice: open times read from the database, and through the shared cache.
-
-    Through the cache each call is made twice, so that both the computed and stored answer (a
-    miss) and the one read back (a hit) must be the expected one.
-    """
-    if request.param == "cached":
-
-        def cached_open_slots(**kwargs):
-            computed = slots_module.open_slots(cached=True, **kwargs)
-            read_back = slots_module.open_slots(cached=True, **kwargs)
-            assert read_back == computed
-            return read_back
-
-        monkeypatch.setattr(f"{__name__}.open_slots", cached_open_slots)
 
 
 def utc(text):
@@ -261,7 +252,9 @@ def test_appointments_outside_hours_lists_bookings_that_time_off_now_covers(sett
     assert appointments_outside_hours(clinician=clinician, now=now) == [kept, covered]
 
 
-def test_open_times_take_one_query_however_many_clinicians_and_bookings(settings, django_assert_num_queries):
+def test_open_times_take_four_queries_however_many_clinicians_bookings_and_days(
+    settings, django_assert_num_queries
+):
     settings.TIME_ZONE = "America/New_York"
     kind = make_kind(duration_minutes=60, interval_minutes=60)
     clinicians = [make_clinician(kinds=[kind], hours=[(MONDAY, "09:00", "17:00")]) for _ in range(6)]
@@ -269,7 +262,8 @@ def test_open_times_take_one_query_however_many_clinicians_and_bookings(settings
         book(clinician, kind, utc("2026-06-01 14:00"))
     AvailabilityException.objects.create(clinician=clinicians[0], date=datetime.date(2026, 6, 8))
 
-    with django_assert_num_queries(1):
+    # The clinicians, their hours, their exceptions and their booked appointments.
+    with django_assert_num_queries(4):
         slots = open_slots(
             kind=kind, now=utc("2026-05-01 12:00"), first_day=datetime.date(2026, 6, 1), days=14
         )
@@ -350,3 +344,152 @@ def test_a_page_of_days_keeps_within_the_booking_window(value, expected):
     assert len(range((page.last_day - page.first_day).days + 1)) == DAYS_SHOWN
     shown = tuple(day and day.strftime("%m-%d") for day in page)
     assert shown == expected
+
+
+# What patients and staff see of open times as bookings and hours change: computed from the
+# database on each request, so every change shows on the next page.
+
+NEW_YORK = ZoneInfo("America/New_York")
+# Monday 1 June 2026 in New York (EDT, UTC-4); "now" is the Friday before.
+JUNE_1 = datetime.date(2026, 6, 1)
+NOW = datetime.datetime(2026, 5, 29, 12, 0, tzinfo=UTC)
+
+
+def at(hour, minute=0, day=JUNE_1):
+    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=NEW_YORK).astimezone(UTC)
+
+
+def shown(kind, *, now=NOW, state="NY"):
+    """The start times a patient in ``state`` is shown on 1 June."""
+    return starts(open_slots(kind=kind, now=now, state=state, first_day=JUNE_1, days=1))
+
+
+@pytest.fixture
+def hourly(settings):
+    settings.TIME_ZONE = "America/New_York"
+    return make_kind(duration_minutes=60, interval_minutes=60)
+
+
+@pytest.fixture
+def reyes(hourly):
+    return make_clinician(
+        kinds=[hourly], states=["NY"], hours=[(MONDAY, "09:00", "12:00")], display_name="Dr. Reyes"
+    )
+
+
+def book_by_phone(clinician, kind, starts_at):
+    return appointment_book(
+        consultation_request=make_request(state="NY"),
+        clinician=clinician,
+        kind=kind,
+        starts_at=starts_at,
+        modality=Appointment.Modality.TELEHEALTH,
+        by=None,
+        now=NOW,
+    )
+
+
+def test_a_booked_time_disappears_from_the_open_times_at_once(hourly, reyes):
+    assert shown(hourly) == [at(9), at(10), at(11)]
+
+    book_by_phone(reyes, hourly, at(10))
+
+    assert shown(hourly) == [at(9), at(11)]
+
+
+def test_a_cancelled_time_is_offered_again_and_a_moved_one_swaps(hourly, reyes, login_as):
+    booked = book_by_phone(reyes, hourly, at(10))
+    assert shown(hourly) == [at(9), at(11)]
+
+    appointment_reschedule_by_patient(appointment=booked, starts_at=at(11), now=NOW)
+    assert shown(hourly) == [at(9), at(10)]
+
+    booked.refresh_from_db()
+    appointment_cancel(appointment=booked, by=login_as("front_desk"))
+    assert shown(hourly) == [at(9), at(10), at(11)]
+
+
+def test_hours_time_off_and_licences_saved_in_the_admin_show_at_once(client, login_as, hourly, reyes):
+    login_as("clinic_admin")
+    assert shown(hourly) == [at(9), at(10), at(11)]
+
+    data = hours_form(reyes)
+    data["weekly_hours-0-ends"] = "11:00"
+    response = client.post(f"/admin/appointments/clinician/{reyes.pk}/change/", data)
+    assert response.status_code == 302
+    assert shown(hourly) == [at(9), at(10)]
+
+    reyes.refresh_from_db()
+    response = client.post(
+        f"/admin/appointments/clinician/{reyes.pk}/change/",
+        hours_form(reyes, exceptions=[(JUNE_1, "time_off", "09:00", "10:00")]),
+    )
+    assert response.status_code == 302
+    assert shown(hourly) == [at(10)]
+
+    data = hours_form(reyes)
+    data["licensed_states"] = ["NJ"]
+    response = client.post(f"/admin/appointments/clinician/{reyes.pk}/change/", data)
+    assert response.status_code == 302
+    assert shown(hourly, state="NY") == []
+    assert shown(hourly, state="NJ") == [at(10)]
+
+
+def test_a_time_is_offered_until_the_minimum_notice_passes_it(hourly, reyes):
+    assert shown(hourly) == [at(9), at(10), at(11)]
+    assert shown(hourly, now=at(9, 30)) == [at(10), at(11)]
+    assert shown(hourly, now=at(10)) == [at(10), at(11)]
+    assert shown(hourly, now=at(11, 1)) == []
+
+
+def test_with_redis_down_open_times_are_still_offered_and_bookings_taken_from_them(settings, hourly, reyes):
+    from tests.faults.conftest import RedisServer
+
+    server = RedisServer().start()
+    try:
+        settings.CACHES = {
+            "default": {
+                **settings.CACHES["default"],
+                "LOCATION": server.url,
+                "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5, "retry_after": 60},
+            }
+        }
+        assert shown(hourly) == [at(9), at(10), at(11)]
+        # Nothing kept that a change could leave stale.
+        assert server.client().dbsize() == 0
+
+        server.kill()
+        book_by_phone(reyes, hourly, at(10))
+        assert shown(hourly) == [at(9), at(11)]
+    finally:
+        server.kill()
+
+
+def test_labels_computed_per_day_are_each_times_own_label_in_english_and_spanish(settings):
+    settings.TIME_ZONE = "America/New_York"
+    # The autumn change (1 November 2026) and an ordinary day, hour by hour.
+    autumn = [
+        datetime.datetime(2026, 11, 1, 4, 0, tzinfo=UTC) + datetime.timedelta(minutes=30 * n)
+        for n in range(10)
+    ]
+    ordinary = [at(9), at(9, 15), at(13), at(16, 45)]
+    times = open_times_by_day([type("Slot", (), {"starts_at": moment})() for moment in autumn + ordinary])
+    for language in ("en", "es"):
+        with translation.override(language):
+            labels = time_labels(times)
+            assert labels == {moment: time_label(moment) for moment in autumn + ordinary}
+    with translation.override("en"):
+        labels = time_labels(times)
+    assert [labels[moment] for moment in autumn] == [
+        "12:00 AM",
+        "12:30 AM",
+        "1:00 AM",
+        "1:30 AM",
+        "1:00 AM",
+        "1:30 AM",
+        "2:00 AM",
+        "2:30 AM",
+        "3:00 AM",
+        "3:30 AM",
+    ]
+    assert [labels[moment] for moment in ordinary] == ["9:00 AM", "9:15 AM", "1:00 PM", "4:45 PM"]

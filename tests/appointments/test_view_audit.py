@@ -24,9 +24,10 @@ CLINICIANS_URL = "/admin/appointments/clinician/"
 CALENDAR_URL = "/admin/appointments/clinician/calendar/"
 CONFLICTS_URL = "/admin/appointments/clinician/conflicts/"
 # The most queries each page may make, its audit record's insert included, whatever the rows.
-PAGE_MAX_QUERIES = 14  # the calendar, the conflicts list
+# The calendar, the conflicts list; the calendar reads hours, time off and booked times in one query each.
+PAGE_MAX_QUERIES = 17
 INDEX_MAX_QUERIES = 15
-CLINICIAN_PAGE_MAX_QUERIES = 17
+CLINICIAN_PAGE_MAX_QUERIES = 18
 FEED_MAX_QUERIES = 4
 
 
