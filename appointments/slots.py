@@ -300,7 +300,6 @@ def open_slots(
     first_day: datetime.date | None = None,
     days: int | None = None,
     ignore_appointment: Appointment | None = None,
-    cached: bool = False,
 ) -> list[Slot]:
     """Every open time for ``kind``, soonest first, from its minimum notice to its horizon.
 
@@ -308,9 +307,6 @@ def open_slots(
     ``first_day`` and ``days`` keep the local days of one page; ``ignore_appointment`` treats that
     appointment as free (to move it). Always computed from the database: four queries, whatever
     the number of clinicians and days.
-
-    ``cached`` is accepted and ignored (the booking's times page still passes it): open times
-    are never kept between requests.
     """
     earliest, latest = booking_window(kind, now)
     first = timezone.localtime(earliest).date()

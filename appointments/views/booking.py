@@ -366,9 +366,7 @@ def _when_page(request, draft, kind):
         booking_window(kind, now),
     )
     state = draft.step_answers("eligibility").get("state")
-    slots = open_slots(
-        kind=kind, now=now, state=state, first_day=page.first_day, days=DAYS_SHOWN, cached=True
-    )
+    slots = open_slots(kind=kind, now=now, state=state, first_day=page.first_day, days=DAYS_SHOWN)
     modality = draft.step_answers("visit").get("modality", "")
     return {
         "times": open_times_by_day(slots),
