@@ -50,8 +50,8 @@ def test_sitemap_lists_public_articles_and_pages_with_lastmod(client):
         f"{site}/es/what-to-expect/",
         f"{site}/es/consultation/",
     }
-    assert entries[f"{site}/learn/public-article/"] == article.updated_at.date().isoformat()
-    assert entries[f"{site}/learn/"] == article.updated_at.date().isoformat()
+    assert entries[f"{site}/learn/public-article/"] == timezone.localdate(article.updated_at).isoformat()
+    assert entries[f"{site}/learn/"] == timezone.localdate(article.updated_at).isoformat()
 
 
 def test_sitemap_uses_the_clinics_address_whatever_host_asked(client, settings):
