@@ -13,14 +13,9 @@ import threading
 import time
 
 from django.core.cache.backends.redis import RedisCache
-from django.dispatch import Signal
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
-
-# Sent when the cache answers again after an outage: what was changed meanwhile (a version the
-# cache could not store) can be made stale in it now.
-cache_reconnected = Signal()
 
 # How long the cache is skipped after an error before the next try (OPTIONS["retry_after"]).
 RETRY_AFTER_SECONDS = 5.0
@@ -57,7 +52,6 @@ class Breaker:
             if self.down_since is not None:
                 logger.warning("Cache available again after %.0f s", time.monotonic() - self.down_since)
                 self.down_since = None
-        cache_reconnected.send(sender=self.__class__)
 
 
 def _guarded(name, fallback):
@@ -65,11 +59,6 @@ def _guarded(name, fallback):
         if not self.breaker.allows():
             return fallback(*args, **kwargs)
         try:
-            if self.breaker.down_since is not None:
-                # Back after an outage: say so before answering, so that what changed meanwhile
-                # (a version the cache could not store) is made stale before it is read.
-                self._cache.get_client(write=True).ping()
-                self.breaker.succeeded()
             result = getattr(super(ResilientRedisCache, self), name)(*args, **kwargs)
         except RedisError as error:
             self.breaker.failed(error)
@@ -100,8 +89,8 @@ class CountingRedisCache(RedisCache):
         One round trip, and atomic: the counter never outlives its window without a TTL. Django's
         ``incr`` cannot do this (EXISTS, then INCRBY: a key that expires between the two comes
         back with no TTL), so the script runs through the Redis client Django's cache holds
-        (``_cache``, not public API: with the reconnection check, the one place this module
-        reaches into Django's backend, which it otherwise only calls).
+        (``_cache``, not public API: the one place this module reaches into Django's backend,
+        which it otherwise only calls).
         """
         key = self.make_and_validate_key(key)
         client = self._cache.get_client(key, write=True)
