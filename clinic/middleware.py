@@ -71,11 +71,17 @@ class DatabaseUnavailableMiddleware:
             return None
         # The class only: a database error's text can quote a patient's row.
         logger.error("Database unavailable or too slow (%s) on %s", type(exception).__name__, request.path)
-        content = render_to_string("503.html", {"clinic": _clinic_facts()})
-        response = HttpResponse(content, status=503)
-        response["Retry-After"] = "60"
-        patch_cache_control(response, no_store=True)
-        return response
+        return unavailable_response()
+
+
+def unavailable_response():
+    """The "try again or call" page (503), rendered without the request and, when it is gone, without
+    the database."""
+    content = render_to_string("503.html", {"clinic": _clinic_facts()})
+    response = HttpResponse(content, status=503)
+    response["Retry-After"] = "60"
+    patch_cache_control(response, no_store=True)
+    return response
 
 
 def language_from_path(get_response):

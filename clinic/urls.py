@@ -24,6 +24,8 @@ urlpatterns = i18n_patterns(
     path("what-to-expect/", views.what_to_expect, name="what_to_expect"),
     path("learn/", include("education.urls")),
     path("consultation/", include("appointments.urls")),
+    # What nginx shows when an app server dies under a request (deploy/nginx.conf's error_page).
+    path("unavailable/", views.unavailable, name="unavailable"),
     prefix_default_language=False,
 )
 

@@ -16,6 +16,7 @@ from education.views import cached_page, in_page_language
 from . import details
 from .health import UNAVAILABLE, readiness_report
 from .http_cache import public_page
+from .middleware import unavailable_response
 
 FEATURED_ARTICLES = 3
 
@@ -83,6 +84,13 @@ def readyz(request):
     """Readiness, dependency by dependency: 503 without PostgreSQL, "degraded" when another one is down."""
     report = readiness_report()
     return JsonResponse(report, status=503 if report["status"] == UNAVAILABLE else 200)
+
+
+@require_safe
+def unavailable(request):
+    """The "try again or call" page, for nginx to show in place of its own 502 or 504: an app
+    server died under a request nginx may not send to another one (a Send it may have saved)."""
+    return unavailable_response()
 
 
 @never_cache

@@ -94,3 +94,10 @@ def nginx_cache(upstream, directory, *, workers=1, port=None, balancer="127.0.0.
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def upstream_servers(*addresses):
+    """Several app servers (host:port each) as the one ``upstream`` value of ``nginx_cache``: the
+    upstream block then lists one ``server`` line per address, as an operator with more than one
+    app server writes it."""
+    return "; server ".join(addresses)

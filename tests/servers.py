@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -97,3 +98,69 @@ def collectstatic(env, static_root):
         check=True,
         timeout=300,
     )
+
+
+class Machine:
+    """A gunicorn server in a process group of its own, as if on a machine of its own."""
+
+    def __init__(self, process, base):
+        self.process = process
+        self.base = base
+
+    @property
+    def address(self):
+        """host:port, as an nginx upstream names it."""
+        return self.base.removeprefix("http://")
+
+    def kill(self):
+        """End the master and every worker at once (SIGKILL), as a machine that loses power does:
+        nothing is answered, nothing is closed cleanly."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def gunicorn_machine(env, *, log_path, workers=1, extra_args=()):
+    """Serve the site with gunicorn on a free loopback port, its output written to ``log_path``;
+    yield a ``Machine`` once it answers /healthz (the database reached)."""
+    port = free_port()
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [
+                str(Path(PYTHON).parent / "gunicorn"),
+                "clinic.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                *extra_args,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    machine = Machine(process, f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + 30
+        while not _healthy(machine.base):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not start: " + Path(log_path).read_text()[-2000:])
+            time.sleep(0.1)
+        yield machine
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                machine.kill()
+
+
+def _healthy(base):
+    try:
+        return get(base + "/healthz", timeout=2)[0] == 200
+    except OSError:
+        return False
