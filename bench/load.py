@@ -21,9 +21,9 @@ be stored. Afterwards the database is checked against the responses: every reque
 a redirect is stored exactly once.
 
 Prints requests per second (over all rounds), p50 and p99 latency (the median of the rounds'),
-errors, and each page's requests per second as a ratio to its baseline runs'. Exits non-zero
-when a request failed or a confirmed submission is missing or duplicated; figures below target
-are reported, not failed.
+errors, each page's requests per second as a ratio to its baseline runs', and Send's bound: at
+least 50 a second. Exits non-zero when a request failed or a confirmed submission is missing or
+duplicated; a figure below the bound is reported, not failed (the machine may be busy).
 """
 
 import argparse
@@ -58,8 +58,9 @@ DRAFT_COOKIE = "booking_draft"
 DRAFT_COOKIE_SALT = "appointments.booking-draft"
 DRAFTS_PER_RUN = 4000
 RESUBMIT_EVERY = 10
-TARGET_P99_MS = 50
-TARGET_SUBMISSIONS = 200
+# The bound: Send at least 50 a second, every request stored exactly once (a clinic's busiest hour
+# is a few hundred bookings). The pages' own bounds are bench/shared_cache.py's.
+TARGET_SUBMISSIONS = 50
 
 # Shared by both scripts: per-thread counters that done() gathers and prints as one JSON line.
 LUA_COMMON = r"""
@@ -417,15 +418,11 @@ def main():
     print("\n".join(lines))
     failures += problems
 
-    article_ratio = ratios["GET", ARTICLE]
-    print("targets:")
-    verdict = "met" if article_ratio >= 1 else "NOT met"
-    print(f"  article at least as fast as the baseline: {article_ratio:.2f}x, {verdict}")
-    for method, path, result in results:
-        verdict = "met" if result["p99"] < TARGET_P99_MS else "NOT met"
-        print(f"  p99 under {TARGET_P99_MS} ms, {method} {path}: {result['p99']:.1f} ms, {verdict}")
-    verdict = "met" if submissions["rps"] >= TARGET_SUBMISSIONS else "NOT met"
-    print(f"  {TARGET_SUBMISSIONS} submissions a second: {submissions['rps']:.1f}/s, {verdict}")
+    verdict = "met" if submissions["rps"] >= TARGET_SUBMISSIONS and not problems else "NOT met"
+    print(
+        f"bound: Send at least {TARGET_SUBMISSIONS} a second, every request stored exactly once: "
+        f"{submissions['rps']:.1f}/s, {verdict}"
+    )
     if failures:
         print("FAILED: " + "; ".join(failures))
         if server_log.strip():
