@@ -3,9 +3,10 @@ with Sends in flight, later PostgreSQL cuts every connection. Every patient sees
 the clinic's "try again or call" page, every confirmed booking is stored once, none twice, and the
 mail worker sends each stored booking's acknowledgement.
 
-Each fault is made to catch Sends in flight: a session of the test's own locks the requests table,
-so that the patients' Sends wait inside their transaction (a slow commit), and the fault comes once
-PostgreSQL shows them waiting, on the server about to die for the first.
+Each fault is made to catch Sends in flight: a session of the test's own locks the requests table
+against writes, so that the patients' Sends wait inside their transaction (a slow commit), and the
+fault comes once PostgreSQL shows them waiting (the server killed is one they wait on). A Spanish
+Send whose server dies gets the page in Spanish.
 """
 
 import re
