@@ -2,10 +2,9 @@
 
 Messages are queued by the services (``appointments.services.outbox``) and sent by
 ``manage.py mail_worker``, a separate process: a request is never lost to a mail server that is
-down, and no web request waits on SMTP. A new consultation request is saved with its e-mails
-pending, and the worker queues them, as a template's name each (``REQUEST_EMAILS``), and
-renders them here from the stored request just before their first attempt, so the patient's
-request does not pay for it; the rendered subject and body are stored, so a retry sends the same
+down, and no web request waits on SMTP. A new consultation request's e-mails are queued with it,
+as a template's name each (``REQUEST_EMAILS``), and rendered here from the stored request just
+before their first attempt, so the patient's request does not pay for it; the rendered subject and body are stored, so a retry sends the same
 message. Neither the patient's nor the staff's message carries a health detail: their templates
 are given only the fields they may show.
 """
@@ -222,14 +221,9 @@ def outbound_email_send_due(*, limit: int = 100) -> DeliveryReport:
     """Send up to ``limit`` due messages, one transaction each; defer or fail those that bounce.
 
     Each message is locked while it is sent (``SKIP LOCKED``), so several workers can run at
-    once and none sends a message another one holds. The worker's pass: the messages of requests
-    saved since the last one are queued (``consultation_request_emails_queue_pending``), those still
-    a template's name rendered (``outbound_emails_render_due``), then what is due sent.
+    once and none sends a message another one holds. The messages still a template's name are
+    rendered first (``outbound_emails_render_due``), each committed before its first attempt.
     """
-    # Imported here: the services' outbox renders the appointments' messages with this module.
-    from .services.outbox import consultation_request_emails_queue_pending
-
-    consultation_request_emails_queue_pending(limit=limit)
     report = outbound_emails_render_due(limit=limit)
     connection = get_connection()
     try:

@@ -59,18 +59,16 @@ def _mail_worker():
 
 
 def _outbox():
-    from appointments.models import ConsultationRequest, OutboundEmail
+    from appointments.models import OutboundEmail
 
     now = timezone.now()
     pending = OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING)
     # How long the oldest message has been waiting: one never tried since it fell due, or one
-    # that has failed since it was queued (a retry puts its next attempt in the future), or a
-    # request's that the worker has still to queue. A message scheduled for later is not
-    # waiting yet.
+    # that has failed since it was queued (a retry puts its next attempt in the future). A message
+    # scheduled for later is not waiting yet.
     waiting_since = [
         pending.filter(attempts=0, next_attempt_at__lte=now).aggregate(t=Min("next_attempt_at"))["t"],
         pending.filter(attempts__gt=0).aggregate(t=Min("created_at"))["t"],
-        ConsultationRequest.objects.filter(emails_pending=True).aggregate(t=Min("updated_at"))["t"],
     ]
     oldest = min((moment for moment in waiting_since if moment is not None), default=None)
     state = OK if oldest is None or now - oldest <= OUTBOX_BEHIND_AFTER else DEGRADED

@@ -296,17 +296,6 @@ class ConsultationRequest(models.Model):
             "answers given so far."
         ),
     )
-    emails_pending = models.BooleanField(
-        _("e-mails to queue"),
-        default=False,
-        # In the table too: while a deploy rolls out, the previous code inserts requests without it.
-        db_default=False,
-        editable=False,
-        help_text=_(
-            "Saved without its e-mails (the patient's acknowledgement, the staff alert): the mail "
-            "worker queues them on its next pass."
-        ),
-    )
     created_at = models.DateTimeField(_("received"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     respond_by = models.DateTimeField(
@@ -371,8 +360,6 @@ class ConsultationRequest(models.Model):
             models.Index(
                 fields=["respond_by"], condition=Q(status="new"), name="appt_request_respond_by_idx"
             ),
-            # The mail worker's pass: the requests whose e-mails it has still to queue.
-            models.Index(fields=["id"], condition=Q(emails_pending=True), name="appt_request_emails_idx"),
             # The dashboard's requests per day and the list's date filters.
             models.Index(fields=["created_at"], name="appt_request_created_idx"),
             # The staff search (the admin's icontains: UPPER(column::text) LIKE '%term%').

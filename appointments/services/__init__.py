@@ -46,7 +46,6 @@ from .outbox import (
     appointment_email_enqueue,
     consultation_request_cancelled_email_enqueue,
     consultation_request_emails_enqueue,
-    consultation_request_emails_queue_pending,
     consultation_request_not_suitable_email_enqueue,
     outbound_email_enqueue,
 )
@@ -125,7 +124,6 @@ __all__ = [
     "consultation_request_cancelled_email_enqueue",
     "consultation_request_create",
     "consultation_request_emails_enqueue",
-    "consultation_request_emails_queue_pending",
     "consultation_request_record_view",
     "consultation_request_set_status",
     "consultation_request_status_refusal",

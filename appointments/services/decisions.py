@@ -44,13 +44,6 @@ def call_attempt_record(
     return attempt
 
 
-def _queue_not_suitable_email(pk):
-    def queue_not_suitable_email():
-        outbox.consultation_request_not_suitable_email_enqueue(consultation_request_id=pk)
-
-    return queue_not_suitable_email
-
-
 def clinical_decision_record(
     *,
     consultation_request: ConsultationRequest,
@@ -95,7 +88,9 @@ def clinical_decision_record(
                 note=_g("Clinical decision: %(outcome)s") % {"outcome": decision.get_outcome_display()},
             )
             consultation_request.status = Status.DECLINED
-            transaction.on_commit(_queue_not_suitable_email(consultation_request.pk), robust=True)
+            outbox.consultation_request_not_suitable_email_enqueue(
+                consultation_request_id=consultation_request.pk
+            )
     logger.info(
         "Clinical decision %s recorded on consultation request %s", decision.pk, consultation_request.pk
     )

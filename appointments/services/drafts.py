@@ -32,6 +32,7 @@ from ..models.drafts import DRAFT_LIFETIME, URGENT_DRAFT_AFTER
 from ..slots import nearest_open_slots, open_slots
 from .alerts import unfinished_requests_summary_enqueue
 from .booking import SlotTaken, appointment_book
+from .outbox import consultation_request_emails_enqueue
 from .requests import consultation_request_insert, consultation_request_saving
 
 logger = logging.getLogger(__name__)
@@ -129,10 +130,9 @@ def booking_draft_send(
 ) -> tuple[ConsultationRequest, bool]:
     """Send the draft as a consultation request, with the last step's ``answers``; delete the draft.
 
-    One transaction: the request and the appointment at the chosen time (if any) are saved and the
-    draft deleted, or nothing is; the mail worker queues their e-mails once it has committed. A
-    chosen time taken meanwhile raises ``SlotTaken`` with the nearest open times for the patient's
-    state, and nothing is saved (the exclusion constraint on appointments has the last word). A
+    One transaction: the request and the appointment at the chosen time (if any) are saved, their
+    e-mails queued and the draft deleted, or nothing is. A chosen time taken meanwhile raises
+    ``SlotTaken`` with the nearest open times for the patient's state, and nothing is saved (the exclusion constraint on appointments has the last word). A
     draft that already reached staff as an unfinished urgent request completes that request. A
     draft sent meanwhile (a double click) returns the request it became, with ``created=False``.
     """
@@ -213,10 +213,13 @@ def _complete_unfinished(consultation_request, answers):
     locked.is_unfinished = False
     locked.is_urgent = locked.is_urgent or locked.reports_self_harm()
     locked.flags = locked.answer_flags()
-    # The staff alert went when it reached them; the patient's acknowledgement goes now.
-    locked.emails_pending = True
     locked.full_clean(validate_unique=False, validate_constraints=False)
     locked.save()
+    # The staff alert went when it reached them (queued again, it is left as it is); the patient's
+    # acknowledgement goes now.
+    consultation_request_emails_enqueue(
+        consultation_request_id=locked.pk, email=locked.email, is_unfinished=False
+    )
     return locked
 
 
@@ -343,8 +346,8 @@ def _contacts_with_staff(drafts, now):
 
 
 def _unfinished_request_create(draft, now, *, alert=True):
-    """The draft as an unfinished urgent request; its staff alert queued by the mail worker's
-    next pass unless ``alert`` is false (past the limit: the summary e-mail tells staff)."""
+    """The draft as an unfinished urgent request, with its staff alert queued unless ``alert`` is
+    false (past the limit: the summary e-mail tells staff)."""
     answers = draft.all_answers()
     consultation_request = ConsultationRequest(
         form_token=draft.form_token,
@@ -354,7 +357,6 @@ def _unfinished_request_create(draft, now, *, alert=True):
         is_urgent=True,
         respond_by=targets.respond_by(received=now, urgent=True),
         reference=new_reference(),
-        emails_pending=alert,
         **answers,
     )
     consultation_request.flags = consultation_request.answer_flags()
@@ -368,6 +370,12 @@ def _unfinished_request_create(draft, now, *, alert=True):
                     setattr(consultation_request, question.name, False)
     consultation_request.full_clean(exclude=unanswered, validate_unique=False, validate_constraints=False)
     consultation_request.save(force_insert=True)
+    if alert:
+        consultation_request_emails_enqueue(
+            consultation_request_id=consultation_request.pk,
+            email=consultation_request.email,
+            is_unfinished=True,
+        )
     draft.consultation_request = consultation_request
     draft.save(update_fields=["consultation_request"])
     return consultation_request

@@ -39,13 +39,6 @@ class IntakeSaved:
     became_urgent: bool
 
 
-def _queue_urgent_alert(pk):
-    def queue_intake_urgent_alert():
-        consultation_request_urgent_alert_enqueue(consultation_request_id=pk)
-
-    return queue_intake_urgent_alert
-
-
 @sensitive_variables()
 def consultation_request_intake_save(
     *, consultation_request: ConsultationRequest, section_id: str, answers: Mapping[str, Any]
@@ -55,7 +48,7 @@ def consultation_request_intake_save(
     ``answers`` are the page's column values (``SectionForm.answers()``). The first page saved
     starts the intake and the last one completes it; the flags are worked out again, and an
     answer that reports self-harm (PHQ-9 item 9 above zero) makes the request urgent, with the
-    staff alerted once it has committed.
+    staff alert queued with it.
     """
     numbers = {section.id: number for number, section in enumerate(INTAKE_SECTIONS, start=1)}
     if section_id not in numbers:
@@ -115,7 +108,7 @@ def consultation_request_intake_save(
                 consultation_request=locked,
                 description=_g("Marked urgent by an answer in the clinical intake"),
             )
-            transaction.on_commit(_queue_urgent_alert(locked.pk), robust=True)
+            consultation_request_urgent_alert_enqueue(consultation_request_id=locked.pk)
     return IntakeSaved(consultation_request=locked, became_urgent=became_urgent)
 
 

@@ -1,8 +1,7 @@
 """Queueing e-mails in the PostgreSQL outbox: the patient's and the staff's messages about a request.
 
-The services call these, inside their transactions or right after they commit; the mail worker
-delivers what is queued (``appointments.emails``). A new request's two messages are queued by the
-worker's pass itself (``consultation_request_emails_queue_pending``): Send only marks the request.
+The services call these inside their transactions, so that a message is queued if and only if the
+change it tells of commits; the mail worker delivers what is queued (``appointments.emails``).
 The messages about a request are queued by their template's name and rendered by the worker; the
 appointments' are rendered here. Neither the patient's nor the staff's message carries a health
 detail: their templates are given only the fields they may show.
@@ -13,7 +12,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
 from django.utils import translation
 
 from clinic import details
@@ -183,44 +181,3 @@ def patient_appointment_location(appointment, consultation_request):
     """Where the appointment is held, in the patient's language (a video call's label is translated)."""
     with translation.override(consultation_request.language_code):
         return appointment_location(appointment)
-
-
-def consultation_request_emails_queue_pending(*, limit: int = 100) -> int:
-    """Queue the e-mails of up to ``limit`` requests saved without them; return how many requests.
-
-    Send saves a request with ``emails_pending`` set instead of writing its messages: the patient
-    does not wait for them, and the request, in PostgreSQL, is their record until they are queued.
-    The mail worker calls this on each pass, before it renders and sends what is due, so the
-    staff alert of an urgent request is no later than it would be from the outbox. Requests are
-    locked while their messages are queued (``SKIP LOCKED``: several workers may run at once).
-
-    A request whose messages cannot be queued keeps its mark, and the others go on: the error is
-    logged on every pass, and ``/readyz`` says the outbox is behind once it has waited ten minutes.
-    """
-    queued = []
-    with transaction.atomic():
-        pending = (
-            ConsultationRequest.objects.filter(emails_pending=True)
-            .select_for_update(skip_locked=True)
-            .order_by("id")
-            .values_list("pk", "email", "is_unfinished")[:limit]
-        )
-        for pk, email, is_unfinished in pending:
-            try:
-                with transaction.atomic():
-                    consultation_request_emails_enqueue(
-                        consultation_request_id=pk, email=email, is_unfinished=is_unfinished
-                    )
-            except (InterfaceError, OperationalError):
-                raise  # The database is gone or slow: the worker waits and tries again.
-            except Exception as error:  # noqa: BLE001 - one request must not hold up the others' mail
-                # The class name only: the message may quote an address.
-                logger.error(
-                    "The e-mails of consultation request %s could not be queued (%s)",
-                    pk,
-                    type(error).__name__,
-                )
-            else:
-                queued.append(pk)
-        ConsultationRequest.objects.filter(pk__in=queued).update(emails_pending=False)
-    return len(queued)

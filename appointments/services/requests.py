@@ -60,13 +60,6 @@ def constraint_name(error: Error) -> str | None:
     return getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
 
 
-def _queue_cancelled_email(pk):
-    def queue_cancelled_email():
-        outbox.consultation_request_cancelled_email_enqueue(consultation_request_id=pk)
-
-    return queue_cancelled_email
-
-
 @sensitive_variables()
 def consultation_request_create(
     *,
@@ -75,7 +68,7 @@ def consultation_request_create(
     source_article_slug: str = "",
     language: str = ConsultationRequest.Language.ENGLISH,
 ) -> tuple[ConsultationRequest, bool]:
-    """Save a patient's request with its urgency and flags; the mail worker queues its two e-mails.
+    """Save a patient's request with its urgency and flags, and queue its two e-mails with it.
 
     ``language`` is the language of the pages it was sent from: the patient's e-mails are in it.
 
@@ -131,12 +124,12 @@ def consultation_request_saving(form_token, save, /, **fields):
 def consultation_request_insert(
     *, form_token: str, answers: Mapping[str, Any], source_article_slug: str, language: str
 ) -> ConsultationRequest:
-    """INSERT a new request, within the caller's transaction (``consultation_request_saving``'s)."""
+    """INSERT a new request and its two e-mails, within the caller's transaction
+    (``consultation_request_saving``'s)."""
     consultation_request = ConsultationRequest(
         form_token=form_token,
         source_article_slug=source_article_slug,
         language=language,
-        emails_pending=True,
         **answers,
     )
     consultation_request.is_urgent = consultation_request.reports_self_harm()
@@ -149,6 +142,9 @@ def consultation_request_insert(
     # clean() checks in Python what the check constraints enforce in PostgreSQL.
     consultation_request.full_clean(validate_unique=False, validate_constraints=False)
     consultation_request.save(force_insert=True)
+    outbox.consultation_request_emails_enqueue(
+        consultation_request_id=consultation_request.pk, email=consultation_request.email, is_unfinished=False
+    )
     return consultation_request
 
 
@@ -229,7 +225,7 @@ def consultation_request_set_status(
             ):
                 appointment_cancel_locked(appointment=appointment, consultation_request=locked, by=by)
         if status == Status.CANCELLED_BY_PATIENT and by is None:
-            transaction.on_commit(_queue_cancelled_email(locked.pk), robust=True)
+            outbox.consultation_request_cancelled_email_enqueue(consultation_request_id=locked.pk)
     logger.info("Consultation request %s moved from %s to %s", locked.pk, previous, status)
     return locked
 
