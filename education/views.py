@@ -40,7 +40,11 @@ FAQ_TITLE = _("Frequently Asked Questions")
 # Every change to the library drops the cached pages at once; this bounds what a drop can miss:
 # a page built from the rows as they were just before a change committed and stored after it,
 # one stored before a cache outage during which an edit could not drop it, an article's old
-# address after its slug changed, and a release's new templates.
+# address after its slug changed, and a release's new templates. Kept at all because rendering
+# is what a page costs: rendered at each request, the article served 0.06-0.09x /healthz's
+# requests a second at the origin, its p99 2.05x /healthz's at 4 connections and 2.26x at 32
+# (bound: 2x); kept, 0.5-0.6x the requests, p99 0.26-0.62x at 4 and 0.78-1.99x at 32
+# (docs/benchmarks.md, 8 December 2026).
 PAGE_CACHE_SECONDS = 60
 
 
