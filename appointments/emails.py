@@ -127,6 +127,14 @@ def _staff_link_context(consultation_request, clinic):
     }
 
 
+def _staff_moved_context(consultation_request, clinic):
+    return {**_staff_link_context(consultation_request, clinic), "moved": True}
+
+
+def _staff_cancelled_context(consultation_request, clinic):
+    return {**_staff_link_context(consultation_request, clinic), "moved": False}
+
+
 def _not_suitable_context(consultation_request, clinic):
     return {
         "clinic": clinic,
@@ -141,6 +149,8 @@ class RequestEmail:
 
     context: Callable
     to_patient: bool
+    # The template's file, when several messages share one.
+    file: str = ""
 
 
 # The messages queued by a template's name, rendered by the worker; a patient's in their language.
@@ -150,6 +160,12 @@ REQUEST_EMAILS = {
     "staff_alert": RequestEmail(_staff_alert_context, to_patient=False),
     "staff_cancelled": RequestEmail(_staff_link_context, to_patient=False),
     "staff_now_urgent": RequestEmail(_staff_link_context, to_patient=False),
+    "staff_appointment_moved": RequestEmail(
+        _staff_moved_context, to_patient=False, file="staff_appointment_changed"
+    ),
+    "staff_appointment_cancelled": RequestEmail(
+        _staff_cancelled_context, to_patient=False, file="staff_appointment_changed"
+    ),
 }
 
 
@@ -164,7 +180,7 @@ def outbound_email_render(email: OutboundEmail) -> None:
         raise RequestGone
     kind = REQUEST_EMAILS[email.template]
     email.subject, email.body = render_email(
-        email.template,
+        kind.file or email.template,
         kind.context(consultation_request, details.get()),
         language=consultation_request.language_code if kind.to_patient else None,
     )

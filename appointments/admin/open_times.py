@@ -7,7 +7,7 @@ constraint behind them, and the same invitation e-mailed as when staff type a ti
 
 Once the request has a booked consultation, the same panel moves it instead: the open times of
 its kind (the booked time itself counted as free), with the same or another clinician; a time's
-button posts to the move view, which moves it through ``appointment_reschedule``.
+button posts to the move view, which moves it through ``appointment_move``.
 """
 
 import datetime
@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from ..forms.times import parse_time_value, time_value
 from ..models import Appointment, Clinician, ConsultationKind, ConsultationRequest
-from ..services.booking import MoveReason
+from ..services.scheduling import MoveReason
 from ..slots import DAYS_SHOWN, Slot, booking_window, days_page, open_slots
 from ..staff_calendar import time_zone_label
 

@@ -817,6 +817,7 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
                 kind=kind,
                 starts_at=starts_at,
                 modality=modality,
+                source=services.Source.STAFF,
                 by=request.user,
             )
         except services.SlotTaken as taken:
@@ -860,12 +861,13 @@ class ConsultationRequestAdmin(RestoresUnsavedWork, admin.ModelAdmin):
             )
             return HttpResponseRedirect(page)
         try:
-            moved = services.appointment_reschedule(
+            moved = services.appointment_move(
                 appointment=appointment,
                 starts_at=chosen[1],
                 clinician=clinician,
                 kind=kind,
                 reason=reason,
+                source=services.Source.STAFF,
                 by=request.user,
             )
         except services.SlotTaken as taken:

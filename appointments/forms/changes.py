@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ..services.patient_changes import ChangeReason
+from ..services.scheduling import ChangeReason
 
 
 class ReasonForm(forms.Form):

@@ -4,15 +4,15 @@ Plain functions named ``<thing>_<action>``, keyword-only, validating with ``full
 running in a transaction; the admin, its actions, the patient's pages and the management
 commands all call these. One module per concern:
 
-- ``requests``: creating a request, its status workflow, staff notes and assignment;
-- ``scheduling``: booking, moving and cancelling its consultation (the patient's calendar invite);
-- ``cancellation``: cancelling a booked consultation under a lock the caller holds (both of the above);
+- ``requests``: creating a request (with its two e-mails), staff notes and assignment;
+- ``scheduling``: the one owner of the consultation's life, booking, moving and cancelling it for
+  staff or the patient, and the request's status workflow that follows from it;
 - ``alerts``: telling the on-call staff about requests that need attention;
 - ``outbox``: queueing the patient's and the staff's e-mails;
 - ``decisions``: call attempts and clinicians' decisions (a "not suitable" one may close the request);
 - ``workspace``: what staff save on a request's page, and the list's bulk actions;
-- ``booking``: booking an open time with a clinician and moving it, the database settling races;
-- ``patient_changes``: the patient moving or cancelling their consultation, until the cut-off;
+- ``patient_changes``: what the patient may move their consultation to, and the cut-off;
+- ``clinicians``: a clinician's calendar feed address;
 - ``reminders``: the patient's reminders before a consultation, and withdrawing stale ones;
 - ``intake``: the clinical intake's pages saved on the request, its urgency and its reminder;
 - ``audit``: the audit trail's records of views, changes and exports;
@@ -27,14 +27,7 @@ from .audit import (
     consultation_requests_record_export,
     consultation_requests_record_list,
 )
-from .booking import (
-    MoveReason,
-    SlotTaken,
-    appointment_book,
-    appointment_reschedule,
-    clinician_calendar_feed_renew,
-)
-from .cancellation import appointment_cancel_locked
+from .clinicians import clinician_calendar_feed_renew
 from .decisions import call_attempt_record, clinical_decision_record
 from .intake import (
     IntakeSaved,
@@ -49,19 +42,10 @@ from .outbox import (
     consultation_request_not_suitable_email_enqueue,
     outbound_email_enqueue,
 )
-from .patient_changes import (
-    ChangeReason,
-    appointment_cancel_by_patient,
-    appointment_reschedule_by_patient,
-)
 from .requests import (
-    KEEPS_APPOINTMENT,
     REFERENCE_ATTEMPTS,
     consultation_request_assign,
-    consultation_request_cancel_by_patient,
     consultation_request_create,
-    consultation_request_set_status,
-    consultation_request_status_refusal,
     staff_note_create,
 )
 from .retention import (
@@ -73,7 +57,20 @@ from .retention import (
     consultation_request_anonymise,
     consultation_requests_purge_closed,
 )
-from .scheduling import appointment_cancel, appointment_schedule, is_exclusion_violation
+from .scheduling import (
+    KEEPS_APPOINTMENT,
+    ChangeReason,
+    MoveReason,
+    SlotTaken,
+    Source,
+    appointment_book,
+    appointment_cancel,
+    appointment_move,
+    consultation_request_cancel_by_patient,
+    consultation_request_set_status,
+    consultation_request_status_refusal,
+    is_exclusion_violation,
+)
 from .workspace import (
     KEEP,
     StatusMoveReport,
@@ -85,16 +82,15 @@ from .workspace import (
 __all__ = [
     "MoveReason",
     "ChangeReason",
-    "appointment_cancel_by_patient",
-    "appointment_reschedule_by_patient",
     "IntakeSaved",
     "consultation_request_intake_save",
     "consultation_request_urgent_alert_enqueue",
     "intake_reminders_enqueue_due",
     "is_exclusion_violation",
     "clinician_calendar_feed_renew",
-    "appointment_reschedule",
     "appointment_book",
+    "appointment_move",
+    "Source",
     "SlotTaken",
     "consultation_requests_alert_on_call",
     "call_attempt_record",
@@ -114,9 +110,7 @@ __all__ = [
     "PurgeReport",
     "anonymised_email",
     "appointment_cancel",
-    "appointment_cancel_locked",
     "appointment_email_enqueue",
-    "appointment_schedule",
     "audit_event_record",
     "consultation_request_anonymise",
     "consultation_request_assign",

@@ -12,7 +12,7 @@ from ..models import AuditEvent, CallAttempt, ClinicalDecision, ConsultationRequ
 from ..roles import can_decide
 from . import outbox
 from .audit import audit_event_record
-from .requests import consultation_request_set_status
+from .scheduling import consultation_request_set_status
 
 logger = logging.getLogger(__name__)
 

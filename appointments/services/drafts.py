@@ -31,9 +31,9 @@ from ..models import (
 from ..models.drafts import DRAFT_LIFETIME, URGENT_DRAFT_AFTER
 from ..slots import nearest_open_slots, open_slots
 from .alerts import unfinished_requests_summary_enqueue
-from .booking import SlotTaken, appointment_book
 from .outbox import consultation_request_emails_enqueue
 from .requests import consultation_request_insert, consultation_request_saving
+from .scheduling import SlotTaken, Source, appointment_book
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +198,7 @@ def _book_chosen_time(consultation_request, draft):
                 kind=kind,
                 starts_at=starts_at,
                 modality=appointment_modality(consultation_request.modality),
-                by=None,
+                source=Source.PATIENT,
                 now=now,
             )
         except SlotTaken:

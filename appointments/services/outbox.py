@@ -121,6 +121,21 @@ def consultation_request_not_suitable_email_enqueue(*, consultation_request_id: 
     )
 
 
+def staff_appointment_changed_enqueue(*, appointment: Appointment, moved: bool) -> None:
+    """Tell the staff that the patient moved or cancelled their consultation (reference and link only)."""
+    change = "moved" if moved else "cancelled"
+    outbound_emails_record(
+        consultation_request_id=appointment.consultation_request_id,
+        messages=[
+            (
+                f"appointment:{appointment.uid}:{appointment.sequence}:staff-{change}",
+                f"staff_appointment_{change}",
+                settings.CLINIC_STAFF_EMAIL,
+            )
+        ],
+    )
+
+
 def appointment_email_enqueue(
     *, appointment: Appointment, moved_from: datetime | None = None, reason: str = ""
 ) -> OutboundEmail:

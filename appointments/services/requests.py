@@ -1,10 +1,8 @@
-"""A request's own life: created from the form, moved through the workflow, noted, assigned.
+"""A request's own life: created from the form (with its two e-mails), noted, assigned.
 
-``consultation_request_set_status`` is the one path for every status change: the admin's form
-and bulk actions, scheduling, and the patient's cancel link.
+Its status, which follows its consultation's, is ``scheduling``'s: ``consultation_request_set_status``.
 """
 
-import datetime
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -19,16 +17,13 @@ from django.views.decorators.debug import sensitive_variables
 
 from .. import targets
 from ..models import (
-    Appointment,
     AuditEvent,
     ConsultationRequest,
     StaffNote,
-    StatusChange,
     new_reference,
 )
 from . import outbox
 from .audit import audit_event_record
-from .cancellation import appointment_cancel_locked
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +31,6 @@ Request = ConsultationRequest
 Flag = ConsultationRequest.Flag
 Status = ConsultationRequest.Status
 Action = AuditEvent.Action
-# Leaving "scheduled" for anything but "completed" cancels the booked consultation.
-KEEPS_APPOINTMENT = {Status.SCHEDULED, Status.COMPLETED}
 
 # A new reference is drawn when one collides; with about 40 bits each, a second draw is already rare.
 REFERENCE_ATTEMPTS = 5
@@ -146,111 +139,6 @@ def consultation_request_insert(
         consultation_request_id=consultation_request.pk, email=consultation_request.email, is_unfinished=False
     )
     return consultation_request
-
-
-def consultation_request_status_refusal(
-    *, consultation_request: ConsultationRequest, status: str
-) -> str | None:
-    """Why the request cannot move to ``status`` now, in words for staff; ``None`` if it can."""
-    labels = dict(Status.choices)
-    if status not in labels:
-        return _g("“%(status)s” is not a status.") % {"status": status}
-    current = consultation_request.status
-    if status == current:
-        return None
-    names = {"current": labels[current], "target": labels[status]}
-    if not consultation_request.can_move_to(status):
-        allowed = [
-            str(labels[s]) for s in Status.values if s in ConsultationRequest.ALLOWED_TRANSITIONS[current]
-        ]
-        if not allowed:
-            return _g("A request that is “%(current)s” is closed: it cannot move to “%(target)s”.") % names
-        return _g(
-            "A request that is “%(current)s” cannot move to “%(target)s”. It can move to: %(allowed)s."
-        ) % {**names, "allowed": ", ".join(allowed)}
-    if (
-        status == Status.SCHEDULED
-        and not consultation_request.appointments.filter(status=Appointment.Status.BOOKED).exists()
-    ):
-        return _g("A request is marked scheduled by booking its consultation: enter a date and time.")
-    return None
-
-
-def consultation_request_set_status(
-    *,
-    consultation_request: ConsultationRequest,
-    status: str,
-    by: AbstractBaseUser | None,
-    note: str = "",
-) -> ConsultationRequest:
-    """Move a request to ``status`` if the workflow allows it, and record who moved it and when.
-
-    The one path for every status change: the admin's form and bulk actions, scheduling, and the
-    patient's cancel link (``by=None``). The allowed moves are ``ALLOWED_TRANSITIONS`` on the
-    model; any other raises ``ValidationError`` with a message that says why. Moving a
-    scheduled request to anything but completed cancels its booked consultation, which
-    e-mails the patient the calendar cancellation. Moving to the current status does nothing.
-    """
-    with transaction.atomic():
-        locked = ConsultationRequest.objects.select_for_update().get(pk=consultation_request.pk)
-        if locked.status == status:
-            return locked
-        refusal = consultation_request_status_refusal(consultation_request=locked, status=status)
-        if refusal:
-            raise ValidationError(refusal, code="invalid_transition")
-        previous = locked.status
-        locked.status = status
-        locked.closed_at = None if locked.is_open else timezone.now()
-        locked.save(update_fields=["status", "closed_at", "updated_at"])
-        change = StatusChange(
-            consultation_request=locked,
-            from_status=previous,
-            to_status=status,
-            source=StatusChange.Source.PATIENT if by is None else StatusChange.Source.STAFF,
-            changed_by=by,
-            note=note,
-        )
-        change.full_clean(exclude=["consultation_request", "changed_by"])
-        change.save()
-        labels = dict(Status.choices)
-        audit_event_record(
-            actor=by,
-            action=Action.STATUS,
-            consultation_request=locked,
-            description=_g("Status: %(from)s → %(to)s") % {"from": labels[previous], "to": labels[status]},
-        )
-        if status not in KEEPS_APPOINTMENT:
-            for appointment in locked.appointments.select_for_update().filter(
-                status=Appointment.Status.BOOKED
-            ):
-                appointment_cancel_locked(appointment=appointment, consultation_request=locked, by=by)
-        if status == Status.CANCELLED_BY_PATIENT and by is None:
-            outbox.consultation_request_cancelled_email_enqueue(consultation_request_id=locked.pk)
-    logger.info("Consultation request %s moved from %s to %s", locked.pk, previous, status)
-    return locked
-
-
-def consultation_request_cancel_by_patient(
-    *, consultation_request: ConsultationRequest, now: datetime.datetime | None = None
-) -> ConsultationRequest:
-    """The patient cancels their request from the signed link in their e-mail; staff are told.
-
-    Not once a booked consultation is closer than the patients' cut-off: they are asked to call.
-    """
-    booked = consultation_request.appointments.filter(status=Appointment.Status.BOOKED).first()
-    if booked is not None and not booked.patient_may_change(now=now or timezone.now()):
-        raise ValidationError(
-            _("Your consultation is too close to cancel online. Please call us instead."), code="too_late"
-        )
-    try:
-        return consultation_request_set_status(
-            consultation_request=consultation_request, status=Status.CANCELLED_BY_PATIENT, by=None
-        )
-    except ValidationError:
-        raise ValidationError(
-            _("This request can no longer be cancelled online. Please call us instead."),
-            code="invalid_transition",
-        ) from None
 
 
 def staff_note_create(

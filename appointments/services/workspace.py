@@ -16,8 +16,14 @@ from django.db import transaction
 from ..models import Appointment, ConsultationRequest
 from ..roles import can_view_screening
 from .decisions import call_attempt_record, clinical_decision_record
-from .requests import consultation_request_assign, consultation_request_set_status, staff_note_create
-from .scheduling import appointment_cancel, appointment_schedule
+from .requests import consultation_request_assign, staff_note_create
+from .scheduling import (
+    Source,
+    appointment_book,
+    appointment_cancel,
+    appointment_move,
+    consultation_request_set_status,
+)
 
 # "Leave the assignment as it is", which None (nobody) cannot say.
 KEEP = object()
@@ -41,8 +47,8 @@ def consultation_request_update(
     In this order: the assignment (``assignee``, a staff member or None for nobody), a new note
     (for clinicians only if ``by`` may read screening answers), a call attempt's outcome, a
     clinician's decision (``decision``: the keyword arguments of ``clinical_decision_record``),
-    the status, cancelling the booked consultation, and booking or moving it (``schedule``: the keyword arguments of
-    ``appointment_schedule``). Raises ``ValidationError`` when any of them is refused.
+    the status, cancelling the booked consultation, and booking or changing it (``schedule``: the
+    time typed in, as keyword arguments of ``appointment_book`` and ``appointment_move``). Raises ``ValidationError`` when any of them is refused.
     Returns the booked or moved appointment when ``schedule`` was given, otherwise None.
     """
     with transaction.atomic():
@@ -62,9 +68,14 @@ def consultation_request_update(
         if status:
             consultation_request_set_status(consultation_request=consultation_request, status=status, by=by)
         if cancel_appointment is not None:
-            appointment_cancel(appointment=cancel_appointment, by=by)
+            appointment_cancel(appointment=cancel_appointment, source=Source.STAFF, by=by)
         if schedule:
-            return appointment_schedule(consultation_request=consultation_request, by=by, **schedule)
+            booked = consultation_request.appointments.filter(status=Appointment.Status.BOOKED).first()
+            if booked is None:
+                return appointment_book(
+                    consultation_request=consultation_request, source=Source.STAFF, by=by, **schedule
+                )
+            return appointment_move(appointment=booked, source=Source.STAFF, by=by, **schedule)
     return None
 
 

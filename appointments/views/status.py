@@ -16,17 +16,13 @@ from django.views.decorators.http import require_http_methods
 
 from clinic import details
 
+from .. import services
 from ..calendar import appointment_location
 from ..forms import TOKEN_RE
 from ..forms.changes import CancelForm, ReasonForm
 from ..forms.times import OpenTimesForm
 from ..models import Appointment, Clinician, ConsultationRequest
-from ..services import (
-    SlotTaken,
-    appointment_cancel_by_patient,
-    appointment_reschedule_by_patient,
-    consultation_request_cancel_by_patient,
-)
+from ..services import SlotTaken, Source, consultation_request_cancel_by_patient
 from ..services.patient_changes import clinician_for_time, patient_open_slots, too_late_message
 from ..slots import DAYS_SHOWN, booking_window, days_page, open_times_by_day
 from ..staff_calendar import time_zone_label
@@ -226,8 +222,9 @@ def appointment_reschedule(request, consultation_request, links):
         reason_form = ReasonForm(request.POST)
         if request.POST.get("step") == "confirm" and reason_form.is_valid():
             try:
-                appointment_reschedule_by_patient(
+                services.appointment_move(
                     appointment=appointment,
+                    source=Source.PATIENT,
                     starts_at=starts_at,
                     reason=reason_form.cleaned_data["reason"],
                     now=now,
@@ -291,8 +288,9 @@ def appointment_cancel(request, consultation_request, links):
     form = CancelForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
-            appointment_cancel_by_patient(
+            services.appointment_cancel(
                 appointment=appointment,
+                source=Source.PATIENT,
                 keep_request=form.cleaned_data["next_step"] == CancelForm.CALL_ME,
                 reason=form.cleaned_data["reason"],
                 now=now,

@@ -10,7 +10,7 @@ from django.utils import timezone
 from icalendar import Calendar
 
 from appointments.models import Appointment, AvailabilityException, Clinician, WeeklyHours
-from appointments.services import appointment_book, appointment_schedule
+from appointments.services import Source, appointment_book
 from tests.factories import log_in_verified, make_clinician, make_kind, make_request, make_staff
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +52,7 @@ def booked(clinician, kind, starts_at, **request_fields):
         kind=kind,
         starts_at=starts_at,
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
     )
 
 
@@ -449,12 +449,13 @@ def test_appointments_typed_in_without_a_clinician_have_a_column_of_their_own(cl
     user = login_as("front_desk")
     make_clinician(display_name="Dr. Ana Reyes", hours=[(0, "09:00", "12:00")])
     monday = next_monday()
-    typed = appointment_schedule(
+    typed = appointment_book(
         consultation_request=make_request(first_name="James", last_name="Haddad"),
         starts_at=at(monday, 15),
         duration_minutes=30,
         modality=Appointment.Modality.IN_PERSON,
         location="100 Main Street",
+        source=Source.STAFF,
         by=user,
     )
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from appointments.forms.times import time_value
 from appointments.models import Appointment, BookingDraft, ConsultationRequest, OutboundEmail
-from appointments.services import appointment_book
+from appointments.services import Source, appointment_book
 from tests.booking import CHECK_URL, WHEN_URL, send_data, walk
 from tests.factories import make_clinician, make_kind, make_request
 from tests.outbox import render_pending
@@ -210,7 +210,7 @@ def test_a_time_taken_since_the_page_was_shown_is_refused_on_the_page(client, cl
         kind=kind,
         starts_at=chosen,
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
     )
     response = client.post(WHEN_URL, {"time": time_value(chosen)})
     assert response.status_code == 200
@@ -273,7 +273,7 @@ def test_a_time_taken_before_send_returns_to_the_times_with_the_nearest_and_keep
         kind=kind,
         starts_at=at(day, 10),
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
     )
     response = client.post(CHECK_URL, send_data(data))
 
@@ -359,7 +359,7 @@ def test_an_unfinished_urgent_request_the_clinic_booked_meanwhile_keeps_its_book
         kind=clinician.kinds.get(),
         starts_at=at(first_full_day(), 10),
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
     )
     # The patient comes back and sends: no error, the clinic's booking stands, nothing doubled.
     response = client.post(CHECK_URL, send_data(answers()))

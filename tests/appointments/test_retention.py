@@ -17,7 +17,8 @@ from appointments.models import (
     StatusChange,
 )
 from appointments.services import (
-    appointment_schedule,
+    Source,
+    appointment_book,
     consultation_request_emails_enqueue,
     consultation_request_set_status,
     staff_note_create,
@@ -47,12 +48,13 @@ def closed_request(*, days_ago, status=Status.DECLINED, **overrides):
     staff_note_create(
         consultation_request=consultation_request, author=staff, text="Called Maria on 212 555 0199"
     )
-    appointment_schedule(
+    appointment_book(
         consultation_request=consultation_request,
         starts_at=timezone.now() + datetime.timedelta(days=1),
         duration_minutes=60,
         modality="telehealth",
         telehealth_instructions="Room for Maria: https://video.example/maria",
+        source=Source.STAFF,
         by=staff,
     )
     if status != Status.SCHEDULED:

@@ -12,8 +12,9 @@ from icalendar import Calendar
 from appointments.emails import outbound_email_send_due
 from appointments.models import Appointment, AuditEvent, ConsultationRequest, OutboundEmail
 from appointments.services import (
+    Source,
+    appointment_book,
     appointment_cancel,
-    appointment_schedule,
     consultation_request_cancel_by_patient,
     consultation_request_set_status,
 )
@@ -164,12 +165,13 @@ def test_rescheduling_updates_the_same_event_and_cancelling_cancels_it(client, l
 def test_closing_a_scheduled_request_cancels_its_booking(db):
     staff = make_staff("front_desk")
     consultation_request = screened()
-    appointment = appointment_schedule(
+    appointment = appointment_book(
         consultation_request=consultation_request,
         starts_at=timezone.now() + datetime.timedelta(days=3),
         duration_minutes=45,
         modality="in_person",
         location="Room 2",
+        source=Source.STAFF,
         by=staff,
     )
     consultation_request_set_status(
@@ -183,12 +185,13 @@ def test_closing_a_scheduled_request_cancels_its_booking(db):
 def test_completing_a_scheduled_request_keeps_its_booking(db):
     staff = make_staff("front_desk")
     consultation_request = screened()
-    appointment_schedule(
+    appointment_book(
         consultation_request=consultation_request,
         starts_at=timezone.now() + datetime.timedelta(hours=1),
         duration_minutes=60,
         modality="in_person",
         location="Room 2",
+        source=Source.STAFF,
         by=staff,
     )
     consultation_request_set_status(
@@ -202,12 +205,13 @@ def test_the_patient_cancelling_a_scheduled_request_gets_the_calendar_cancellati
 ):
     staff = make_staff("front_desk")
     consultation_request = screened()
-    appointment = appointment_schedule(
+    appointment = appointment_book(
         consultation_request=consultation_request,
         starts_at=timezone.now() + datetime.timedelta(days=2),
         duration_minutes=60,
         modality="telehealth",
         telehealth_instructions="Link to follow",
+        source=Source.STAFF,
         by=staff,
     )
     with django_capture_on_commit_callbacks(execute=True):
@@ -290,12 +294,13 @@ def test_a_closed_request_cannot_be_scheduled(db):
     staff = make_staff("front_desk")
     consultation_request = make_request(status=Status.DECLINED)
     with pytest.raises(ValidationError, match="closed"):
-        appointment_schedule(
+        appointment_book(
             consultation_request=consultation_request,
             starts_at=timezone.now() + datetime.timedelta(days=1),
             duration_minutes=60,
             modality="in_person",
             location="Room 1",
+            source=Source.STAFF,
             by=staff,
         )
     assert not Appointment.objects.exists()
@@ -315,28 +320,30 @@ def test_scheduled_is_reached_only_by_booking(client, login_as):
 def test_a_cancelled_booking_can_be_cancelled_only_once(db):
     staff = make_staff("front_desk")
     consultation_request = make_request()
-    appointment = appointment_schedule(
+    appointment = appointment_book(
         consultation_request=consultation_request,
         starts_at=timezone.now() + datetime.timedelta(days=1),
         duration_minutes=60,
         modality="in_person",
         location="Room 1",
+        source=Source.STAFF,
         by=staff,
     )
-    appointment_cancel(appointment=appointment, by=staff)
-    appointment_cancel(appointment=appointment, by=staff)
+    appointment_cancel(appointment=appointment, source=Source.STAFF, by=staff)
+    appointment_cancel(appointment=appointment, source=Source.STAFF, by=staff)
     assert OutboundEmail.objects.filter(dedupe_key__startswith="appointment:").count() == 2
 
 
 def test_the_worker_sends_the_invitation_with_its_ics_attachment(db):
     staff = make_staff("front_desk")
     consultation_request = screened()
-    appointment_schedule(
+    appointment_book(
         consultation_request=consultation_request,
         starts_at=timezone.now() + datetime.timedelta(days=1),
         duration_minutes=30,
         modality="in_person",
         location="100 Main Street",
+        source=Source.STAFF,
         by=staff,
     )
     report = outbound_email_send_due()

@@ -8,11 +8,7 @@ from django.utils import translation
 
 from appointments.forms.times import time_label, time_labels
 from appointments.models import Appointment, AvailabilityException
-from appointments.services import (
-    appointment_book,
-    appointment_cancel,
-    appointment_reschedule_by_patient,
-)
+from appointments.services import Source, appointment_book, appointment_cancel, appointment_move
 from appointments.slots import (
     DAYS_SHOWN,
     appointments_outside_hours,
@@ -384,7 +380,7 @@ def book_by_phone(clinician, kind, starts_at):
         kind=kind,
         starts_at=starts_at,
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
         now=NOW,
     )
 
@@ -401,11 +397,11 @@ def test_a_cancelled_time_is_offered_again_and_a_moved_one_swaps(hourly, reyes, 
     booked = book_by_phone(reyes, hourly, at(10))
     assert shown(hourly) == [at(9), at(11)]
 
-    appointment_reschedule_by_patient(appointment=booked, starts_at=at(11), now=NOW)
+    appointment_move(source=Source.PATIENT, appointment=booked, starts_at=at(11), now=NOW)
     assert shown(hourly) == [at(9), at(10)]
 
     booked.refresh_from_db()
-    appointment_cancel(appointment=booked, by=login_as("front_desk"))
+    appointment_cancel(appointment=booked, source=Source.STAFF, by=login_as("front_desk"))
     assert shown(hourly) == [at(9), at(10), at(11)]
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from appointments.models import Appointment, ConsultationRequest
-from appointments.services import appointment_book
+from appointments.services import Source, appointment_book
 from tests.factories import make_clinician, make_kind, make_request
 
 from .test_booking import RECEIVED, contact, go_on, safety, send, shot, start, step_heading, where
@@ -119,7 +119,7 @@ def test_a_time_gone_and_a_time_taken_bring_clear_messages(page, live_server, sc
             kind=kind,
             starts_at=at(day, hour),
             modality=Appointment.Modality.TELEHEALTH,
-            by=None,
+            source=Source.PATIENT,
         )
 
     # Gone while the page was open.

@@ -12,7 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from appointments.models import Appointment, AvailabilityException, Clinician, WeeklyHours
-from appointments.services import appointment_book
+from appointments.services import Source, appointment_book
 from tests.factories import PASSWORD, make_clinician, make_kind, make_request, make_staff
 
 
@@ -57,7 +57,7 @@ def booked_week(transactional_db, settings):
             monday, datetime.time(10), tzinfo=timezone.get_default_timezone()
         ),
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
     )
     return reyes, appointment, monday
 

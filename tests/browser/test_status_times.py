@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from appointments.models import Appointment, ConsultationRequest
-from appointments.services import appointment_book
+from appointments.services import Source, appointment_book
 from tests.factories import make_clinician, make_kind, make_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,7 +52,7 @@ def appointment(settings):
         kind=kind,
         starts_at=starts_at,
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
     )
 
 

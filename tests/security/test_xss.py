@@ -194,12 +194,13 @@ def add_staff_text(requests_with_payloads, user):
         services.consultation_request_set_status(
             consultation_request=consultation_request, status="contacted", by=user, note=payload
         )
-        services.appointment_schedule(
+        services.appointment_book(
             consultation_request=consultation_request,
             starts_at=timezone.now() + datetime.timedelta(days=3, hours=shift),
             duration_minutes=60,
             modality="in_person",
             location=payload,
+            source=services.Source.STAFF,
             by=user,
         )
         answers["staff"] = payload
