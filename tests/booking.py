@@ -1,9 +1,8 @@
-"""Walking the booking's steps in tests: the answers of the old single page, posted a step at a time.
+"""Walking the booking's steps in tests: one flat dict of answers, posted a step at a time.
 
-``answers`` is one flat dict of column answers (as ``tests.appointments.conftest.answers`` makes);
-each step is sent the answers of its own questions, then Send gets the acknowledgement, the
-one-time token and the honeypot. Intake-only answers in the dict are not asked while booking and
-are left out.
+``answers`` is what ``tests.factories.booking_answers`` makes: each step is sent the answers of its
+own questions, then Send gets the acknowledgement, the one-time token and the honeypot. A name that
+no step asks is refused, not left out: the intake's answers go through ``tests.intake``.
 """
 
 import re
@@ -12,25 +11,31 @@ import urllib.parse
 
 from django.http import HttpResponse
 
-from appointments.forms import STEP_FORMS
 from appointments.views.booking import STEPS, Sent, keep_sent
+from tests.factories import BOOKING_QUERY, booking_step_names
 
 CHECK_URL = "/consultation/check/"
 HELP_URL = "/consultation/help/"
 # After "in person or by video", when a clinician can see the patient: the open times.
 WHEN_URL = "/consultation/when/"
-SEND_FIELDS = ("consent_not_emergency", "form_token", "website")
+STEP_NAMES = booking_step_names()
+SEND_FIELDS = tuple(STEP_NAMES["check"])
 STEP_URLS = [step.url for step in STEPS]
 
 
 def step_fields(section_id):
-    form_class = STEP_FORMS[section_id]
-    return [name for name in form_class.base_fields if name not in form_class.derived]
+    return STEP_NAMES[section_id]
 
 
 def step_data(section_id, answers):
     """The part of ``answers`` that one step's form asks."""
     return {name: answers[name] for name in step_fields(section_id) if name in answers}
+
+
+def unasked(answers):
+    """The names in ``answers`` that no step of the booking asks."""
+    asked = {name for names in STEP_NAMES.values() for name in names}
+    return set(answers) - asked - set(BOOKING_QUERY)
 
 
 def send_data(answers):
@@ -51,27 +56,32 @@ def moved_on(response, number, prefix=""):
     return location in {*STEP_URLS[number + 1 :], HELP_URL, WHEN_URL, CHECK_URL}
 
 
-def walk(client, answers, *, follow=False, stop_after=None, prefix="", **extra):
+def walk(client, answers, *, follow=False, stop_after=None, prefix="", strict=True, **extra):
     """Post ``answers`` through the steps with a Django test client, then Send; return the response of
     Send, or of the first step that did not move on (a page with errors, a 429, a lost draft).
 
     ``answers`` may also be a raw body (bytes): it is then posted as it is to each step.
     ``stop_after``: the section id of the last step to post (a patient who leaves early).
     ``prefix``: the language's prefix of the addresses ("/es" for the Spanish pages).
+    ``strict``: a name no step asks raises ``ValueError``; with ``strict=False`` such names are
+    posted to every step, as a hostile client may send them.
     """
     raw = not isinstance(answers, dict)
+    foreign = {} if raw else {name: answers[name] for name in unasked(answers)}
+    if foreign and strict:
+        raise ValueError(f"Not asked while booking: {', '.join(sorted(foreign))}")
     for number, step in enumerate(STEPS):
         if raw:
             url, data = step.url, answers
         else:
             url = first_step_url(answers) if number == 0 else step.url
-            data = step_data(step.section, answers)
+            data = {**foreign, **step_data(step.section, answers)}
         response = client.post(prefix + url, data, **extra)
         if not moved_on(response, number, prefix) or step.section == stop_after:
             return response
     if follow:
         extra["follow"] = True
-    return client.post(prefix + CHECK_URL, answers if raw else send_data(answers), **extra)
+    return client.post(prefix + CHECK_URL, answers if raw else {**foreign, **send_data(answers)}, **extra)
 
 
 def csrf_token_in(page):

@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -33,10 +34,37 @@ def production_env(**overrides):
     return {key: value for key, value in env.items() if value is not None}
 
 
+# Ports for the servers tests start: below the kernel's range for outgoing connections (32768 and up
+# by default), so that no connection's own port takes one between choosing it and the server binding
+# it, and a block of its own for each pytest-xdist worker, so that two workers never choose the same.
+PORT_BLOCK = 1000
+FIRST_PORT = 10000
+_ports_given = set()
+
+
 def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port nothing listens on, not given before in this process."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    blocks = (_first_outgoing_port() - FIRST_PORT) // PORT_BLOCK
+    start = FIRST_PORT + (int(worker or 0) % blocks) * PORT_BLOCK
+    for port in random.sample(range(start, start + PORT_BLOCK), PORT_BLOCK):
+        if port in _ports_given:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _ports_given.add(port)
+        return port
+    raise RuntimeError(f"No free port left in {start}-{start + PORT_BLOCK - 1}")
+
+
+def _first_outgoing_port():
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def get(url, headers=None, timeout=10):

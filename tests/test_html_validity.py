@@ -74,12 +74,12 @@ def test_the_checker_reports_errors(tmp_path):
 
 @pytest.mark.django_db
 def test_every_booking_page_is_valid_html_blank_and_with_errors(client, tmp_path):
-    from tests.appointments.conftest import answers
     from tests.booking import CHECK_URL, HELP_URL, STEPS, step_data, walk
+    from tests.factories import booking_answers
 
     call_command("load_clinic_content", stdout=io.StringIO())
     documents = {"__folder__": tmp_path}
-    data = answers(self_harm_thoughts="yes")
+    data = booking_answers(self_harm_thoughts="yes")
     for step in STEPS:
         response = client.get(step.url)
         assert response.status_code == 200, step.url
@@ -109,10 +109,9 @@ def test_the_booking_times_pages_are_valid_html(client, tmp_path, settings):
 
     from appointments.forms.times import time_value
     from appointments.models import Appointment
-    from appointments.services import appointment_book
-    from tests.appointments.conftest import answers
+    from appointments.services import Source, appointment_book
     from tests.booking import CHECK_URL, WHEN_URL, send_data, walk
-    from tests.factories import make_clinician, make_kind, make_request
+    from tests.factories import booking_answers, make_clinician, make_kind, make_request
 
     settings.TIME_ZONE = "America/New_York"
     call_command("load_clinic_content", stdout=io.StringIO())
@@ -124,7 +123,7 @@ def test_the_booking_times_pages_are_valid_html(client, tmp_path, settings):
     )
     day = (timezone.now() + datetime.timedelta(days=3)).astimezone(timezone.get_default_timezone()).date()
     chosen = datetime.datetime.combine(day, datetime.time(10), tzinfo=timezone.get_default_timezone())
-    data = answers(state="NY")
+    data = booking_answers(state="NY")
     walk(client, data, stop_after="visit")
     documents = {"__folder__": tmp_path}
     # A second zone, as for a video patient from another state.
@@ -145,7 +144,7 @@ def test_the_booking_times_pages_are_valid_html(client, tmp_path, settings):
         kind=kind,
         starts_at=chosen,
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
     )
     response = client.post(CHECK_URL, send_data(data))
     assert response.status_code == 409

@@ -14,11 +14,8 @@ from appointments.forms.times import time_value
 from appointments.models import Appointment, BookingDraft, ConsultationRequest, OutboundEmail
 from appointments.services.drafts import booking_drafts_escalate_urgent
 from tests.booking import CHECK_URL, WHEN_URL, send_data, walk
-from tests.factories import make_clinician, make_kind
-from tests.outbox import queue_pending
+from tests.factories import booking_answers, make_clinician, make_kind
 from tests.servers import free_port
-
-from .conftest import answers
 
 pytestmark = pytest.mark.django_db
 
@@ -28,14 +25,13 @@ STAFF = "frontdesk@clinic.example"
 
 
 @pytest.fixture
-def clock(monkeypatch):
+def clock(time_machine):
     """Both clocks at once, the database's timestamps and the rate limits' windows: ``clock(t)``
     puts now at the Unix time ``t``; ``clock.hour`` is the start of a clock hour an hour ahead, so
     that what a test counts never straddles a window's edge by chance."""
 
     def move(moment):
-        monkeypatch.setattr(time, "time", lambda: moment)
-        monkeypatch.setattr(timezone, "now", lambda: datetime.datetime.fromtimestamp(moment, tz=datetime.UTC))
+        time_machine.move_to(moment, tick=False)
 
     move.hour = (int(time.time()) // HOUR + 2) * HOUR
     return move
@@ -43,7 +39,7 @@ def clock(monkeypatch):
 
 def contact(number, **overrides):
     """Answers of a patient of their own: their own e-mail address and phone number."""
-    return answers(
+    return booking_answers(
         **{"email": f"patient{number}@example.com", "phone": f"(212) 555-01{number:02d}", **overrides}
     )
 
@@ -60,7 +56,6 @@ def unsent_drafts():
 
 
 def staff_alerts():
-    queue_pending()
     return OutboundEmail.objects.filter(dedupe_key__endswith=":staff-alert").count()
 
 
@@ -404,7 +399,7 @@ NAME_MESSAGE = "Enter your name without a phone number or web address."
 )
 @pytest.mark.parametrize("field", ["first_name", "last_name"])
 def test_a_name_with_a_phone_number_or_a_web_address_is_refused_next_to_the_field(client, field, name):
-    response = walk(client, answers(**{field: name}))
+    response = walk(client, booking_answers(**{field: name}))
     assert response.status_code == 200
     html = response.content.decode()
     error = html[html.find(f'id="id_{field}_error"') :][:400]
@@ -425,12 +420,12 @@ def test_a_name_with_a_phone_number_or_a_web_address_is_refused_next_to_the_fiel
     ],
 )
 def test_real_names_are_accepted(client, name):
-    assert walk(client, answers(first_name=name, last_name=name)).status_code == 302
+    assert walk(client, booking_answers(first_name=name, last_name=name)).status_code == 302
     assert ConsultationRequest.objects.get().first_name == name
 
 
 def test_a_refused_name_in_spanish_says_so_in_spanish(client):
-    response = walk(client, answers(first_name="evil.com"), prefix="/es")
+    response = walk(client, booking_answers(first_name="evil.com"), prefix="/es")
     assert "Escriba su nombre sin un número de teléfono ni una dirección web." in response.content.decode()
 
 

@@ -10,10 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from appointments.models import AuditEvent, ConsultationRequest, OutboundEmail, StaffNote, StatusChange
-from tests.factories import make_request, make_requests, make_staff
+from tests.factories import booking_answers, make_request, make_requests, make_staff
 from tests.outbox import render_pending
 
-from .conftest import LIST_URL, admin_form_data, answers, change_url
+from .conftest import LIST_URL, admin_form_data, change_url
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,7 @@ def test_list_page_makes_as_many_queries_for_200_requests_as_for_one(
 @pytest.mark.parametrize("count", [1, 20])
 def test_request_list_query_count_does_not_grow(staff_client, submit, django_assert_max_num_queries, count):
     for _ in range(count):
-        submit(answers())
+        submit(booking_answers())
     with django_assert_max_num_queries(LIST_MAX_QUERIES):
         response = staff_client.get(LIST_URL)
     assert response.status_code == 200
@@ -75,7 +75,7 @@ def test_outbox_list_query_count_does_not_grow_and_hides_addresses(
     staff_client, submit, django_assert_max_num_queries, count
 ):
     for _ in range(count):
-        submit(answers())
+        submit(booking_answers())
     with django_assert_max_num_queries(LIST_MAX_QUERIES):
         response = staff_client.get("/admin/appointments/outboundemail/")
     assert response.status_code == 200
@@ -104,7 +104,7 @@ def test_audit_trail_list_query_count_does_not_grow(client, login_as, django_ass
 
 
 def test_the_staff_alert_link_opens_the_request(staff_client, submit):
-    submit(answers())
+    submit(booking_answers())
     consultation_request = ConsultationRequest.objects.get()
     render_pending()
     alert = OutboundEmail.objects.get(dedupe_key__endswith="staff-alert")

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment, AuditEvent, ConsultationRequest, OutboundEmail
-from appointments.services import appointment_book
+from appointments.services import Source, appointment_book
 from tests.factories import log_in_verified, make_clinician, make_kind, make_request
 
 from .conftest import SCREENING_MARKERS, change_url
@@ -44,11 +44,6 @@ def slot(clinician, moment):
 @pytest.fixture
 def monday():
     return a_monday_weeks_ahead()
-
-
-@pytest.fixture
-def kind():
-    return make_kind(name="First consultation", duration_minutes=45, interval_minutes=60)
 
 
 @pytest.fixture
@@ -134,7 +129,7 @@ def test_a_time_taken_meanwhile_or_tampered_with_is_refused_with_a_message(
         kind=kind,
         starts_at=at(monday, 10),
         modality="in_person",
-        by=None,
+        source=Source.PATIENT,
     )
     data = {"book_slot": slot(reyes, at(monday, 10)), "book_kind": kind.pk, "book_modality": "in_person"}
     response = client.post(book_url(consultation_request), data, follow=True)

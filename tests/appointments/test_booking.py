@@ -10,15 +10,15 @@ from icalendar import Calendar
 from appointments.models import Appointment, AuditEvent, ConsultationRequest, OutboundEmail
 from appointments.services import (
     SlotTaken,
+    Source,
     appointment_book,
     appointment_cancel,
-    appointment_reschedule,
-    appointment_schedule,
+    appointment_move,
 )
 from appointments.slots import slot_is_open
 from tests.factories import make_clinician, make_kind, make_request, make_staff
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.kind(buffer_after_minutes=15)]
 
 UTC = datetime.UTC
 MONDAY = 0
@@ -34,21 +34,6 @@ def _clinic_time_zone(settings):
     settings.TIME_ZONE = "America/New_York"
 
 
-@pytest.fixture
-def kind():
-    return make_kind(duration_minutes=45, interval_minutes=60, buffer_after_minutes=15)
-
-
-@pytest.fixture
-def clinician(kind):
-    return make_clinician(
-        kinds=[kind],
-        states=["NY"],
-        hours=[(MONDAY, "09:00", "13:00")],
-        telehealth_instructions="Join at https://video.clinic.example/room-7",
-    )
-
-
 def test_booking_an_open_time_saves_it_schedules_the_request_and_sends_an_invitation(kind, clinician):
     front_desk = make_staff("front_desk")
     consultation_request = make_request(state="NY", email="maria@example.com")
@@ -59,6 +44,7 @@ def test_booking_an_open_time_saves_it_schedules_the_request_and_sends_an_invita
         kind=kind,
         starts_at=utc("2026-06-01 14:00"),  # Monday 10:00 New York time
         modality=Appointment.Modality.TELEHEALTH,
+        source=Source.STAFF,
         by=front_desk,
         now=NOW,
     )
@@ -93,7 +79,7 @@ def test_a_time_that_is_not_open_is_refused_with_the_nearest_open_times(kind, cl
         kind=kind,
         starts_at=utc("2026-06-01 14:00"),
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
         now=NOW,
     )
 
@@ -104,7 +90,7 @@ def test_a_time_that_is_not_open_is_refused_with_the_nearest_open_times(kind, cl
             kind=kind,
             starts_at=utc("2026-06-01 14:00"),
             modality=Appointment.Modality.TELEHEALTH,
-            by=None,
+            source=Source.PATIENT,
             now=NOW,
         )
 
@@ -126,7 +112,7 @@ def test_a_clinician_not_licensed_in_the_patients_state_cannot_be_booked(kind, c
             kind=kind,
             starts_at=utc("2026-06-01 14:00"),
             modality=Appointment.Modality.TELEHEALTH,
-            by=None,
+            source=Source.PATIENT,
             now=NOW,
         )
     assert refused.value.code == "licence"
@@ -143,7 +129,7 @@ def test_a_kind_held_only_in_person_cannot_be_booked_by_video(clinician):
             kind=in_person,
             starts_at=utc("2026-06-01 14:00"),
             modality=Appointment.Modality.TELEHEALTH,
-            by=None,
+            source=Source.PATIENT,
             now=NOW,
         )
     assert refused.value.code == "modality"
@@ -157,7 +143,7 @@ def test_in_person_bookings_are_at_the_clinics_address(settings, clinician, kind
         kind=kind,
         starts_at=utc("2026-06-01 14:00"),
         modality=Appointment.Modality.IN_PERSON,
-        by=None,
+        source=Source.PATIENT,
         now=NOW,
     )
     assert appointment.location == "100 Main Street, Springfield, NY 10001"
@@ -172,7 +158,7 @@ def test_a_request_with_a_booked_appointment_is_moved_not_booked_twice(kind, cli
         kind=kind,
         starts_at=utc("2026-06-01 14:00"),
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
         now=NOW,
     )
     with pytest.raises(ValidationError) as refused:
@@ -182,7 +168,7 @@ def test_a_request_with_a_booked_appointment_is_moved_not_booked_twice(kind, cli
             kind=kind,
             starts_at=utc("2026-06-01 16:00"),
             modality=Appointment.Modality.TELEHEALTH,
-            by=None,
+            source=Source.PATIENT,
             now=NOW,
         )
     assert refused.value.code == "booked"
@@ -196,12 +182,16 @@ def test_rescheduling_moves_the_time_frees_the_old_one_and_updates_the_same_even
         kind=kind,
         starts_at=utc("2026-06-01 14:00"),
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
         now=NOW,
     )
 
-    moved = appointment_reschedule(
-        appointment=appointment, starts_at=utc("2026-06-01 16:00"), by=None, now=NOW
+    moved = appointment_move(
+        appointment=appointment,
+        starts_at=utc("2026-06-01 16:00"),
+        source=Source.STAFF,
+        by=make_staff("front_desk"),
+        now=NOW,
     )
 
     assert moved.pk == appointment.pk
@@ -225,12 +215,17 @@ def test_rescheduling_to_another_clinician_who_is_free_at_the_same_time(kind, cl
         kind=kind,
         starts_at=utc("2026-06-01 14:00"),
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
         now=NOW,
     )
 
-    moved = appointment_reschedule(
-        appointment=appointment, starts_at=utc("2026-06-01 14:00"), clinician=other, by=None, now=NOW
+    moved = appointment_move(
+        appointment=appointment,
+        starts_at=utc("2026-06-01 14:00"),
+        clinician=other,
+        source=Source.STAFF,
+        by=make_staff("front_desk"),
+        now=NOW,
     )
 
     assert moved.clinician == other
@@ -245,7 +240,7 @@ def test_rescheduling_onto_a_taken_time_is_refused_and_keeps_the_appointment(kin
         kind=kind,
         starts_at=utc("2026-06-01 14:00"),
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
         now=NOW,
     )
     appointment_book(
@@ -254,12 +249,12 @@ def test_rescheduling_onto_a_taken_time_is_refused_and_keeps_the_appointment(kin
         kind=kind,
         starts_at=utc("2026-06-01 16:00"),
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
         now=NOW,
     )
 
     with pytest.raises(SlotTaken):
-        appointment_reschedule(appointment=first, starts_at=utc("2026-06-01 16:00"), by=None, now=NOW)
+        appointment_move(appointment=first, starts_at=utc("2026-06-01 16:00"), source=Source.PATIENT, now=NOW)
 
     first.refresh_from_db()
     assert first.starts_at == utc("2026-06-01 14:00")
@@ -273,11 +268,11 @@ def test_cancelling_opens_the_time_again(kind, clinician):
         kind=kind,
         starts_at=utc("2026-06-01 14:00"),
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
         now=NOW,
     )
 
-    appointment_cancel(appointment=appointment, by=make_staff("front_desk"))
+    appointment_cancel(appointment=appointment, source=Source.STAFF, by=make_staff("front_desk"))
 
     assert slot_is_open(kind=kind, clinician=clinician, starts_at=utc("2026-06-01 14:00"), now=NOW)
     appointment_book(
@@ -286,7 +281,7 @@ def test_cancelling_opens_the_time_again(kind, clinician):
         kind=kind,
         starts_at=utc("2026-06-01 14:00"),
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
         now=NOW,
     )
     assert Appointment.objects.filter(status=Appointment.Status.BOOKED).count() == 1
@@ -305,17 +300,18 @@ def test_moving_a_clinicians_booking_by_hand_onto_another_is_refused_not_a_crash
             kind=kind,
             starts_at=starts_at,
             modality=Appointment.Modality.TELEHEALTH,
-            by=None,
+            source=Source.PATIENT,
         )
     later = Appointment.objects.get(starts_at=twelve)
 
     with pytest.raises(ValidationError) as refused:
-        appointment_schedule(
-            consultation_request=later.consultation_request,
+        appointment_move(
+            appointment=later,
             starts_at=ten + datetime.timedelta(minutes=30),
             duration_minutes=45,
             modality=Appointment.Modality.TELEHEALTH,
             telehealth_instructions="Join at https://video.clinic.example/room-7",
+            source=Source.STAFF,
             by=make_staff("front_desk"),
         )
 

@@ -12,15 +12,16 @@ from django.utils import timezone
 
 from appointments.forms.times import time_value
 from appointments.models import Appointment, BookingDraft, ConsultationRequest, OutboundEmail
-from appointments.services import SlotTaken, appointment_book
+from appointments.services import SlotTaken, Source, appointment_book
 from tests.booking import CHECK_URL, WHEN_URL, csrf_token_in, form_token_in, send_data
-from tests.factories import make_clinician, make_kind, make_request
-from tests.outbox import queue_pending
+from tests.factories import booking_answers, make_clinician, make_kind, make_request
 from tests.security.conftest import Browser
 
-from .conftest import answers
-
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.kind(buffer_after_minutes=15),
+    pytest.mark.slow,
+]
 
 UTC = datetime.UTC
 MONDAY = 0
@@ -65,16 +66,6 @@ def insert(conn, *, request, clinician, start, until, uid, status="booked"):
                 "until": until,
             },
         )
-
-
-@pytest.fixture
-def kind():
-    return make_kind(duration_minutes=45, interval_minutes=60, buffer_after_minutes=15)
-
-
-@pytest.fixture
-def clinician(kind):
-    return make_clinician(kinds=[kind], states=["NY"], hours=[(MONDAY, "09:00", "13:00")])
 
 
 def test_overlapping_rows_from_two_connections_fail_with_exclusion_violation(clinician):
@@ -183,7 +174,7 @@ def test_twenty_patients_choosing_one_time_at_once_make_exactly_one_booking(clin
                 kind=kind,
                 starts_at=utc("2026-06-01 14:00"),
                 modality=Appointment.Modality.TELEHEALTH,
-                by=None,
+                source=Source.PATIENT,
                 now=now,
             )
             return "booked", []
@@ -230,7 +221,7 @@ def test_twenty_patients_sending_the_same_chosen_time_at_once_make_exactly_one_b
 
     def patient(number):
         browser = Browser()
-        data = answers(last_name=f"Patient-{number}", email=f"patient{number}@example.com")
+        data = booking_answers(last_name=f"Patient-{number}", email=f"patient{number}@example.com")
         status, headers, _page = browser.walk(base, data)
         assert status == 302 and headers["Location"] == WHEN_URL, status
         _status, _headers, page = browser.request(base + WHEN_URL)
@@ -274,5 +265,4 @@ def test_twenty_patients_sending_the_same_chosen_time_at_once_make_exactly_one_b
     } - {winner}
     assert all(draft.chosen_starts_at is None for draft in drafts)
     # The winner's acknowledgement, staff alert and invitation; nothing from the others.
-    queue_pending()
     assert OutboundEmail.objects.count() == 3

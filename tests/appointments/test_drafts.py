@@ -16,27 +16,27 @@ from appointments.models import BookingDraft, ConsultationRequest, OutboundEmail
 from appointments.services.drafts import booking_drafts_delete_expired, booking_drafts_escalate_urgent
 from appointments.views import booking as booking_views
 from tests.booking import form_token_in, walk
-from tests.outbox import queue_pending, render_pending
-
-from .conftest import answers
+from tests.factories import booking_answers
+from tests.outbox import render_pending
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """Move the clock: ``clock(minutes=31)`` puts now 31 minutes ahead of the real time."""
+def clock(time_machine):
+    """Move the clock: ``clock(minutes=31)`` puts now 31 minutes ahead of the test's start."""
+    start = timezone.now()
 
     def move(**delta):
-        moved = timezone.now() + datetime.timedelta(**delta)
-        monkeypatch.setattr("django.utils.timezone.now", lambda: moved)
+        moved = start + datetime.timedelta(**delta)
+        time_machine.move_to(moved, tick=False)
         return moved
 
     return move
 
 
 def test_each_step_is_kept_in_a_draft_named_by_a_cookie_of_its_own(client):
-    response = walk(client, answers(), stop_after="contact")
+    response = walk(client, booking_answers(), stop_after="contact")
     assert response["Location"] == "/consultation/safety/"
     cookie = response.cookies["booking_draft"]
     assert cookie["max-age"] == 24 * 60 * 60
@@ -50,7 +50,7 @@ def test_each_step_is_kept_in_a_draft_named_by_a_cookie_of_its_own(client):
 
 
 def test_a_patient_who_leaves_after_step_two_resumes_in_the_same_browser(client):
-    walk(client, answers(), stop_after="safety")
+    walk(client, booking_answers(), stop_after="safety")
     # The browser is closed and opened again: only the draft's own cookie, with its 24 hours, is left.
     same_browser = Client()
     same_browser.cookies["booking_draft"] = client.cookies["booking_draft"].value
@@ -73,7 +73,7 @@ def test_a_later_step_without_the_earlier_ones_sends_the_patient_back(client):
 
 
 def test_change_links_return_to_the_check_page(client):
-    walk(client, answers(), stop_after="visit")
+    walk(client, booking_answers(), stop_after="visit")
     html = client.get("/consultation/check/").content.decode()
     assert 'href="/consultation/where/?return=check"' in html
     assert "Okonkwo-Lindqvist" in html and "New York" in html and "Telehealth (video call)" in html
@@ -85,7 +85,7 @@ def test_change_links_return_to_the_check_page(client):
 
 
 def test_send_saves_the_request_and_deletes_the_draft_in_one_transaction(client, monkeypatch):
-    walk(client, answers(), stop_after="visit")
+    walk(client, booking_answers(), stop_after="visit")
 
     def broken(self, *args, **kwargs):
         raise RuntimeError("the database went away")
@@ -101,7 +101,7 @@ def test_send_saves_the_request_and_deletes_the_draft_in_one_transaction(client,
 
 
 def test_expired_drafts_are_deleted_by_the_periodic_job(client, clock):
-    walk(client, answers(self_harm_thoughts="yes"), stop_after="safety")
+    walk(client, booking_answers(self_harm_thoughts="yes"), stop_after="safety")
     Client().post("/consultation/you/", {})  # a failed first step keeps nothing
     assert BookingDraft.objects.count() == 1
     clock(hours=23, minutes=59)
@@ -119,7 +119,7 @@ def test_expired_drafts_are_deleted_by_the_periodic_job(client, clock):
 def test_an_urgent_draft_left_30_minutes_reaches_staff_as_an_unfinished_urgent_request(
     client, clock, django_capture_on_commit_callbacks, settings, caplog
 ):
-    walk(client, answers(self_harm_thoughts="yes"), stop_after="safety")
+    walk(client, booking_answers(self_harm_thoughts="yes"), stop_after="safety")
     clock(minutes=29)
     assert booking_drafts_escalate_urgent() == []
     clock(minutes=31)
@@ -148,7 +148,7 @@ def test_an_urgent_draft_left_30_minutes_reaches_staff_as_an_unfinished_urgent_r
 
 
 def test_a_draft_without_a_yes_never_reaches_staff(client, clock):
-    walk(client, answers(), stop_after="visit")
+    walk(client, booking_answers(), stop_after="visit")
     clock(hours=2)
     assert booking_drafts_escalate_urgent() == []
     assert ConsultationRequest.objects.count() == 0
@@ -157,7 +157,7 @@ def test_a_draft_without_a_yes_never_reaches_staff(client, clock):
 def test_an_unfinished_request_is_completed_when_the_patient_sends_it(
     client, clock, django_capture_on_commit_callbacks
 ):
-    data = answers(self_harm_thoughts="yes")
+    data = booking_answers(self_harm_thoughts="yes")
     walk(client, data, stop_after="safety")
     clock(minutes=31)
     booking_drafts_escalate_urgent()
@@ -168,12 +168,11 @@ def test_an_unfinished_request_is_completed_when_the_patient_sends_it(
     assert (saved.is_unfinished, saved.is_urgent, saved.state, saved.is_adult) == (False, True, "NY", True)
     assert saved.consent_not_emergency is True
     assert BookingDraft.objects.count() == 0
-    queue_pending()
     assert OutboundEmail.objects.filter(to="maria@example.com").count() == 1
 
 
 def test_the_admin_list_marks_an_unfinished_request(client, clock, login_as):
-    walk(client, answers(self_harm_thoughts="yes"), stop_after="safety")
+    walk(client, booking_answers(self_harm_thoughts="yes"), stop_after="safety")
     clock(minutes=31)
     booking_drafts_escalate_urgent()
     staff = Client()
@@ -188,7 +187,7 @@ def test_the_admin_list_marks_an_unfinished_request(client, clock, login_as):
 def test_a_second_send_of_a_draft_sent_meanwhile_finds_its_request(client):
     from appointments.services.drafts import booking_draft_send
 
-    walk(client, answers(), stop_after="visit")
+    walk(client, booking_answers(), stop_after="visit")
     draft = BookingDraft.objects.get()
     first, created = booking_draft_send(
         draft=draft, form_token=draft.form_token, answers={"consent_not_emergency": True}
@@ -209,7 +208,7 @@ def test_staff_open_an_unfinished_request_and_its_unanswered_questions_read_as_s
     import csv
     import io
 
-    walk(client, answers(self_harm_thoughts="yes"), stop_after="safety")
+    walk(client, booking_answers(self_harm_thoughts="yes"), stop_after="safety")
     clock(minutes=31)
     (unfinished,) = booking_drafts_escalate_urgent()
     login_as(role)
@@ -226,7 +225,7 @@ def test_staff_open_an_unfinished_request_and_its_unanswered_questions_read_as_s
 def test_a_step_saved_while_the_draft_reaches_staff_keeps_the_link_to_its_request(client, clock):
     from appointments.services.drafts import booking_draft_save_step
 
-    walk(client, answers(self_harm_thoughts="yes"), stop_after="safety")
+    walk(client, booking_answers(self_harm_thoughts="yes"), stop_after="safety")
     stale = BookingDraft.objects.get()  # The copy a step's request loaded before the job ran.
     clock(minutes=31)
     (unfinished,) = booking_drafts_escalate_urgent()
@@ -237,30 +236,24 @@ def test_a_step_saved_while_the_draft_reaches_staff_keeps_the_link_to_its_reques
     assert booking_drafts_escalate_urgent() == []
 
 
-def test_the_worker_queues_an_unfinished_requests_staff_alert_then_the_patients_acknowledgement(
-    client, clock
-):
-    data = answers(self_harm_thoughts="yes")
+def test_an_unfinished_request_gets_its_staff_alert_then_the_patients_acknowledgement(client, clock):
+    data = booking_answers(self_harm_thoughts="yes")
     walk(client, data, stop_after="safety")
     clock(minutes=31)
     (unfinished,) = booking_drafts_escalate_urgent()
-    assert OutboundEmail.objects.count() == 0
-    assert queue_pending() == 1
     # The staff alert only: the patient has sent nothing yet.
     assert list(OutboundEmail.objects.values_list("dedupe_key", flat=True)) == [
         f"consultation-request:{unfinished.pk}:staff-alert"
     ]
-    assert queue_pending() == 0
     walk(client, data)
-    assert queue_pending() == 1
     assert sorted(OutboundEmail.objects.values_list("dedupe_key", flat=True)) == [
         f"consultation-request:{unfinished.pk}:acknowledgement",
         f"consultation-request:{unfinished.pk}:staff-alert",
     ]
 
 
-def test_send_runs_three_statements_in_one_transaction(client, django_capture_on_commit_callbacks):
-    walk(client, answers(), stop_after="visit")
+def test_send_runs_four_statements_in_one_transaction(client, django_capture_on_commit_callbacks):
+    walk(client, booking_answers(), stop_after="visit")
     form_token = form_token_in(client.get("/consultation/check/").content.decode())
     data = {"consent_not_emergency": "on", "form_token": form_token}
     with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks() as callbacks:
@@ -271,14 +264,16 @@ def test_send_runs_three_statements_in_one_transaction(client, django_capture_on
     # request's INSERT (a reference that collides makes the whole transaction run again).
     assert statements.count("SAVEPOINT") == 1
     statements = [statement for statement in statements if statement not in ("SAVEPOINT", "RELEASE")]
-    # The draft; the draft taken (deleted, and locked, in one statement); the request. (The
-    # draft's own form token names no request, so whether it was sent before is not asked; what
-    # this browser sent is in a signed cookie, not a session row; the mail worker queues the
-    # e-mails.)
-    assert statements == ["SELECT", "DELETE", "INSERT"], statements
+    # The draft; the draft taken (deleted, and locked, in one statement); the request; its two
+    # e-mails, by their template's name. (The draft's own form token names no request, so whether
+    # it was sent before is not asked; what this browser sent is in a signed cookie, not a session
+    # row.)
+    assert statements == ["SELECT", "DELETE", "INSERT", "INSERT"], statements
     assert callbacks == []
-    assert OutboundEmail.objects.count() == 0
-    assert ConsultationRequest.objects.get().emails_pending is True
+    assert set(OutboundEmail.objects.values_list("template", "rendered_at")) == {
+        ("patient_acknowledgement", None),
+        ("staff_alert", None),
+    }
     assert "sessionid" not in response.cookies
 
 
@@ -287,7 +282,7 @@ def test_a_browser_keeps_its_last_ten_confirmations_in_a_cookie_it_cannot_forge(
     settings.CONSULTATION_PHONE_RATE_LIMIT = "100/d"  # one phone number, eleven requests
     locations = []
     for number in range(11):
-        locations.append(walk(client, answers(email=f"patient{number}@example.com"))["Location"])
+        locations.append(walk(client, booking_answers(email=f"patient{number}@example.com"))["Location"])
     cookie = client.cookies["consultation_sent"]
     assert (cookie["httponly"], cookie["samesite"], cookie["max-age"]) == (True, "Lax", "")
     assert len(cookie.OutputString()) < 3000  # Well under the 4,096 bytes a browser keeps.
@@ -308,7 +303,7 @@ def test_a_sent_cookie_of_another_shape_is_no_cookie(client, value):
 
     from appointments.views.booking import SENT_COOKIE, SENT_COOKIE_SALT
 
-    walk(client, answers(), stop_after="visit")
+    walk(client, booking_answers(), stop_after="visit")
     client.cookies[SENT_COOKIE] = signing.dumps(value, salt=SENT_COOKIE_SALT)
     form_token = form_token_in(client.get("/consultation/check/").content.decode())
     response = client.post("/consultation/check/", {"consent_not_emergency": "on", "form_token": form_token})
@@ -319,33 +314,33 @@ def test_a_sent_cookie_of_another_shape_is_no_cookie(client, value):
     assert client.get(location).status_code == 410
 
 
-def test_the_confirmation_shows_for_a_while_after_the_last_look_at_it(client, settings, monkeypatch):
+def test_the_confirmation_shows_for_a_while_after_the_last_look_at_it(client, settings, time_machine):
     settings.SESSION_COOKIE_AGE = 15 * 60
-    location = walk(client, answers())["Location"]
+    location = walk(client, booking_answers())["Location"]
     sent_at = time.time()
     # Ten minutes later the page is looked at again: its cookie is written anew ...
-    monkeypatch.setattr(time, "time", lambda: sent_at + 10 * 60)
+    time_machine.move_to(sent_at + 10 * 60, tick=False)
     response = client.get(location)
     assert response.status_code == 200
     assert response.cookies["consultation_sent"].value
     # ... so twenty minutes after Send (ten after that look) it still shows; without that look it
     # would not, fifteen minutes after the cookie was written at Send.
-    monkeypatch.setattr(time, "time", lambda: sent_at + 20 * 60)
+    time_machine.move_to(sent_at + 20 * 60, tick=False)
     assert client.get(location).status_code == 200
-    monkeypatch.setattr(time, "time", lambda: sent_at + 36 * 60)
+    time_machine.move_to(sent_at + 36 * 60, tick=False)
     assert client.get(location).status_code == 410
     # And never past CONSULTATION_CONFIRMATION_MAX_AGE after Send, however often it is looked at.
     settings.CONSULTATION_CONFIRMATION_MAX_AGE = 30 * 60
     for minutes in (10, 20, 29):
-        monkeypatch.setattr(time, "time", lambda minutes=minutes: sent_at + minutes * 60)
+        time_machine.move_to(sent_at + minutes * 60, tick=False)
         assert client.get(location).status_code == 200
-    monkeypatch.setattr(time, "time", lambda: sent_at + 31 * 60)
+    time_machine.move_to(sent_at + 31 * 60, tick=False)
     assert client.get(location).status_code == 410
 
 
-def test_a_request_whose_emails_cannot_be_queued_keeps_them_pending(client, monkeypatch):
-    """The worker queues a new request's e-mails in one transaction with clearing its mark: a
-    failure leaves both as they were, and a later pass queues them, once."""
+def test_a_request_whose_emails_cannot_be_queued_is_not_saved(client, monkeypatch):
+    """Send queues the request's e-mails in its own transaction: a failure keeps neither, and the
+    patient's next Send saves both, once."""
     from django.db import OperationalError
 
     from appointments.services import outbox
@@ -353,17 +348,13 @@ def test_a_request_whose_emails_cannot_be_queued_keeps_them_pending(client, monk
     def locked(**kwargs):
         raise OperationalError("canceling statement due to lock timeout")
 
-    walk(client, answers())
     with monkeypatch.context() as patched:
         patched.setattr(outbox, "outbound_emails_record", locked)
-        with pytest.raises(OperationalError):
-            queue_pending()
-    assert ConsultationRequest.objects.get().emails_pending is True
-    assert OutboundEmail.objects.count() == 0
-    assert queue_pending() == 1
-    assert ConsultationRequest.objects.get().emails_pending is False
-    assert OutboundEmail.objects.count() == 2
-    assert queue_pending() == 0
+        response = walk(client, booking_answers())
+    assert response.status_code == 503
+    assert (ConsultationRequest.objects.count(), OutboundEmail.objects.count()) == (0, 0)
+    assert walk(client, booking_answers()).status_code == 302
+    assert (ConsultationRequest.objects.count(), OutboundEmail.objects.count()) == (1, 2)
 
 
 def test_a_draft_that_reaches_staff_while_it_is_sent_completes_its_request(
@@ -371,7 +362,7 @@ def test_a_draft_that_reaches_staff_while_it_is_sent_completes_its_request(
 ):
     # The view reads the draft unlinked (its own token then names no request); the urgent drafts'
     # job links it before Send locks it: Send completes that request, and makes no second one.
-    data = answers(self_harm_thoughts="yes")
+    data = booking_answers(self_harm_thoughts="yes")
     walk(client, data, stop_after="visit")
     form_token = form_token_in(client.get("/consultation/check/").content.decode())
     read_draft = booking_views._draft
@@ -393,7 +384,6 @@ def test_a_draft_that_reaches_staff_while_it_is_sent_completes_its_request(
     assert (saved.is_unfinished, saved.is_urgent, saved.form_token) == (False, True, form_token)
     assert BookingDraft.objects.count() == 0
     # The staff alert when it reached them, the patient's acknowledgement when they sent it.
-    queue_pending()
     assert OutboundEmail.objects.filter(to="maria@example.com").count() == 1
     assert OutboundEmail.objects.count() == 2
 
@@ -403,11 +393,11 @@ def test_a_colliding_reference_runs_sends_transaction_again(client, monkeypatch)
     transaction (the draft's deletion too), which runs again with a new one."""
     from appointments.services import requests
 
-    walk(Client(), answers(email="first@example.com"))
+    walk(Client(), booking_answers(email="first@example.com"))
     taken = ConsultationRequest.objects.get().reference
     draws = iter([taken, "KC-2345-6789"])
     monkeypatch.setattr(requests, "new_reference", lambda: next(draws))
-    response = walk(client, answers())
+    response = walk(client, booking_answers())
     saved = ConsultationRequest.objects.get(reference="KC-2345-6789")
     assert response["Location"] == saved.get_absolute_url()
     assert ConsultationRequest.objects.count() == 2

@@ -7,16 +7,15 @@ import smtplib
 import pytest
 from django.core import mail
 from django.core.management import call_command
-from django.test import Client
 from django.utils import timezone
 
 from appointments.emails import outbound_email_send_due, retry_delay
 from appointments.models import ConsultationRequest, OutboundEmail
 from appointments.services import outbound_email_enqueue
 from tests.booking import walk
+from tests.factories import SCREENING_MARKERS, booking_answers, intake_answers, phq9
+from tests.intake import answer_intake
 from tests.outbox import render_pending
-
-from .conftest import SCREENING_MARKERS, answers, phq9
 
 pytestmark = pytest.mark.django_db
 
@@ -38,17 +37,26 @@ HEALTH_WORDS = [
 
 
 @pytest.fixture
-def urgent_request(submit):
-    submit(
-        answers(
-            concern="bipolar_depression",
+def urgent_request(client, submit):
+    """An urgent request holding every screening marker: the safety question answered yes while
+    booking, then the intake answered, PHQ-9 item 9 and a history of psychosis included."""
+    submit(booking_answers(concern="bipolar_depression", self_harm_thoughts="yes"))
+    consultation_request = ConsultationRequest.objects.get()
+    answer_intake(
+        client,
+        consultation_request,
+        intake_answers(
             episode="mixed",
-            self_harm_thoughts="yes",
             medical_history=["psychosis_history", "pregnant_or_breastfeeding"],
             **phq9(3, 3, 3, 3, 3, 3, 3, 3, 3),
-        )
+        ),
     )
-    return ConsultationRequest.objects.get()
+    consultation_request.refresh_from_db()
+    # The mails below are searched for answers the request really holds.
+    assert {name: getattr(consultation_request, name) for name in SCREENING_MARKERS} == SCREENING_MARKERS
+    assert (consultation_request.phq9_9, consultation_request.psychosis_history) == (3, True)
+    assert consultation_request.is_urgent
+    return consultation_request
 
 
 def mails(consultation_request):
@@ -96,14 +104,14 @@ def test_staff_alert_has_reference_urgency_and_admin_link_only(urgent_request, s
 
 
 def test_routine_staff_alert_says_routine(submit):
-    submit(answers())
+    submit(booking_answers())
     _patient, staff = mails(ConsultationRequest.objects.get())
     assert not staff.subject.startswith("URGENT")
     assert "Urgency: routine" in staff.body
 
 
 def test_neither_mail_carries_any_screening_answer(urgent_request, submit):
-    submit(answers())
+    submit(booking_answers())
     for consultation_request in ConsultationRequest.objects.all():
         for email in mails(consultation_request):
             text = (email.subject + "\n" + email.body + "\n" + email.ics).lower()
@@ -134,7 +142,7 @@ def test_a_message_is_queued_once_per_dedupe_key():
 
 
 def test_worker_sends_due_mail_once_and_marks_it_sent(submit):
-    submit(answers())
+    submit(booking_answers())
     call_command("mail_worker", "--once", verbosity=0)
     call_command("mail_worker", "--once", verbosity=0)
     assert len(mail.outbox) == 2
@@ -204,6 +212,7 @@ def test_a_calendar_attachment_is_sent_when_queued():
     assert filename == "invitation.ics" and mimetype == "text/calendar" and "VCALENDAR" in content
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_message_locked_by_one_worker_is_skipped_by_another():
     import threading
@@ -233,32 +242,22 @@ def test_a_message_locked_by_one_worker_is_skipped_by_another():
     assert len(mail.outbox) == 1
 
 
-def test_the_worker_queues_a_new_requests_mail_on_its_next_pass(client):
-    walk(client, answers())
+def test_send_queues_a_new_requests_mail_and_the_worker_sends_it(client):
+    walk(client, booking_answers())
     consultation_request = ConsultationRequest.objects.get()
-    # Send writes no message: the request keeps them pending.
-    assert consultation_request.emails_pending is True
-    assert OutboundEmail.objects.count() == 0
+    # Send writes both messages by their template's name, and renders neither.
+    assert set(consultation_request.outbound_emails.values_list("status", "rendered_at")) == {
+        ("pending", None)
+    }
+    assert consultation_request.outbound_emails.count() == 2
 
-    # The worker's next pass queues both, and sends them.
     call_command("mail_worker", "--once", verbosity=0)
     assert len(mail.outbox) == 2
     assert set(consultation_request.outbound_emails.values_list("status", flat=True)) == {"sent"}
-    consultation_request.refresh_from_db()
-    assert consultation_request.emails_pending is False
-
-
-def test_queueing_leaves_requests_without_pending_mail_alone(submit):
-    from appointments.services import consultation_request_emails_queue_pending
-
-    submit(answers())
-    OutboundEmail.objects.all().delete()
-    assert consultation_request_emails_queue_pending() == 0
-    assert OutboundEmail.objects.count() == 0
 
 
 def test_send_queues_both_messages_by_name_and_renders_nothing(submit):
-    submit(answers(first_name="Maria"))
+    submit(booking_answers(first_name="Maria"))
     consultation_request = ConsultationRequest.objects.get()
     queued = OutboundEmail.objects.order_by("dedupe_key").values_list(
         "dedupe_key", "template", "to", "subject", "body", "rendered_at", "consultation_request"
@@ -289,7 +288,7 @@ def test_send_queues_both_messages_by_name_and_renders_nothing(submit):
 def test_a_requests_two_messages_are_queued_in_one_insert(submit, django_assert_num_queries):
     from appointments.services import consultation_request_emails_enqueue
 
-    submit(answers())
+    submit(booking_answers())
     consultation_request = ConsultationRequest.objects.get()
     OutboundEmail.objects.all().delete()
     # The request's address and state, then both messages.
@@ -301,7 +300,7 @@ def test_a_requests_two_messages_are_queued_in_one_insert(submit, django_assert_
 
 def test_the_worker_renders_before_the_first_attempt_and_a_retry_sends_the_same_words(settings, submit):
     settings.EMAIL_BACKEND = f"{__name__}.Down"
-    submit(answers(first_name="Maria"))
+    submit(booking_answers(first_name="Maria"))
     consultation_request = ConsultationRequest.objects.get()
     assert outbound_email_send_due().deferred == 2
     patient, _staff = mails(consultation_request)
@@ -320,7 +319,7 @@ def test_the_worker_renders_before_the_first_attempt_and_a_retry_sends_the_same_
 
 
 def test_a_message_whose_request_is_gone_is_deferred_and_the_others_still_go(submit, caplog):
-    submit(answers())
+    submit(booking_answers())
     consultation_request = ConsultationRequest.objects.get()
     OutboundEmail.objects.filter(dedupe_key__endswith="staff-alert").update(consultation_request=None)
     report = outbound_email_send_due()
@@ -345,76 +344,35 @@ def test_a_message_with_neither_words_nor_template_is_refused():
     assert OutboundEmail.objects.count() == 0
 
 
-def test_the_workers_queueing_costs_one_query_when_nothing_is_pending_and_one_insert_a_request():
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from appointments.services import consultation_request_emails_queue_pending
-
-    def statements():
-        with CaptureQueriesContext(connection) as queries:
-            consultation_request_emails_queue_pending()
-        return [
-            query["sql"].split()[0]
-            for query in queries.captured_queries
-            if query["sql"].split()[0] not in ("SAVEPOINT", "RELEASE")
-        ]
-
-    assert statements() == ["SELECT"]
-    for number in range(3):
-        walk(Client(), answers(email=f"patient{number}@example.com"))
-    # The pending requests, locked; each one's two messages in one INSERT; the marks cleared.
-    assert statements() == ["SELECT", "INSERT", "INSERT", "INSERT", "UPDATE"]
-    assert OutboundEmail.objects.count() == 6
-    assert statements() == ["SELECT"]
-
-
-def test_the_upgrade_marks_the_recent_requests_that_lack_their_emails():
-    """Migration 0017: before it, a job queued what a request of the last seven days lacked."""
+def test_the_upgrade_queues_the_emails_of_requests_saved_with_them_pending():
+    """Migration 0020: before it, Send marked a request and the worker's pass queued its e-mails."""
     import importlib
 
     from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
 
-    from appointments.services import consultation_request_emails_enqueue
     from tests.factories import make_request
 
-    upgrade = importlib.import_module("appointments.migrations.0017_request_emails_pending")
-    complete = make_request(email="complete@example.com")
-    consultation_request_emails_enqueue(consultation_request_id=complete.pk)
+    upgrade = importlib.import_module("appointments.migrations.0020_request_emails_queued_with_it")
+    marked = make_request(email="marked@example.com")
     unfinished = make_request(email="unfinished@example.com", is_unfinished=True, is_urgent=True)
-    consultation_request_emails_enqueue(consultation_request_id=unfinished.pk)  # its staff alert only
-    make_request(email="none@example.com")
-    without_acknowledgement = make_request(email="half@example.com")
-    consultation_request_emails_enqueue(consultation_request_id=without_acknowledgement.pk)
-    OutboundEmail.objects.filter(dedupe_key__endswith=":acknowledgement", to="half@example.com").delete()
-    make_request(email="old@example.com", created_at=timezone.now() - datetime.timedelta(days=8))
-
+    make_request(email="queued@example.com")
     with connection.cursor() as cursor:
-        cursor.execute(upgrade.MARK_REQUESTS_WITHOUT_THEIR_EMAILS)
-    marked = set(ConsultationRequest.objects.filter(emails_pending=True).values_list("email", flat=True))
-    assert marked == {"none@example.com", "half@example.com"}
-
-
-def test_a_request_whose_mail_cannot_be_queued_does_not_hold_up_the_others(monkeypatch, caplog):
-    from appointments.services import consultation_request_emails_queue_pending, outbox
-    from tests.factories import make_request
-
-    broken = make_request(email="broken@example.com", emails_pending=True)
-    fine = make_request(email="fine@example.com", emails_pending=True)
-    real = outbox.consultation_request_emails_enqueue
-
-    def enqueue(*, consultation_request_id, **kwargs):
-        if consultation_request_id == broken.pk:
-            raise ValueError("broken@example.com is not an address")
-        real(consultation_request_id=consultation_request_id, **kwargs)
-
-    monkeypatch.setattr(outbox, "consultation_request_emails_enqueue", enqueue)
-    assert consultation_request_emails_queue_pending() == 1
-    assert set(OutboundEmail.objects.values_list("consultation_request", flat=True)) == {fine.pk}
-    assert list(ConsultationRequest.objects.filter(emails_pending=True)) == [broken]
-    # The log names the request, and no message it quotes.
-    assert f"consultation request {broken.pk} could not be queued (ValueError)" in caplog.text
-    assert "broken@example.com" not in caplog.text
-    monkeypatch.undo()
-    assert consultation_request_emails_queue_pending() == 1
-    assert OutboundEmail.objects.filter(consultation_request=broken).count() == 2
+        cursor.execute(
+            "UPDATE appointments_consultationrequest SET emails_pending = true WHERE id IN (%s, %s)",
+            [marked.pk, unfinished.pk],
+        )
+    before = MigrationLoader(connection).project_state(("appointments", "0019_booking_draft_client_key")).apps
+    upgrade.queue_the_marked_requests_emails(before, None)
+    assert sorted(OutboundEmail.objects.values_list("dedupe_key", "template", "to")) == [
+        (
+            f"consultation-request:{marked.pk}:acknowledgement",
+            "patient_acknowledgement",
+            "marked@example.com",
+        ),
+        (f"consultation-request:{marked.pk}:staff-alert", "staff_alert", "frontdesk@clinic.example"),
+        (f"consultation-request:{unfinished.pk}:staff-alert", "staff_alert", "frontdesk@clinic.example"),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM appointments_consultationrequest WHERE emails_pending")
+        assert cursor.fetchone() == (0,)

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from appointments.models import AuditEvent, Clinician
 from appointments.roles import CLINICIAN, FRONT_DESK
-from tests.factories import make_clinician, make_staff
+from tests.factories import make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -17,11 +17,6 @@ USERS = "/admin/auth/user/"
 
 def feed(client, token):
     return client.get(f"/calendar/{token}.ics")
-
-
-@pytest.fixture
-def clinician(db):
-    return make_clinician(display_name="Dr. Ana Reyes")
 
 
 # --- Finding 8: a token not of the secret's alphabet and length is a 404, never a 500 ------------

@@ -10,9 +10,7 @@ from django.utils import timezone
 from appointments import questionnaire
 from appointments.models import ConsultationRequest, OutboundEmail
 from tests.booking import walk
-from tests.factories import make_request
-
-from .conftest import answers
+from tests.factories import booking_answers, make_request
 
 pytestmark = pytest.mark.django_db
 
@@ -107,7 +105,7 @@ def field_error_block(html, name):
     [pytest.param(*case, id=f"{case[0]}-{i}") for i, case in enumerate(BAD_INPUT)],
 )
 def test_bad_answer_gets_its_message_beside_the_field_and_nothing_is_saved(submit, field, value, message):
-    data = answers(**{field: value}) if value is not None else answers(**{field: None})
+    data = booking_answers(**{field: value}) if value is not None else booking_answers(**{field: None})
     if value == "":
         data[field] = ""
 
@@ -126,7 +124,7 @@ def test_bad_answer_gets_its_message_beside_the_field_and_nothing_is_saved(submi
 
 
 def test_a_failed_step_keeps_every_other_answer_of_the_step(submit):
-    response = submit(answers(email="not-an-address"))
+    response = submit(booking_answers(email="not-an-address"))
     html = response.content.decode()
     assert 'value="Maria"' in html
     assert 'value="Okonkwo-Lindqvist"' in html
@@ -138,7 +136,7 @@ def test_a_failed_step_keeps_every_other_answer_of_the_step(submit):
 
 
 def test_back_to_an_earlier_step_shows_its_saved_answers(client):
-    walk(client, answers(state="NY", modality="in_person"), stop_after="visit")
+    walk(client, booking_answers(state="NY", modality="in_person"), stop_after="visit")
     html = client.get("/consultation/where/").content.decode()
     assert '<option value="NY" selected>' in html
     assert "checked" in input_tag(html, "is_adult", "yes")
@@ -149,19 +147,21 @@ def test_back_to_an_earlier_step_shows_its_saved_answers(client):
 
 def test_text_as_the_contact_method_is_the_permission_to_text(submit, client):
     assert 'name="text_ok"' not in client.get("/consultation/you/").content.decode()
-    response = submit(answers(contact_method="text", voicemail_ok=None))
+    response = submit(booking_answers(contact_method="text", voicemail_ok=None))
     assert response.status_code == 302
     saved = ConsultationRequest.objects.get()
     assert (saved.contact_method, saved.text_ok, saved.voicemail_ok) == ("text", True, False)
 
 
 def test_another_contact_method_does_not_allow_texts(submit):
-    assert submit(answers(contact_method="email", text_ok="on")).status_code == 302
+    # The contact step does not ask it: a client that sends it anyway, with every step.
+    data = {**booking_answers(contact_method="email"), "text_ok": "on"}
+    assert submit(data, strict=False).status_code == 302
     assert ConsultationRequest.objects.get().text_ok is False
 
 
 def test_under_18_cannot_go_on_and_is_given_the_phone_number(submit, client, clinic_facts):
-    response = submit(answers(is_adult="no"))
+    response = submit(booking_answers(is_adult="no"))
     assert response.status_code == 200
     html = response.content.decode()
     block = field_error_block(html, "is_adult")
@@ -173,7 +173,7 @@ def test_under_18_cannot_go_on_and_is_given_the_phone_number(submit, client, cli
 
 
 def test_a_state_the_clinic_does_not_serve_cannot_go_on(submit, client, clinic_facts):
-    response = submit(answers(state="TX"))
+    response = submit(booking_answers(state="TX"))
     assert response.status_code == 200
     block = field_error_block(response.content.decode(), "state")
     assert (
@@ -181,16 +181,16 @@ def test_a_state_the_clinic_does_not_serve_cannot_go_on(submit, client, clinic_f
     )
     assert "(555) 010-0100" in block
     assert client.get("/consultation/check/")["Location"] == "/consultation/where/"
-    assert submit(answers(state="NJ")).status_code == 302
+    assert submit(booking_answers(state="NJ")).status_code == 302
 
 
 def test_international_phone_numbers_are_accepted_and_stored_in_e164(submit):
-    assert submit(answers(phone="+44 20 7946 0958")).status_code == 302
+    assert submit(booking_answers(phone="+44 20 7946 0958")).status_code == 302
     assert ConsultationRequest.objects.get().phone == "+442079460958"
 
 
 def test_each_error_links_to_its_field_id(submit):
-    html = submit(answers(first_name="", contact_method="", contact_times=["never"])).content.decode()
+    html = submit(booking_answers(first_name="", contact_method="", contact_times=["never"])).content.decode()
     for anchor in ["id_first_name", "id_contact_method_0", "id_contact_times_0"]:
         assert f'href="#{anchor}"' in html
         assert f'id="{anchor}"' in html

@@ -8,28 +8,21 @@ from django.utils import timezone
 
 from appointments import jobs
 from appointments.models import Appointment, OutboundEmail
-from appointments.services import appointment_book, appointment_cancel, intake_reminders_enqueue_due
-from tests.factories import make_clinician, make_kind, make_request, make_staff
+from appointments.services import Source, appointment_book, appointment_cancel, intake_reminders_enqueue_due
+from tests.factories import make_request, make_staff
 
 from .conftest import SCREENING_MARKERS
 
-pytestmark = pytest.mark.django_db
+# Open every hour of every day: a reminder is due whatever the hour the test runs.
+EVERY_HOUR = [(day, "00:00", "23:59") for day in range(7)]
+
+pytestmark = [pytest.mark.django_db, pytest.mark.clinician(hours=EVERY_HOUR)]
 
 
 @pytest.fixture(autouse=True)
 def _clinic(settings, clinic_facts):
     settings.TIME_ZONE = "America/New_York"
     settings.INTAKE_REMINDER_HOURS = 48
-
-
-@pytest.fixture
-def kind():
-    return make_kind(duration_minutes=45, interval_minutes=60, minimum_notice_minutes=0)
-
-
-@pytest.fixture
-def clinician(kind):
-    return make_clinician(kinds=[kind], hours=[(day, "00:00", "23:59") for day in range(7)])
 
 
 def in_hours(hours):
@@ -44,7 +37,7 @@ def book(clinician, kind, starts_at, **request_fields):
         kind=kind,
         starts_at=starts_at,
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
     )
 
 
@@ -103,7 +96,7 @@ def test_sent_when_the_intake_is_only_started(clinician, kind):
 
 def test_not_sent_for_a_cancelled_appointment(clinician, kind):
     appointment = book(clinician, kind, in_hours(30))
-    appointment_cancel(appointment=appointment, by=make_staff("front_desk"))
+    appointment_cancel(appointment=appointment, source=Source.STAFF, by=make_staff("front_desk"))
     assert intake_reminders_enqueue_due() == 0
     assert not reminders().exists()
 

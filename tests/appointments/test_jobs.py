@@ -52,6 +52,7 @@ def test_a_failing_job_is_recorded_by_class_and_retried_sooner(registry):
     assert PeriodicJob.objects.get(name="fine").last_error == ""
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_never_run_one_job_twice(registry):
     runs = []

@@ -8,13 +8,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from appointments.models import Appointment, ConsultationRequest, OutboundEmail
-from appointments.services import appointment_book, appointment_cancel
+from appointments.services import Source, appointment_book, appointment_cancel
 from appointments.services.reminders import appointment_reminders_enqueue_due
 from tests.booking import walk
-from tests.factories import make_clinician, make_kind, make_request
+from tests.factories import SCREENING_MARKERS, booking_answers, make_clinician, make_kind, make_request
 from tests.outbox import render_pending
-
-from .conftest import SCREENING_MARKERS, answers
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +68,7 @@ def patient_mail(consultation_request):
 
 
 def test_a_request_sent_from_the_spanish_form_is_stored_as_spanish(submit_in_spanish):
-    response = submit_in_spanish(answers(concern="bipolar_depression"))
+    response = submit_in_spanish(booking_answers(concern="bipolar_depression"))
     consultation_request = ConsultationRequest.objects.get()
     assert consultation_request.language == "es"
     # The confirmation page stays on the Spanish site.
@@ -82,12 +80,12 @@ def test_a_request_sent_from_the_english_form_is_stored_as_english(
     client, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        walk(client, answers())
+        walk(client, booking_answers())
     assert ConsultationRequest.objects.get().language == "en"
 
 
 def test_the_spanish_acknowledgement_is_in_spanish_without_health_details(submit_in_spanish):
-    submit_in_spanish(answers(concern="bipolar_depression", self_harm_thoughts="yes"))
+    submit_in_spanish(booking_answers(concern="bipolar_depression", self_harm_thoughts="yes"))
     consultation_request = ConsultationRequest.objects.get()
     email = patient_mail(consultation_request)
     assert email.subject == (
@@ -112,7 +110,7 @@ def test_the_spanish_acknowledgement_is_in_spanish_without_health_details(submit
 
 
 def test_the_staff_alert_for_a_spanish_request_stays_english(submit_in_spanish, settings):
-    submit_in_spanish(answers())
+    submit_in_spanish(booking_answers())
     consultation_request = ConsultationRequest.objects.get()
     render_pending()
     staff = OutboundEmail.objects.get(to=settings.CLINIC_STAFF_EMAIL)
@@ -122,7 +120,7 @@ def test_the_staff_alert_for_a_spanish_request_stays_english(submit_in_spanish, 
 
 
 def test_the_spanish_status_page_is_in_spanish(client, submit_in_spanish):
-    submit_in_spanish(answers())
+    submit_in_spanish(booking_answers())
     consultation_request = ConsultationRequest.objects.get()
     body = patient_mail(consultation_request).body
     # The status link, not the intake's link that comes before it.
@@ -139,7 +137,7 @@ def test_the_spanish_status_page_is_in_spanish(client, submit_in_spanish):
 def test_the_spanish_confirmation_page_is_in_spanish_with_crisis_help_for_an_urgent_request(
     client, submit_in_spanish
 ):
-    response = submit_in_spanish(answers(self_harm_thoughts="yes"))
+    response = submit_in_spanish(booking_answers(self_harm_thoughts="yes"))
     html = client.get(response["Location"]).content.decode()
     assert "Recibimos su solicitud" in html
     assert "Hay ayuda disponible ahora mismo" in html
@@ -165,7 +163,7 @@ def test_booking_a_spanish_request_sends_a_spanish_invitation_and_calendar_event
         kind=kind,
         starts_at=starts_at,
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
     )
     email = OutboundEmail.objects.get(dedupe_key=f"appointment:{appointment.uid}:0")
     assert email.subject == (
@@ -179,7 +177,7 @@ def test_booking_a_spanish_request_sends_a_spanish_invitation_and_calendar_event
     assert "LOCATION:Telesalud (videollamada)" in email.ics
     assert "Número de referencia: " + consultation_request.reference in email.ics.replace("\r\n ", "")
 
-    appointment_cancel(appointment=appointment, by=None)
+    appointment_cancel(appointment=appointment, source=Source.PATIENT)
     cancelled = OutboundEmail.objects.get(dedupe_key=f"appointment:{appointment.uid}:1")
     assert cancelled.subject.startswith("Su consulta quedó cancelada")
     assert f"{when} {zone} quedó cancelada" in cancelled.body
@@ -196,7 +194,7 @@ def test_a_spanish_reminder_is_in_spanish(settings):
         kind=kind,
         starts_at=starts_at + datetime.timedelta(hours=1),
         modality=Appointment.Modality.IN_PERSON,
-        by=None,
+        source=Source.PATIENT,
     )
     Appointment.objects.filter(pk=appointment.pk).update(
         updated_at=timezone.now() - datetime.timedelta(days=3)
@@ -238,7 +236,7 @@ def test_a_spanish_patient_moves_their_consultation_on_spanish_pages(client, set
         kind=kind,
         starts_at=datetime.datetime(day.year, day.month, day.day, 10, tzinfo=new_york),
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
     )
     with translation.override("es"):
         status = appointment.consultation_request.get_status_url()

@@ -9,13 +9,16 @@ from django.utils import timezone
 from appointments import jobs
 from appointments.emails import outbound_email_send_due
 from appointments.models import Appointment, OutboundEmail
-from appointments.services import appointment_book, appointment_cancel, appointment_reschedule
+from appointments.services import Source, appointment_book, appointment_cancel, appointment_move
 from appointments.services.reminders import appointment_reminders_due, appointment_reminders_enqueue_due
-from tests.factories import make_clinician, make_kind, make_request, make_staff
+from tests.factories import make_request, make_staff
 
 from .conftest import SCREENING_MARKERS
 
-pytestmark = pytest.mark.django_db
+# Open every hour of every day: a reminder is due whatever the hour the test runs.
+EVERY_HOUR = [(day, "00:00", "23:59") for day in range(7)]
+
+pytestmark = [pytest.mark.django_db, pytest.mark.clinician(hours=EVERY_HOUR)]
 
 HOURS = [24, 2]
 ZONE = "America/New_York"
@@ -25,16 +28,6 @@ ZONE = "America/New_York"
 def _clinic_time_zone(settings):
     settings.TIME_ZONE = ZONE
     settings.APPOINTMENT_REMINDER_HOURS = HOURS
-
-
-@pytest.fixture
-def kind():
-    return make_kind(duration_minutes=45, interval_minutes=60, minimum_notice_minutes=0)
-
-
-@pytest.fixture
-def clinician(kind):
-    return make_clinician(kinds=[kind], hours=[(day, "00:00", "23:59") for day in range(7)])
 
 
 def next_hour(hours_ahead):
@@ -50,7 +43,7 @@ def booked(clinician, kind, starts_at, *, booked_ago=datetime.timedelta(days=3),
         kind=kind,
         starts_at=starts_at,
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
     )
     # As if booked some days ago.
     Appointment.objects.filter(pk=appointment.pk).update(updated_at=timezone.now() - booked_ago)
@@ -110,8 +103,9 @@ def test_nothing_stale_goes_out_for_a_moved_or_a_cancelled_appointment(clinician
     appointment_reminders_enqueue_due(hours=HOURS)
     assert reminders().count() == 2
 
-    appointment_reschedule(appointment=moved, starts_at=next_hour(40), by=None)
-    appointment_cancel(appointment=cancelled, by=make_staff("front_desk"))
+    front_desk = make_staff("front_desk")
+    appointment_move(appointment=moved, starts_at=next_hour(40), source=Source.STAFF, by=front_desk)
+    appointment_cancel(appointment=cancelled, source=Source.STAFF, by=front_desk)
     mail.outbox.clear()
     outbound_email_send_due()
 

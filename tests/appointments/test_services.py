@@ -11,69 +11,25 @@ from appointments.models import (
     REFERENCE_ALPHABET,
     ConsultationRequest,
     OutboundEmail,
+    StatusChange,
     new_reference,
     new_token,
 )
-from appointments.services import consultation_request_cancel_by_patient, consultation_request_create
-from tests.outbox import queue_pending
+from appointments.services import (
+    consultation_request_cancel_by_patient,
+    consultation_request_create,
+    consultation_request_set_status,
+)
+from tests.factories import request_answers
 
 pytestmark = pytest.mark.django_db
 
 Flag = ConsultationRequest.Flag
 
 
-def model_answers(**overrides):
-    answers = {
-        "first_name": "Sam",
-        "last_name": "Rivera",
-        "email": "sam@example.com",
-        "phone": "+12125550199",
-        "contact_method": "email",
-        "contact_times": [],
-        "voicemail_ok": False,
-        "text_ok": False,
-        "date_of_birth": datetime.date(1970, 1, 2),
-        "state": "CA",
-        "concern": "depression",
-        "concern_other": "",
-        "episode": "depressive",
-        "self_harm_thoughts": False,
-        "is_adult": True,
-        "antidepressant_trials": "2",
-        "treatments_other": "",
-        "current_medications": "",
-        "medical_history_other": "",
-        "modality": "either",
-        "treatment_preference": "undecided",
-        "payment": "self_pay",
-        "insurance_carrier": "",
-        "heard_about": "",
-        "heard_about_other": "",
-        "consent_privacy": True,
-        "consent_contact": True,
-        "consent_not_emergency": True,
-        "tried_mood_stabilisers": False,
-        "tried_therapy": False,
-        "tried_ect_tms": False,
-        "tried_ketamine": False,
-        "high_blood_pressure": False,
-        "heart_disease_or_stroke": False,
-        "psychosis_history": False,
-        "substance_use": False,
-        "seizures": False,
-        "pregnant_or_breastfeeding": False,
-        "liver_disease": False,
-        "bladder_problems": False,
-        "raised_eye_pressure": False,
-        **{f"phq9_{n}": None for n in range(1, 10)},
-    }
-    answers.update(overrides)
-    return answers
-
-
 def create(**overrides):
     consultation_request, created = consultation_request_create(
-        form_token=new_token(), answers=model_answers(**overrides)
+        form_token=new_token(), answers=request_answers(**overrides)
     )
     assert created
     return consultation_request
@@ -87,11 +43,12 @@ def test_reference_is_human_friendly_and_avoids_ambiguous_characters():
     assert not set("01OIL") & set(REFERENCE_ALPHABET)
 
 
-def test_str_shows_reference_and_date_never_a_name():
-    consultation_request = create()
+def test_str_shows_reference_and_date_never_a_name(time_machine):
+    # Late evening in New York, already the next day in UTC: the date is the clinic's.
+    time_machine.move_to(datetime.datetime(2026, 3, 10, 2, 30, tzinfo=datetime.UTC), tick=False)
+    consultation_request = create(first_name="Sam", last_name="Rivera")
     text = str(consultation_request)
-    assert consultation_request.reference in text
-    assert consultation_request.created_at.strftime("%Y-%m-%d") in text
+    assert text == f"{consultation_request.reference} (2026-03-09)"
     assert "Sam" not in text and "Rivera" not in text
 
 
@@ -132,16 +89,16 @@ def test_phq9_score_is_computed_by_the_database():
 
 def test_the_service_validates_with_full_clean_and_saves_nothing_when_invalid():
     with pytest.raises(ValidationError) as error:
-        consultation_request_create(form_token=new_token(), answers=model_answers(consent_privacy=False))
+        consultation_request_create(form_token=new_token(), answers=request_answers(consent_privacy=False))
     assert "This consent is required." in str(error.value)
     with pytest.raises(ValidationError):
         consultation_request_create(
-            form_token=new_token(), answers=model_answers(blood_pressure_systolic=400)
+            form_token=new_token(), answers=request_answers(blood_pressure_systolic=400)
         )
     with pytest.raises(ValidationError):
-        consultation_request_create(form_token=new_token(), answers=model_answers(state="ZZ"))
+        consultation_request_create(form_token=new_token(), answers=request_answers(state="ZZ"))
     with pytest.raises(ValidationError):
-        consultation_request_create(form_token=new_token(), answers=model_answers(phq9_1=7))
+        consultation_request_create(form_token=new_token(), answers=request_answers(phq9_1=7))
     assert ConsultationRequest.objects.count() == 0
 
 
@@ -159,9 +116,9 @@ def test_the_database_refuses_impossible_rows_too():
 
 def test_same_form_token_returns_the_first_request():
     token = new_token()
-    first, created = consultation_request_create(form_token=token, answers=model_answers())
+    first, created = consultation_request_create(form_token=token, answers=request_answers())
     second, created_again = consultation_request_create(
-        form_token=token, answers=model_answers(first_name="Other")
+        form_token=token, answers=request_answers(first_name="Other")
     )
     assert created and not created_again
     assert first.pk == second.pk
@@ -181,7 +138,7 @@ class RolledBack(Exception):
     pass
 
 
-def test_a_new_request_is_saved_with_its_emails_pending_for_the_worker(django_capture_on_commit_callbacks):
+def test_a_new_request_is_saved_with_its_emails_queued_in_its_transaction(django_capture_on_commit_callbacks):
     with pytest.raises(RolledBack), transaction.atomic():
         create()
         raise RolledBack
@@ -189,35 +146,84 @@ def test_a_new_request_is_saved_with_its_emails_pending_for_the_worker(django_ca
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         saved = create()
     assert callbacks == []  # Nothing is left for after the commit.
-    assert (saved.emails_pending, OutboundEmail.objects.count()) == (True, 0)
-    assert queue_pending() == 1
     assert OutboundEmail.objects.filter(consultation_request=saved).count() == 2
 
 
-def test_cancel_by_patient_follows_the_allowed_transitions(django_capture_on_commit_callbacks):
-    Status = ConsultationRequest.Status
-    for status in Status:
-        consultation_request = create()
-        ConsultationRequest.objects.filter(pk=consultation_request.pk).update(status=status)
+# The workflow, written out: each status and the statuses a request may move to from it.
+MOVES = {
+    "new": {"contacted", "scheduled", "declined", "cancelled_by_patient", "cancelled_by_staff", "spam"},
+    "contacted": {"scheduled", "declined", "cancelled_by_patient", "cancelled_by_staff"},
+    "scheduled": {"completed", "contacted", "cancelled_by_patient", "cancelled_by_staff"},
+    "completed": set(),
+    "declined": set(),
+    "cancelled_by_patient": set(),
+    "cancelled_by_staff": set(),
+    # A request marked spam by mistake goes back to the new ones.
+    "spam": {"new"},
+}
+# Scheduled is reached by booking the consultation, never by choosing the status.
+BOOKED_ONLY = {"scheduled"}
+
+
+def in_status(status):
+    consultation_request = create()
+    ConsultationRequest.objects.filter(pk=consultation_request.pk).update(status=status)
+    consultation_request.refresh_from_db()
+    return consultation_request
+
+
+def test_the_workflow_has_the_statuses_written_out_here():
+    assert set(ConsultationRequest.Status.values) == set(MOVES)
+
+
+@pytest.mark.parametrize(("current", "target"), [(a, b) for a in MOVES for b in MOVES if a != b])
+def test_staff_move_a_request_only_as_the_workflow_allows(current, target, django_user_model):
+    staff = django_user_model.objects.create_user("desk", password="x" * 20, is_staff=True)
+    consultation_request = in_status(current)
+    if target in MOVES[current] and target not in BOOKED_ONLY:
+        moved = consultation_request_set_status(
+            consultation_request=consultation_request, status=target, by=staff
+        )
+        assert moved.status == target
+        change = StatusChange.objects.get(consultation_request=consultation_request)
+        assert (change.from_status, change.to_status, change.changed_by) == (current, target, staff)
+    else:
+        with pytest.raises(ValidationError) as refusal:
+            consultation_request_set_status(
+                consultation_request=consultation_request, status=target, by=staff
+            )
+        if target in MOVES[current]:
+            assert "by booking its consultation" in str(refusal.value)
+        elif MOVES[current]:
+            assert "It can move to:" in str(refusal.value)
+        else:
+            assert "is closed" in str(refusal.value)
         consultation_request.refresh_from_db()
-        allowed = Status.CANCELLED_BY_PATIENT in ConsultationRequest.ALLOWED_TRANSITIONS[status]
-        if allowed or status == Status.CANCELLED_BY_PATIENT:
+        assert consultation_request.status == current
+        assert not StatusChange.objects.exists()
+
+
+def test_cancel_by_patient_follows_the_allowed_transitions(django_capture_on_commit_callbacks):
+    may_cancel = {status for status, targets in MOVES.items() if "cancelled_by_patient" in targets}
+    assert may_cancel == {"new", "contacted", "scheduled"}
+    for status in MOVES:
+        consultation_request = in_status(status)
+        if status in may_cancel or status == "cancelled_by_patient":
             with django_capture_on_commit_callbacks(execute=True):
                 result = consultation_request_cancel_by_patient(consultation_request=consultation_request)
-            assert result.status == Status.CANCELLED_BY_PATIENT
+            assert result.status == "cancelled_by_patient"
         else:
             with pytest.raises(ValidationError):
                 consultation_request_cancel_by_patient(consultation_request=consultation_request)
             consultation_request.refresh_from_db()
             assert consultation_request.status == status
-    assert set(ConsultationRequest.ALLOWED_TRANSITIONS) == set(Status)
     # Cancelling twice sends the staff one notice per request.
     assert OutboundEmail.objects.filter(dedupe_key__endswith="cancelled-by-patient").count() == 3
 
 
 def test_model_clean_states_the_check_constraints_rules_with_messages():
     consultation_request = ConsultationRequest(
-        **model_answers(self_harm_thoughts=True, consent_contact=False)
+        **request_answers(self_harm_thoughts=True, consent_contact=False)
     )
     with pytest.raises(ValidationError) as error:
         consultation_request.clean()

@@ -10,10 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment, AvailabilityException, OutboundEmail
-from appointments.services import MoveReason, appointment_book, appointment_reschedule, appointment_schedule
+from appointments.services import MoveReason, Source, appointment_book, appointment_move
 from appointments.services.reminders import appointment_reminder_enqueue
 from appointments.slots import appointments_outside_hours
-from tests.factories import make_clinician, make_kind, make_request, make_staff
+from tests.factories import make_clinician, make_request, make_staff
 
 from .conftest import SCREENING_MARKERS, admin_form_data, change_url
 
@@ -47,11 +47,6 @@ def slot(clinician, moment):
 
 
 @pytest.fixture
-def kind():
-    return make_kind(name="First consultation", duration_minutes=45, interval_minutes=60)
-
-
-@pytest.fixture
 def reyes(kind):
     return make_clinician(
         kinds=[kind],
@@ -80,7 +75,7 @@ def book(clinician, kind, starts_at, **request_fields):
         kind=kind,
         starts_at=starts_at,
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
     )
 
 
@@ -104,11 +99,12 @@ def test_a_staff_move_updates_the_same_event_explains_why_and_withdraws_old_remi
     assert reminder is not None
     front_desk = make_staff("front_desk")
 
-    moved = appointment_reschedule(
+    moved = appointment_move(
         appointment=appointment,
         starts_at=at(monday, 13),
         clinician=okafor,
         reason=MoveReason.CLINICIAN_UNAVAILABLE,
+        source=Source.STAFF,
         by=front_desk,
     )
 
@@ -134,10 +130,11 @@ def test_a_staff_move_updates_the_same_event_explains_why_and_withdraws_old_remi
 def test_a_move_needs_a_known_reason(kind, reyes, monday):
     appointment = book(reyes, kind, at(monday, 10))
     with pytest.raises(ValidationError):
-        appointment_reschedule(
+        appointment_move(
             appointment=appointment,
             starts_at=at(monday, 11),
             reason="my-own-words",
+            source=Source.STAFF,
             by=make_staff("front_desk"),
         )
     assert Appointment.objects.get(pk=appointment.pk).starts_at == at(monday, 10)
@@ -155,15 +152,15 @@ def test_only_a_clinic_admin_may_book_outside_hours_in_the_service(kind, reyes, 
         "clinician": reyes,
     }
     with pytest.raises(ValidationError) as refused:
-        appointment_schedule(**outside, outside_hours=True, by=make_staff(role))
+        appointment_book(**outside, source=Source.STAFF, outside_hours=True, by=make_staff(role))
     assert refused.value.code == "override_refused"
     with pytest.raises(ValidationError) as refused:
-        appointment_schedule(**outside, by=make_staff("clinic_admin", username="admin1"))
+        appointment_book(**outside, source=Source.STAFF, by=make_staff("clinic_admin", username="admin1"))
     assert refused.value.code == "outside_hours"
     assert not Appointment.objects.exists()
 
-    booked = appointment_schedule(
-        **outside, outside_hours=True, by=make_staff("clinic_admin", username="admin2")
+    booked = appointment_book(
+        **outside, outside_hours=True, source=Source.STAFF, by=make_staff("clinic_admin", username="admin2")
     )
     assert (booked.clinician, booked.starts_at, booked.outside_hours_approved) == (
         reyes,
@@ -475,11 +472,12 @@ def test_the_conflicts_page_needs_the_calendar_permission(client, db):
 def test_a_spanish_speaking_patient_reads_why_it_moved_in_spanish(kind, reyes, okafor, monday):
     appointment = book(reyes, kind, at(monday, 10), language="es")
 
-    appointment_reschedule(
+    appointment_move(
         appointment=appointment,
         starts_at=at(monday, 14),
         clinician=okafor,
         reason=MoveReason.CLINICIAN_UNAVAILABLE,
+        source=Source.STAFF,
         by=make_staff("front_desk"),
     )
 

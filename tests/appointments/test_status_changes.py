@@ -8,9 +8,10 @@ from django.test import Client
 from django.utils import timezone
 
 from appointments.models import Appointment, AuditEvent, ConsultationRequest, OutboundEmail
-from appointments.services import appointment_book
+from appointments.services import Source, appointment_book
 from appointments.services.reminders import appointment_reminder_enqueue, appointment_reminders_enqueue_due
-from tests.factories import make_clinician, make_kind, make_request
+from tests.factories import make_request
+from tests.outbox import render_pending
 
 from .conftest import SCREENING_MARKERS
 
@@ -51,22 +52,6 @@ def monday():
 
 
 @pytest.fixture
-def kind():
-    return make_kind(name="First consultation", duration_minutes=45, interval_minutes=60)
-
-
-@pytest.fixture
-def clinician(kind):
-    return make_clinician(
-        kinds=[kind],
-        states=["NY"],
-        hours=[(MONDAY, "09:00", "13:00")],
-        display_name="Dr. Ana Reyes",
-        telehealth_instructions="Join at https://video.clinic.example/room-7",
-    )
-
-
-@pytest.fixture
 def appointment(kind, clinician, monday):
     screening = {name: value for name, value in SCREENING_MARKERS.items() if name != "concern_other"}
     consultation_request = make_request(
@@ -78,7 +63,7 @@ def appointment(kind, clinician, monday):
         kind=kind,
         starts_at=at(monday, 10),
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
     )
 
 
@@ -152,6 +137,7 @@ def test_the_patient_moves_the_consultation_after_confirming_it(
 
     update = OutboundEmail.objects.get(dedupe_key=f"appointment:{appointment.uid}:1")
     assert update.to == "maria@example.com" and "METHOD:REQUEST" in update.ics and "SEQUENCE:1" in update.ics
+    render_pending()
     staff = OutboundEmail.objects.get(dedupe_key=f"appointment:{appointment.uid}:1:staff-moved")
     assert staff.to == "frontdesk@clinic.example"
     assert appointment.consultation_request.reference in staff.subject
@@ -207,7 +193,7 @@ def test_a_time_that_is_not_open_or_is_gone_is_refused_with_fresh_times(
         kind=kind,
         starts_at=at(monday, 11),
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
     )
     response = client.post(
         reschedule, {"from": monday.isoformat(), "step": "confirm", "time": value(at(monday, 11))}
@@ -236,7 +222,7 @@ def test_a_race_lost_at_the_last_moment_says_so_and_offers_fresh_times(
         kind=kind,
         starts_at=at(monday, 11),
         modality=Appointment.Modality.TELEHEALTH,
-        by=None,
+        source=Source.PATIENT,
     )
     calls = iter([stale])
     original = status_views.patient_open_slots

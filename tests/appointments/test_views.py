@@ -9,9 +9,11 @@ from django.urls import reverse
 
 from appointments.models import BookingDraft, ConsultationRequest, OutboundEmail
 from tests.booking import step_data, walk
+from tests.factories import booking_answers, intake_answers, phq9
+from tests.intake import answer_intake
 from tests.outbox import render_pending
 
-from .conftest import FORM_URL, answers, phq9, reference_in
+from .conftest import FORM_URL, reference_in
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +32,7 @@ def test_each_step_asks_its_own_questions_under_its_own_heading(client):
         ("/consultation/where/", "Where you will be, and your age", "Step 3 of 5", "/consultation/safety/"),
         ("/consultation/visit/", "Your consultation", "Step 4 of 5", "/consultation/where/"),
     ]
-    data = answers()
+    data = booking_answers()
     for url, heading, progress, back in expected:
         response = client.get(url)
         assert response.status_code == 200, url
@@ -62,7 +64,7 @@ def test_the_first_step_asks_contact_details_and_both_consents_before_any_health
 
 
 def test_honeypot_is_hidden_from_people_and_assistive_technology(client):
-    walk(client, answers(), stop_after="visit")
+    walk(client, booking_answers(), stop_after="visit")
     html = client.get("/consultation/check/").content.decode()
     block = html[html.index('class="form-honeypot"') - 5 :][:400]
     assert 'aria-hidden="true"' in block
@@ -74,7 +76,7 @@ def test_honeypot_is_hidden_from_people_and_assistive_technology(client):
 def test_article_the_patient_came_from_is_kept(client, submit):
     html = client.get(FORM_URL + "?from=ketamine-for-bipolar-disorder").content.decode()
     assert 'href="/consultation/you/?from=ketamine-for-bipolar-disorder"' in html
-    submit(answers(source_article="ketamine-for-bipolar-disorder"))
+    submit(booking_answers(source_article="ketamine-for-bipolar-disorder"))
     assert ConsultationRequest.objects.get().source_article_slug == "ketamine-for-bipolar-disorder"
 
 
@@ -85,7 +87,7 @@ def test_a_bad_article_slug_is_dropped_not_stored_nor_echoed(client, submit, val
     html = client.get(FORM_URL, {"from": value}).content.decode()
     assert 'href="/consultation/you/"' in html
     assert value not in html
-    submit(answers(source_article=value))
+    submit(booking_answers(source_article=value))
     assert ConsultationRequest.objects.get().source_article_slug == ""
 
 
@@ -109,8 +111,11 @@ def test_a_valid_request_is_saved_and_leads_to_its_confirmation(submit):
 
 
 def test_confirmation_shows_reference_and_next_steps_but_no_health_detail(client, submit):
-    submit(answers(**phq9(3, 3, 3, 3, 3, 3, 3, 3, 0)))
+    submit(booking_answers())
     consultation_request = ConsultationRequest.objects.get()
+    # The intake answered since, severe scores and a medicine among the answers.
+    answer_intake(client, consultation_request, intake_answers(**phq9(3, 3, 3, 3, 3, 3, 3, 3, 0)))
+    assert ConsultationRequest.objects.get().phq9_score == 24
     response = client.get(consultation_request.get_absolute_url())
     assert response.status_code == 200
     html = main_content(response)
@@ -134,7 +139,7 @@ def test_confirmation_url_is_unguessable(client, submit):
 
 # PHQ-9 item 9 is asked in the intake, after booking: tests/appointments/test_intake.py.
 def test_a_yes_to_the_safety_question_makes_the_request_urgent_and_leads_with_crisis_help(client, submit):
-    response = submit(answers(self_harm_thoughts="yes"), follow=True)
+    response = submit(booking_answers(self_harm_thoughts="yes"), follow=True)
     consultation_request = ConsultationRequest.objects.get()
     assert consultation_request.is_urgent is True
     assert "self_harm" in consultation_request.flags
@@ -152,7 +157,7 @@ def test_a_yes_to_the_safety_question_makes_the_request_urgent_and_leads_with_cr
 
 
 def test_a_yes_to_the_safety_question_shows_crisis_help_on_the_very_next_page(client):
-    walk(client, answers(), stop_after="contact")
+    walk(client, booking_answers(), stop_after="contact")
     response = client.post("/consultation/safety/", {"self_harm_thoughts": "yes"})
     # No further answer between the harm question and crisis help.
     assert response.status_code == 302 and response["Location"] == "/consultation/help/"
@@ -173,7 +178,7 @@ def test_a_yes_to_the_safety_question_shows_crisis_help_on_the_very_next_page(cl
 
 
 def test_honeypot_filled_in_saves_nothing_sends_nothing_and_looks_like_success(submit):
-    response = submit(answers(website="http://spam.example"))
+    response = submit(booking_answers(website="http://spam.example"))
     assert response.status_code == 200
     html = main_content(response)
     assert "Thank you" in html
@@ -185,7 +190,7 @@ def test_honeypot_filled_in_saves_nothing_sends_nothing_and_looks_like_success(s
 
 
 def test_the_same_form_sent_twice_makes_one_request(submit):
-    data = answers()
+    data = booking_answers()
     first = submit(data)
     second = submit(data)
     assert ConsultationRequest.objects.count() == 1
@@ -196,7 +201,7 @@ def test_the_same_form_sent_twice_makes_one_request(submit):
 def test_a_resubmit_with_changed_answers_is_a_request_of_its_own(submit):
     # Only the very same submission is a duplicate: changed answers (the same one-time token, the
     # same browser) are never dropped.
-    data = answers()
+    data = booking_answers()
     submit(data)
     response = submit({**data, "first_name": "Mara"})
     assert response.status_code == 302
@@ -204,22 +209,22 @@ def test_a_resubmit_with_changed_answers_is_a_request_of_its_own(submit):
 
 
 def test_a_fresh_form_makes_a_second_request(submit):
-    submit(answers())
-    submit(answers())
+    submit(booking_answers())
+    submit(booking_answers())
     assert ConsultationRequest.objects.count() == 2
     assert len(set(ConsultationRequest.objects.values_list("reference", flat=True))) == 2
 
 
 def test_a_mangled_form_token_still_saves_the_request(submit):
-    assert submit(answers(form_token="<not a token>")).status_code == 302
+    assert submit(booking_answers(form_token="<not a token>")).status_code == 302
     assert ConsultationRequest.objects.count() == 1
 
 
 def test_rate_limit_answers_429_with_the_phone_number_and_counts_in_the_shared_cache(submit, settings):
     settings.CONSULTATION_RATE_LIMIT = "2/10m"
-    assert submit(answers()).status_code == 302
-    assert submit(answers()).status_code == 302
-    response = submit(answers())
+    assert submit(booking_answers()).status_code == 302
+    assert submit(booking_answers()).status_code == 302
+    response = submit(booking_answers())
     assert response.status_code == 429
     html = response.content.decode()
     assert "Please try again a little later" in html
@@ -227,15 +232,17 @@ def test_rate_limit_answers_429_with_the_phone_number_and_counts_in_the_shared_c
     assert response["Retry-After"] == "600"
     assert ConsultationRequest.objects.count() == 2
     # A different client is not affected.
-    assert submit(answers(), REMOTE_ADDR="203.0.113.9").status_code == 302
+    assert submit(booking_answers(), REMOTE_ADDR="203.0.113.9").status_code == 302
 
 
 def test_rate_limit_counters_live_in_redis_keyed_by_a_hash_not_the_address(submit, settings):
     from django.core.cache import cache
 
     settings.CONSULTATION_RATE_LIMIT = "1/10m"
-    submit(answers())
-    keys = [key.decode() for key in cache._cache.get_client().keys("*")]
+    submit(booking_answers())
+    # This run's keys only: other test processes share the Redis database.
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    keys = [key.decode() for key in cache._cache.get_client().keys(f"{prefix}:*")]
     assert keys, "no rate-limit counter in Redis"
     assert not any("127.0.0.1" in key for key in keys)
 
@@ -243,13 +250,13 @@ def test_rate_limit_counters_live_in_redis_keyed_by_a_hash_not_the_address(submi
 def test_attempts_with_errors_are_limited_too(submit, settings):
     settings.CONSULTATION_ATTEMPT_RATE_LIMIT = "3/10m"
     for _ in range(3):
-        assert submit(answers(email="broken")).status_code == 200
-    assert submit(answers(email="broken")).status_code == 429
+        assert submit(booking_answers(email="broken")).status_code == 200
+    assert submit(booking_answers(email="broken")).status_code == 429
 
 
 def test_resending_a_used_form_is_not_refused_by_the_rate_limit(submit, settings):
     settings.CONSULTATION_RATE_LIMIT = "1/10m"
-    data = answers()
+    data = booking_answers()
     submit(data)
     assert submit(data).status_code == 302
 
@@ -258,13 +265,13 @@ def test_csrf_is_enforced(client):
     from django.test import Client
 
     strict = Client(enforce_csrf_checks=True)
-    response = walk(strict, answers())
+    response = walk(strict, booking_answers())
     assert response.status_code == 403
     assert ConsultationRequest.objects.count() == 0
 
 
 def test_no_ip_address_is_stored(submit):
-    submit(answers(), REMOTE_ADDR="198.51.100.77")
+    submit(booking_answers(), REMOTE_ADDR="198.51.100.77")
     row = ConsultationRequest.objects.values().get()
     assert not any("198.51.100.77" in str(value) for value in row.values())
 
@@ -273,7 +280,7 @@ def test_no_ip_address_is_stored(submit):
 
 
 def make_request(submit, **overrides):
-    submit(answers(**overrides))
+    submit(booking_answers(**overrides))
     return ConsultationRequest.objects.get()
 
 
@@ -281,6 +288,7 @@ def test_status_page_shows_reference_and_plain_status_and_cancels(
     client, submit, django_capture_on_commit_callbacks
 ):
     consultation_request = make_request(submit)
+    answer_intake(client, consultation_request, intake_answers())
     url = consultation_request.get_status_url()
     response = client.get(url)
     assert response.status_code == 200
@@ -354,11 +362,13 @@ def test_status_link_is_signed_and_reveals_no_other_secret(submit):
     )
 
 
-def test_send_does_not_wait_for_the_mail(client):
-    response = walk(client, answers())
+def test_send_queues_the_mail_and_does_not_wait_for_it(client):
+    response = walk(client, booking_answers())
     assert response.status_code == 302
-    assert ConsultationRequest.objects.get().emails_pending is True
-    assert OutboundEmail.objects.count() == 0
+    assert set(OutboundEmail.objects.values_list("template", "rendered_at")) == {
+        ("patient_acknowledgement", None),
+        ("staff_alert", None),
+    }
 
 
 def test_error_reports_would_not_show_the_browsers_cookies(rf):
@@ -378,7 +388,7 @@ def test_error_reports_would_not_show_the_browsers_cookies(rf):
 def test_error_reports_would_not_show_the_patients_answers(submit):
     from django.views.debug import SafeExceptionReporterFilter
 
-    response = submit(answers())
+    response = submit(booking_answers())
     request = response.wsgi_request
     assert request.sensitive_post_parameters == "__ALL__"
     cleansed = SafeExceptionReporterFilter().get_post_parameters(request)
@@ -424,9 +434,9 @@ def test_private_pages_tell_crawlers_noindex_and_robots_lets_them_read_it(client
     ],
 )
 def test_confirmation_page_and_email_say_when_the_clinic_next_opens(
-    client, submit, clinic_facts, monkeypatch, now, expected
+    client, submit, clinic_facts, time_machine, now, expected
 ):
-    monkeypatch.setattr("django.utils.timezone.now", lambda: now)
+    time_machine.move_to(now, tick=False)
     consultation_request = make_request(submit)
     html = main_content(client.get(consultation_request.get_absolute_url()))
     assert expected in html
@@ -492,5 +502,5 @@ def test_a_blank_step_served_from_memory_is_the_step_rendered_afresh(client, set
     assert questions(cached).count('class="form-check-input"') > 5
     # A step with answers is rendered with them, not from memory.
     settings.DEBUG = False
-    walk(client, answers(), stop_after="contact")
+    walk(client, booking_answers(), stop_after="contact")
     assert 'value="Maria"' in client.get("/consultation/you/").content.decode()

@@ -7,7 +7,7 @@ from django.db import connection
 
 from tests.servers import SECRET_KEY, get, gunicorn, production_env
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 def database_url():

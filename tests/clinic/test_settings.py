@@ -51,6 +51,7 @@ def collected_static(tmp_path):
     return env, tmp_path
 
 
+@pytest.mark.slow
 def test_collected_static_files_are_served_with_far_future_cache_headers(collected_static):
     env, static_root = collected_static
     hashed = next(static_root.glob("clinic/css/clinic.*.css"))

@@ -12,6 +12,8 @@ from clinic.network import SAMPLE_SIZE
 
 from .conftest import Visitor, raw_request
 
+pytestmark = pytest.mark.slow
+
 LOGIN = "/admin/account/login/"
 
 

@@ -5,11 +5,15 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
+
 from education.models import Article, library_content_changed
 from tests.factories import log_in_verified, make_staff
 from tests.servers import get
 
 from .conftest import Visitor
+
+pytestmark = pytest.mark.slow
 
 ARTICLE = "/learn/ketamine-for-bipolar-disorder/"
 TITLE = "How Ketamine for Bipolar Disorder Treatment Works"

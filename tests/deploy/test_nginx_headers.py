@@ -8,7 +8,7 @@ from tests.servers import free_port
 
 from .conftest import production_site, raw_request
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 # What Django sends on each of its own responses (SecurityMiddleware with HTTPS, django-csp,
 # clinic.middleware.security_headers, XFrameOptionsMiddleware).

@@ -2,7 +2,6 @@
 secret replaced, whatever a mail client added to the link or put inside it."""
 
 import re
-import time
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -13,6 +12,7 @@ from django.utils.http import urlsafe_base64_encode
 from appointments.views.intake import SECTION_IDS
 from tests.factories import make_clinician, make_request
 from tests.nginx import nginx_cache
+from tests.security.conftest import log_text
 from tests.servers import free_port
 
 from .conftest import raw_request
@@ -80,6 +80,7 @@ def windows(secret, size=10):
     return {secret[start : start + size] for start in range(len(secret) - size + 1)}
 
 
+@pytest.mark.slow
 def test_nginx_logs_no_secret_link(proxy, nginx_dir, secrets):
     statuses = {}
     for path, secret, shape in secrets:
@@ -100,8 +101,7 @@ def test_nginx_logs_no_secret_link(proxy, nginx_dir, secrets):
     assert statuses[next(path for path in paths if path.endswith(".ics"))] == 200
     assert statuses[next(path for path in paths if "set-password" in path)] == 302  # on to the form
     raw_request(proxy, "GET", "/learn/")
-    time.sleep(0.2)
-    log = (nginx_dir / "access.log").read_text(errors="replace")
+    log = log_text(nginx_dir / "access.log", '"GET /learn/"')
     assert '"GET /learn/"' in log  # the log is written, paths without secrets as they are
     leaked = sorted({secret for _path, secret, _shape in secrets for run in windows(secret) if run in log})
     assert leaked == []
@@ -139,6 +139,7 @@ def test_every_route_with_a_secret_is_logged_redacted_in_the_test_above(secrets)
     assert set(secret_routes()) <= tested
 
 
+@pytest.mark.slow
 def test_nginx_logs_no_secret_link_when_the_app_is_down(tmp_path, secrets):
     # Nothing listens upstream: nginx answers 502 and, at "error", would log the request line.
     with nginx_cache(f"127.0.0.1:{free_port()}", tmp_path / "nginx") as (base, _purge_base):

@@ -18,7 +18,7 @@ from tests.servers import PYTHON, ROOT, free_port
 
 from .conftest import site_env, wait_for
 
-pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 MESSAGES = 5
 STALL_AT = 3

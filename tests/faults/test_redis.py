@@ -9,7 +9,7 @@ from appointments.models import ConsultationRequest
 
 from .conftest import Browser, marked_answers, redis_server, serve, site_env, wait_for
 
-pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 ARTICLE = "/learn/ketamine-for-bipolar-disorder/"
 PAGES = ["/", "/learn/", ARTICLE, "/consultation/"]

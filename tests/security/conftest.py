@@ -16,7 +16,6 @@ from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 
-from appointments.models import new_token
 from tests.booking import (
     CHECK_URL,
     HELP_URL,
@@ -28,7 +27,10 @@ from tests.booking import (
     form_token_in,
     send_data,
     step_data,
+    unasked,
 )
+from tests.factories import booking_answers, intake_answers
+from tests.intake import PAGE_NAMES, page_data
 from tests.servers import PYTHON, ROOT, free_port
 
 # One distinctive string per answer a patient types: none may turn up where health data does not belong.
@@ -43,8 +45,10 @@ PATIENT_MARKERS = {
     "insurance_carrier": "Hollowmere-insurance-mk",
     "heard_about_other": "Tessaline-heard-mk",
 }
+# The markers typed while booking; the others are typed in the intake.
+BOOKING_MARKED = ("first_name", "last_name", "email", "concern_other")
 PHONE = "(212) 555-0173"
-DATE_OF_BIRTH = "1931-02-17"
+DATE_OF_BIRTH_BOXES = ("2", "17", "1931")
 # How the phone number and date of birth can look once parsed and formatted again.
 OTHER_MARKERS = ["555-0173", "5550173", "1931-02-17", "02/17/1931", "17/02/1931", "February 17, 1931"]
 EMAIL_LOCAL_PART = PATIENT_MARKERS["email"].split("@")[0]
@@ -69,39 +73,40 @@ def markers_in(text, *, allow=()):
 
 
 def marked_answers(**overrides):
-    """A complete, valid request whose every free answer is a marker; keyword arguments replace answers."""
-    data = {
-        **PATIENT_MARKERS,
-        "phone": PHONE,
-        "date_of_birth": DATE_OF_BIRTH,
-        "contact_method": "email",
-        "contact_times": ["morning", "saturday"],
-        "voicemail_ok": "on",
-        "state": "NY",
-        "concern": "other",
-        "episode": "mixed",
-        "self_harm_thoughts": "no",
-        "is_adult": "yes",
-        "antidepressant_trials": "3+",
-        "treatments_tried": ["tried_ketamine", "tried_therapy"],
-        "medical_history": ["psychosis_history", "pregnant_or_breastfeeding"],
-        "modality": "in_person",
-        "treatment_preference": "nasal",
-        "payment": "insurance",
-        "heard_about": "other",
-        "consent_privacy": "on",
-        "consent_contact": "on",
-        "consent_not_emergency": "on",
-        "source_article": "",
-        "form_token": new_token(),
-        "website": "",
-    }
-    for name, value in overrides.items():
-        if value is None:
-            data.pop(name, None)
-        else:
-            data[name] = value
-    return data
+    """A complete, valid booking whose every typed answer is a marker (``booking_answers``);
+    keyword arguments replace answers."""
+    return booking_answers(
+        **{
+            **{name: PATIENT_MARKERS[name] for name in BOOKING_MARKED},
+            "phone": PHONE,
+            "contact_method": "email",
+            "contact_times": ["morning", "saturday"],
+            "concern": "other",
+            "modality": "in_person",
+            **overrides,
+        }
+    )
+
+
+def marked_intake_answers(**overrides):
+    """The intake answered with a marker in every typed answer (``intake_answers``), the date of birth
+    included; keyword arguments replace answers."""
+    month, day, year = DATE_OF_BIRTH_BOXES
+    return intake_answers(
+        **{
+            **{name: marker for name, marker in PATIENT_MARKERS.items() if name not in BOOKING_MARKED},
+            "date_of_birth_month": month,
+            "date_of_birth_day": day,
+            "date_of_birth_year": year,
+            "episode": "mixed",
+            "treatments_tried": ["tried_ketamine", "tried_therapy"],
+            "medical_history": ["psychosis_history", "pregnant_or_breastfeeding"],
+            "treatment_preference": "nasal",
+            "payment": "insurance",
+            "heard_about": "other",
+            **overrides,
+        }
+    )
 
 
 # HTML that could run a script, wherever it came from.
@@ -245,6 +250,18 @@ def serve(env, *, log_path, workers=1, extra_args=()):
         server.wait(timeout=15)
 
 
+def log_text(path, *needles, timeout=10):
+    """The text of the log at ``path`` once a server has written every one of ``needles`` to it (a
+    server writes its log a moment after it answers); the text as it stands after ``timeout`` s."""
+    path = Path(path)
+    deadline = time.monotonic() + timeout
+    while True:
+        text = path.read_text(errors="backslashreplace") if path.exists() else ""
+        if all(needle in text for needle in needles) or time.monotonic() > deadline:
+            return text
+        time.sleep(0.05)
+
+
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         return None
@@ -272,7 +289,9 @@ class Browser:
     def walk(self, base, answers, *, stop_after=None):
         """Post ``answers`` through the booking's steps on the server at ``base``, each with the CSRF
         token of its page; return (status, headers, text) of the last step posted, or of the first
-        that did not move on."""
+        that did not move on. A name that no step asks raises ``ValueError``."""
+        if unasked(answers):
+            raise ValueError(f"Not asked while booking: {', '.join(sorted(unasked(answers)))}")
         for number, step in enumerate(STEPS):
             url = base + (first_step_url(answers) if number == 0 else step.url)
             status, _headers, page = self.request(url)
@@ -285,6 +304,22 @@ class Browser:
                 return status, headers, page
             if step.section == stop_after:
                 break
+        return status, headers, page
+
+    def answer_intake(self, base, consultation_request, answers):
+        """Post ``answers`` through every page of the request's intake on the server at ``base``, each
+        with the CSRF token of its page; return (status, headers, text) of the last page, or of the
+        first that did not move on."""
+        signed = consultation_request.get_intake_url().rstrip("/").split("/")[-1]
+        for section_id in PAGE_NAMES:
+            url = base + reverse("appointments:intake_page", kwargs={"signed": signed, "section": section_id})
+            status, headers, page = self.request(url)
+            if status != 200:
+                return status, headers, page
+            data = {**page_data(section_id, answers), "csrfmiddlewaretoken": csrf_token_in(page)}
+            status, headers, page = self.request(url, data=data, headers={"Referer": url})
+            if status != 302:
+                return status, headers, page
         return status, headers, page
 
     def form(self, url, answers=None):

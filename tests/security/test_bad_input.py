@@ -23,11 +23,10 @@ from appointments.models import PHQ9_FIELDS, ConsultationRequest, OutboundEmail
 from education.services import clinic_content_load
 from tests.booking import walk
 from tests.factories import ArticleFactory, FAQEntryFactory
-from tests.outbox import queue_pending
 
 from .conftest import marked_answers, unsafe_html
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 FORM_URL = reverse("appointments:booking_start")
 FORMS = [*STEP_FORMS.values(), SendForm]
@@ -129,9 +128,8 @@ def no_rate_limits(settings):
 
 
 def assert_complete_and_valid(response, before):
-    """Exactly one new request, complete and valid, with its two e-mails once the mail worker's pass
-    has queued them, and the patient sent to its confirmation."""
-    queue_pending()
+    """Exactly one new request, complete and valid, with its two e-mails queued, and the patient
+    sent to its confirmation."""
     saved = ConsultationRequest.objects.order_by("-pk").first()
     assert counts() == (before[0] + 1, before[1] + 2)
     assert response.status_code == 302
@@ -151,7 +149,7 @@ def assert_complete_and_valid(response, before):
 def check_submission(visitor, data, *, content_type=None):
     before = counts()
     with rolled_back():
-        response = walk(visitor, data, content_type=content_type)
+        response = walk(visitor, data, content_type=content_type, strict=False)
         assert response.status_code in {200, 302, 400}, response.status_code
         event(f"status {response.status_code}")
         if counts() != before:

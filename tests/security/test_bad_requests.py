@@ -3,9 +3,8 @@
 import pytest
 
 from appointments.models import ConsultationRequest
-from tests.appointments.conftest import answers
 from tests.booking import walk
-from tests.factories import log_in_verified, make_request, make_staff
+from tests.factories import booking_answers, log_in_verified, make_request, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +34,6 @@ def test_a_nul_in_an_admin_query_is_a_400(client, url):
 )
 def test_any_forwarded_for_entry_lets_the_form_through(client, settings, forwarded):
     settings.TRUSTED_PROXY_COUNT = 1
-    response = walk(client, answers(), HTTP_X_FORWARDED_FOR=forwarded)
+    response = walk(client, booking_answers(), HTTP_X_FORWARDED_FOR=forwarded)
     assert response.status_code == 302
     assert ConsultationRequest.objects.count() == 1

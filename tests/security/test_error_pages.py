@@ -76,7 +76,7 @@ def test_posting_to_a_read_only_page_is_a_branded_405(client, pages):
 
 def test_a_body_over_the_upload_limit_is_a_branded_400_and_saves_nothing(client):
     assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE <= 2_621_440
-    answers = marked_answers(current_medications="x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1))
+    answers = marked_answers(concern_other="x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1))
     response = client.post("/consultation/you/", answers)
     assert_branded(response.status_code, response.content.decode(), 400)
     assert ConsultationRequest.objects.count() == 0
@@ -198,6 +198,7 @@ def csrf_headers(browser, base):
 HTTPS = {"X-Forwarded-Proto": "https"}
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_production_server_answers_wrong_requests_with_branded_pages(tmp_path):
     """The same, end to end, through gunicorn with production settings behind a TLS proxy."""

@@ -6,6 +6,7 @@ patient reaches afterwards is searched for the markers. The patient's own mail m
 first name and goes to their address; the staff's mails carry no name at all.
 """
 
+import datetime
 import email
 import email.policy
 import io
@@ -18,11 +19,13 @@ from django.core import mail
 from django.core.management import call_command
 from django.core.signals import got_request_exception
 from django.db import connection
+from django.urls import reverse
 from django.views.debug import ExceptionReporter, get_exception_reporter_class
 
 from appointments.models import ConsultationRequest, OutboundEmail
 from tests.booking import walk
-from tests.outbox import queue_pending, render_pending
+from tests.intake import answer_intake
+from tests.outbox import render_pending
 from tests.servers import SECRET_KEY, production_env
 
 from .conftest import (
@@ -30,6 +33,7 @@ from .conftest import (
     Browser,
     database_url,
     marked_answers,
+    marked_intake_answers,
     markers_in,
     serve,
 )
@@ -89,6 +93,11 @@ def mail_text(message, *, skip_headers=()):
     return "\n".join(parts)
 
 
+def stored_markers(consultation_request):
+    """What the request holds of each marked answer: every marker, once both stages are answered."""
+    return {name: getattr(consultation_request, name) for name in PATIENT_MARKERS}
+
+
 def check_mails(messages, *, reference, staff_address):
     """The privacy rules for the mails of one request; return them by kind."""
     kinds = {"patient": [], "staff": [], "admins": []}
@@ -146,9 +155,24 @@ def test_a_request_leaves_no_health_data_in_logs_mails_error_reports_or_titles(
         response = walk(client, marked_answers())
     assert response.status_code == 302
     consultation_request = ConsultationRequest.objects.get()
-    assert consultation_request.first_name == FIRST_NAME
-    assert consultation_request.concern_other == PATIENT_MARKERS["concern_other"]
-    pages = [client.get(response["Location"]), client.get(consultation_request.get_status_url())]
+    confirmation = response["Location"]
+    # The intake, every typed answer a marker: a mistake on a page first, then every page.
+    intake_page = reverse(
+        "appointments:intake_page",
+        kwargs={
+            "signed": consultation_request.get_intake_url().rstrip("/").split("/")[-1],
+            "section": "about",
+        },
+    )
+    mistaken = client.post(intake_page, {**marked_intake_answers(), "date_of_birth_month": "13"})
+    assert mistaken.status_code == 200 and "date of birth" in mistaken.content.decode().lower()
+    assert markers_in(re.search(r"<title>(.*?)</title>", mistaken.content.decode(), re.S).group(1)) == []
+    with django_capture_on_commit_callbacks(execute=True):
+        answer_intake(client, consultation_request, marked_intake_answers())
+    consultation_request.refresh_from_db()
+    assert stored_markers(consultation_request) == PATIENT_MARKERS
+    assert consultation_request.date_of_birth == datetime.date(1931, 2, 17)
+    pages = [client.get(confirmation), client.get(consultation_request.get_status_url())]
     with django_capture_on_commit_callbacks(execute=True):
         client.post(consultation_request.get_status_url())
     pages.append(client.get(consultation_request.get_status_url()))
@@ -156,9 +180,6 @@ def test_a_request_leaves_no_health_data_in_logs_mails_error_reports_or_titles(
         assert page.status_code == 200
         assert consultation_request.reference in page.content.decode()
         assert markers_in(page.content.decode()) == []
-    # The mail worker's pass queues the request's e-mails (before the table refuses any change).
-    queue_pending()
-
     # A server error while saving: the database refuses the row.
     refuse_new_requests()
     failed = walk(client, marked_answers())
@@ -219,6 +240,7 @@ def test_error_reports_show_neither_the_answers_nor_the_database_row(client, set
                 assert markers_in(repr(value)) == [], (frame["function"], name)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_production_server_logs_no_health_data(tmp_path, settings):
     """Through gunicorn at DEBUG log level, access log on, as the README runs it."""
@@ -247,6 +269,12 @@ def test_the_production_server_logs_no_health_data(tmp_path, settings):
             consultation_request = ConsultationRequest.objects.get()
             # The mail worker writes the status link, signed with the server's key as in production.
             settings.SECRET_KEY = SECRET_KEY
+            status, _headers, _page = browser.answer_intake(
+                base, consultation_request, marked_intake_answers()
+            )
+            assert status == 302, status
+            consultation_request.refresh_from_db()
+            assert stored_markers(consultation_request) == PATIENT_MARKERS
             render_pending()
             acknowledgement = OutboundEmail.objects.get(to=PATIENT_EMAIL)
             status_path = re.search(r"/consultation/status/\S+/", acknowledgement.body).group(0)

@@ -6,8 +6,9 @@ import pytest
 from django.test import Client
 
 from appointments.models import ConsultationRequest
-from tests.appointments.conftest import FORM_URL, answers
+from tests.appointments.conftest import FORM_URL
 from tests.booking import walk
+from tests.factories import booking_answers
 
 pytestmark = pytest.mark.django_db
 
@@ -19,17 +20,17 @@ def test_the_step_pages_are_never_stored_by_a_cache_and_the_start_page_is_shared
     assert not start.cookies
     for url in ["/consultation/you/", "/consultation/help/"]:
         assert "no-store" in client.get(url)["Cache-Control"], url
-    response = walk(client, answers(first_name=""))
+    response = walk(client, booking_answers(first_name=""))
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
-    walk(client, answers(), stop_after="visit")
+    walk(client, booking_answers(), stop_after="visit")
     assert "no-store" in client.get("/consultation/check/")["Cache-Control"]
 
 
 def test_a_second_patient_posting_a_used_form_token_gets_a_request_of_their_own(
     client, django_capture_on_commit_callbacks
 ):
-    data = answers()
+    data = booking_answers()
     with django_capture_on_commit_callbacks(execute=True):
         first = walk(client, data)
     # Another person, another browser, the same copy of the form (restored from a shared device).
@@ -50,14 +51,14 @@ def test_a_second_patient_posting_a_used_form_token_gets_a_request_of_their_own(
 
 
 def test_the_same_submission_from_another_browser_is_not_merged_either(client):
-    data = answers()
+    data = booking_answers()
     walk(client, data)
     walk(Client(), data)
     assert ConsultationRequest.objects.count() == 2
 
 
 def test_the_same_submission_again_from_the_same_browser_is_one_request(client):
-    data = answers()
+    data = booking_answers()
     first = walk(client, data)
     second = walk(client, data)
     assert ConsultationRequest.objects.count() == 1
@@ -66,7 +67,7 @@ def test_the_same_submission_again_from_the_same_browser_is_one_request(client):
 
 
 def test_the_confirmation_page_opens_only_in_the_sending_browser_and_only_for_a_while(client, settings):
-    response = walk(client, answers())
+    response = walk(client, booking_answers())
     url = response["Location"]
     assert client.get(url).status_code == 200
     # A bare token, from anywhere else, opens nothing.
@@ -82,7 +83,7 @@ def test_an_old_status_link_does_not_open_the_confirmation_page(client):
 
     from appointments.models import status_link_signer
 
-    walk(client, answers())
+    walk(client, booking_answers())
     consultation_request = ConsultationRequest.objects.get()
     legacy = status_link_signer().sign(consultation_request.confirmation_token)
     status_page = Client().get(f"/consultation/status/{legacy}/")

@@ -14,7 +14,7 @@ from tests.servers import SECRET_KEY, production_env
 
 from .conftest import Browser, database_url, marked_answers, serve
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 LIMIT = 3
 
