@@ -40,7 +40,7 @@ from tests.servers import PYTHON, ROOT, free_port, gunicorn_machine
 
 from .conftest import Browser, marked_answers, site_env, wait_for
 
-pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 PATIENTS = 24
 AT_ONCE = 8
