@@ -89,20 +89,36 @@ def wait_for_port(port, server, name):
             time.sleep(0.05)
 
 
+def gunicorn_command(port, workers=1, extra_args=()):
+    """The command line that serves the site with gunicorn on the loopback ``port``."""
+    gunicorn_path = str(Path(PYTHON).parent / "gunicorn")
+    return [
+        gunicorn_path,
+        "clinic.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        *extra_args,
+    ]
+
+
+def database_url():
+    """The test database, as a server's DATABASE_URL."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    host = db["HOST"] or ""
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgres://{db['USER'] or ''}@{host}{port}/{db['NAME']}"
+
+
 @contextlib.contextmanager
 def gunicorn(env, workers=1, port=None, extra_args=()):
     """Serve the site with gunicorn on a loopback port (a free one by default); yield its base URL."""
     port = port or free_port()
     server = subprocess.Popen(
-        [
-            str(Path(PYTHON).parent / "gunicorn"),
-            "clinic.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            *extra_args,
-        ],
+        gunicorn_command(port, workers, extra_args),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -155,15 +171,7 @@ def gunicorn_machine(env, *, log_path, workers=1, extra_args=()):
     port = free_port()
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [
-                str(Path(PYTHON).parent / "gunicorn"),
-                "clinic.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                *extra_args,
-            ],
+            gunicorn_command(port, workers, extra_args),
             cwd=ROOT,
             env=env,
             stdout=log,

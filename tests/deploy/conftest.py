@@ -9,11 +9,10 @@ import urllib.parse
 import pytest
 from django.conf import settings
 from django.core.signals import request_started
-from django.db import connection
 
 from education.services import clinic_content_load
 from tests.nginx import nginx_cache
-from tests.servers import SECRET_KEY, gunicorn, production_env
+from tests.servers import SECRET_KEY, database_url, gunicorn, production_env
 
 
 @pytest.fixture
@@ -46,13 +45,6 @@ def proxy(live_server, transactional_db, nginx_dir, settings):
     with nginx_cache(upstream, nginx_dir) as (base, purge_base):
         settings.HTTP_CACHE_PURGE_URL = purge_base
         yield base
-
-
-def database_url():
-    db = connection.settings_dict
-    host = db["HOST"] or ""
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{db['USER'] or ''}@{host}{port}/{db['NAME']}"
 
 
 @contextlib.contextmanager

@@ -11,8 +11,8 @@ import uuid
 
 import redis
 
-from tests.security.conftest import Browser, database_url, marked_answers, serve
-from tests.servers import SECRET_KEY, free_port, production_env
+from tests.security.conftest import Browser, marked_answers, serve
+from tests.servers import SECRET_KEY, database_url, free_port, production_env
 
 __all__ = ["Browser", "marked_answers", "redis_server", "serve", "site_env", "wait_for"]
 

@@ -35,8 +35,7 @@ from tests.booking import (
     step_data,
 )
 from tests.nginx import nginx_cache, upstream_servers
-from tests.security.conftest import database_url
-from tests.servers import PYTHON, ROOT, free_port, gunicorn_machine
+from tests.servers import PYTHON, ROOT, database_url, free_port, gunicorn_machine
 
 from .conftest import Browser, marked_answers, site_env, wait_for
 

@@ -4,7 +4,6 @@ import contextlib
 import http.cookiejar
 import json
 import re
-import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -13,7 +12,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
 from django.urls import reverse
 
 from tests.booking import (
@@ -31,7 +29,7 @@ from tests.booking import (
 )
 from tests.factories import booking_answers, intake_answers
 from tests.intake import PAGE_NAMES, page_data
-from tests.servers import PYTHON, ROOT, free_port
+from tests.servers import gunicorn_machine
 
 # One distinctive string per answer a patient types: none may turn up where health data does not belong.
 PATIENT_MARKERS = {
@@ -199,55 +197,12 @@ def unsafe_html(page):
 # Live servers.
 
 
-def database_url():
-    """The test database, as the servers' DATABASE_URL."""
-    db = connection.settings_dict
-    host = db["HOST"] or ""
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{db['USER'] or ''}@{host}{port}/{db['NAME']}"
-
-
 @contextlib.contextmanager
 def serve(env, *, log_path, workers=1, extra_args=()):
     """Run gunicorn as the README does, its output (access log included) written to ``log_path``."""
-    port = free_port()
-    with open(log_path, "ab") as log:
-        server = subprocess.Popen(
-            [
-                str(Path(PYTHON).parent / "gunicorn"),
-                "clinic.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "--timeout",
-                "30",
-                "--access-logfile",
-                "-",
-                *extra_args,
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
-                    break
-            except (OSError, urllib.error.URLError):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        "gunicorn did not start: " + Path(log_path).read_text()[-2000:]
-                    ) from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
+    options = ["--timeout", "30", "--access-logfile", "-", *extra_args]
+    with gunicorn_machine(env, log_path=log_path, workers=workers, extra_args=options) as machine:
+        yield machine.base
 
 
 def log_text(path, *needles, timeout=10):

@@ -9,9 +9,9 @@ from django.test import Client
 from appointments.models import BookingDraft, ConsultationRequest
 from tests.booking import step_data, walk
 from tests.factories import ArticleFactory
-from tests.servers import SECRET_KEY, production_env
+from tests.servers import SECRET_KEY, database_url, production_env
 
-from .conftest import Browser, database_url, marked_answers, serve
+from .conftest import Browser, marked_answers, serve
 
 pytestmark = pytest.mark.django_db
 

@@ -26,12 +26,11 @@ from appointments.models import ConsultationRequest, OutboundEmail
 from tests.booking import walk
 from tests.intake import answer_intake
 from tests.outbox import render_pending
-from tests.servers import SECRET_KEY, production_env
+from tests.servers import SECRET_KEY, database_url, production_env
 
 from .conftest import (
     PATIENT_MARKERS,
     Browser,
-    database_url,
     marked_answers,
     marked_intake_answers,
     markers_in,

@@ -38,9 +38,9 @@ from clinic.access_log import AccessLogger
 from clinic.gunicorn import access_log_format
 from clinic.redaction import Formatter, is_secret_parameter, loggable_path, secret_routes
 from tests.factories import make_clinician, make_request
-from tests.servers import SECRET_KEY, production_env
+from tests.servers import SECRET_KEY, database_url, production_env
 
-from .conftest import Browser, database_url, log_text, serve
+from .conftest import Browser, log_text, serve
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,9 +10,9 @@ from django.conf import settings
 
 from appointments.models import ConsultationRequest, OutboundEmail
 from tests.outbox import render_pending
-from tests.servers import SECRET_KEY, production_env
+from tests.servers import SECRET_KEY, database_url, production_env
 
-from .conftest import Browser, database_url, marked_answers, serve
+from .conftest import Browser, marked_answers, serve
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
